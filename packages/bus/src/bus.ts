@@ -1,0 +1,41 @@
+import type { RunEventEnvelope } from '@runstream/events';
+
+/**
+ * One message on the live bus. Every message names its run and seq; `event` is absent when the
+ * event did not fit the transport (PostgreSQL NOTIFY payloads stop at 8000 bytes) and the
+ * subscriber must read it from the database by (runId, seq).
+ */
+export interface BusMessage {
+  source: 'outbox';
+  runId: string;
+  seq: number;
+  event?: RunEventEnvelope;
+}
+
+export interface SubscriptionHandlers {
+  /** A message for the subscribed run. Delivery is at-least-once: drop seq <= the last one handled. */
+  onMessage(message: BusMessage): void;
+  /**
+   * The transport reconnected (broker or database restart): messages may have been missed since
+   * the last one delivered, so the subscriber should read what it lacks from the database.
+   */
+  onResync(reason: string): void;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+/** The live bus: publish and subscribe per run. Only the outbox worker publishes. */
+export interface Bus {
+  /** Publishes messages; per run, in the order given. Resolves once the transport accepted them. */
+  publish(messages: readonly BusMessage[]): Promise<void>;
+  /**
+   * Subscribes to one run. Resolves once the subscription is active: every message published
+   * after that is delivered (subscribe first, then replay from the database, closes the race).
+   */
+  subscribe(runId: string, handlers: SubscriptionHandlers): Promise<Subscription>;
+  /** Whether the transport answers now (for readiness probes). */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

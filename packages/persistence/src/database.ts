@@ -1,0 +1,54 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+
+import { PrismaClient } from './generated/prisma/client.js';
+
+/** The Prisma client, or the client of an interactive transaction opened from it. */
+export type Db = PrismaClient | TransactionClient;
+export type TransactionClient = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+export interface DatabaseOptions {
+  /** PostgreSQL connection string. */
+  url: string;
+  /**
+   * Connections in the pool.
+   * @default 10
+   */
+  poolSize?: number;
+  /** Name shown in pg_stat_activity, to tell processes apart. */
+  applicationName?: string;
+}
+
+/** One pool per process, shared by Prisma and by the few places that need a raw pg client. */
+export interface Database {
+  readonly prisma: PrismaClient;
+  readonly pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export function createDatabase(options: DatabaseOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    application_name: options.applicationName ?? 'runstream',
+    // A worker that hangs inside a transaction must not hold row locks for ever: the server ends
+    // such sessions, which releases their SKIP LOCKED claims to the other replicas.
+    options: '-c idle_in_transaction_session_timeout=30000',
+  });
+  // An idle client's connection can drop (server restart, pg_terminate_backend); the pool replaces
+  // it on the next checkout. Without a listener the error would crash the process.
+  pool.on('error', () => undefined);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  let closed: Promise<void> | undefined;
+  return {
+    prisma,
+    pool,
+    close() {
+      closed ??= (async () => {
+        await prisma.$disconnect();
+        await pool.end();
+      })();
+      return closed;
+    },
+  };
+}

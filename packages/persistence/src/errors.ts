@@ -1,0 +1,56 @@
+/** Codes of the errors the persistence layer raises; the api maps each to an HTTP status. */
+export type PersistenceErrorCode =
+  | 'RUN_NOT_FOUND'
+  | 'RUN_TERMINAL'
+  | 'INVALID_APPEND'
+  | 'INVALID_CURSOR'
+  | 'MIGRATION_FAILED';
+
+/** An expected failure of a repository call, named by a stable `code`. */
+export class PersistenceError extends Error {
+  override readonly name = 'PersistenceError';
+
+  constructor(
+    readonly code: PersistenceErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The run does not exist, or belongs to another tenant: callers must not tell the two apart. */
+export class RunNotFoundError extends PersistenceError {
+  constructor(readonly runId: string) {
+    super('RUN_NOT_FOUND', `run ${runId} not found`, { runId });
+  }
+}
+
+/** The run has its terminal event: nothing may be appended to it, and it cannot be cancelled. */
+export class RunTerminalError extends PersistenceError {
+  constructor(readonly runId: string) {
+    super('RUN_TERMINAL', `run ${runId} has already ended`, { runId });
+  }
+}
+
+/** SQLSTATEs after which a whole transaction may be retried as it was. */
+export const RETRYABLE_SQLSTATES = {
+  serializationFailure: '40001',
+  deadlockDetected: '40P01',
+} as const;
+
+/** The SQLSTATE of a database error, through Prisma's and pg's wrappers; undefined for other errors. */
+export function sqlState(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
+    if (typeof e !== 'object') return undefined;
+    const record = e as { code?: unknown; meta?: { code?: unknown }; cause?: unknown; originalCode?: unknown };
+    if (typeof record.originalCode === 'string' && /^[0-9A-Z]{5}$/.test(record.originalCode)) {
+      return record.originalCode;
+    }
+    if (typeof record.code === 'string' && /^[0-9A-Z]{5}$/.test(record.code)) return record.code;
+    if (typeof record.meta?.code === 'string') return record.meta.code;
+    e = record.cause;
+  }
+  return undefined;
+}

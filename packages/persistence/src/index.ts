@@ -1,0 +1,44 @@
+export { createDatabase, type Database, type DatabaseOptions, type Db, type TransactionClient } from './database.js';
+export {
+  PersistenceError,
+  RETRYABLE_SQLSTATES,
+  RunNotFoundError,
+  RunTerminalError,
+  sqlState,
+  type PersistenceErrorCode,
+} from './errors.js';
+export { isRunId, newRunId } from './ids.js';
+export { DEFAULT_MIGRATIONS_DIR, migrate, type MigrateOptions, type MigrateResult } from './migrate.js';
+export {
+  createOutboxRepo,
+  type ClaimOptions,
+  type ClaimedRun,
+  type OutboxRepo,
+  type OutboxRepoDeps,
+} from './outbox-repo.js';
+export {
+  RUN_COLUMNS,
+  createRunRepo,
+  type CreateRunInput,
+  type CreateRunResult,
+  type ListRunsQuery,
+  type RunPage,
+  type RunRecord,
+  type RunRepo,
+  type RunRepoDeps,
+  type RunStatus,
+} from './run-repo.js';
+export {
+  createRunEventRepo,
+  toEnvelope,
+  type AppendResult,
+  type EventRow,
+  type NewEvent,
+  type ReadPageOptions,
+  type RunEventRepo,
+  type RunEventRepoDeps,
+} from './run-event-repo.js';
+export { RunSchema as RunModelSchema } from './generated/zod/schemas/models/Run.schema.js';
+export { RunEventSchema as RunEventModelSchema } from './generated/zod/schemas/models/RunEvent.schema.js';
+export { RunStatusSchema } from './generated/zod/schemas/enums/RunStatus.schema.js';
+export { OUTBOX_WAKEUP_CHANNEL, createOutboxWakeup, type OutboxWakeup } from './outbox-wakeup.js';

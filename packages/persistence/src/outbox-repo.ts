@@ -1,0 +1,143 @@
+import type { Db } from './database.js';
+import type { EventRow } from './run-event-repo.js';
+
+export interface ClaimOptions {
+  /** Runs to claim at once. @default 32 */
+  maxRuns?: number;
+  /** Unpublished events to read per claimed run. @default 500 */
+  maxEventsPerRun?: number;
+}
+
+/** One claimed run with its next unpublished events, in seq order. */
+export interface ClaimedRun {
+  runId: string;
+  events: EventRow[];
+}
+
+export interface OutboxRepoDeps {
+  prisma: Db;
+}
+
+export type OutboxRepo = ReturnType<typeof createOutboxRepo>;
+
+export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
+  return {
+    /**
+     * Claims runs that have unpublished events and reads each one's next events, in one statement.
+     * Must run inside a transaction (`tx`): the claim is the row lock on each run's head outbox row
+     * (its lowest unpublished seq), taken with SKIP LOCKED, so one run is held by one replica at a
+     * time and its events are published in seq order. Other rows of a held run are never claimed
+     * by anyone else, since only a head row qualifies. The lock is released at commit, at rollback,
+     * or when the holder's connection dies. Parked runs are skipped.
+     */
+    async claim(tx: Db, options: ClaimOptions = {}): Promise<ClaimedRun[]> {
+      const maxRuns = options.maxRuns ?? 32;
+      const perRun = options.maxEventsPerRun ?? 500;
+      const rows = await tx.$queryRaw<EventRow[]>`
+        WITH head AS (
+          SELECT o.run_id
+            FROM run_outbox o
+           WHERE o.published_at IS NULL
+             AND o.parked_at IS NULL
+             AND NOT EXISTS (
+               SELECT 1 FROM run_outbox p
+                WHERE p.run_id = o.run_id AND p.published_at IS NULL AND p.seq < o.seq)
+           ORDER BY o.id
+           LIMIT ${maxRuns}::int
+             FOR UPDATE SKIP LOCKED
+        )
+        SELECT e.run_id AS "runId", e.seq, e.type, e.data, e.created_at AS "createdAt"
+          FROM head h
+          CROSS JOIN LATERAL (
+            SELECT ob.seq FROM run_outbox ob
+             WHERE ob.run_id = h.run_id AND ob.published_at IS NULL
+             ORDER BY ob.seq
+             LIMIT ${perRun}::int) ob
+          JOIN run_events e ON e.run_id = h.run_id AND e.seq = ob.seq
+         ORDER BY e.run_id, e.seq`;
+      const byRun = new Map<string, EventRow[]>();
+      for (const row of rows) {
+        const events = byRun.get(row.runId);
+        if (events) events.push(row);
+        else byRun.set(row.runId, [row]);
+      }
+      return [...byRun].map(([runId, events]) => ({ runId, events }));
+    },
+
+    /**
+     * Marks a claimed run's events published up to `upToSeq`, on the outbox rows and on the
+     * events, in one statement. Call it only after the bus accepted those events, in the
+     * transaction that claimed them.
+     */
+    async markPublished(tx: Db, marks: readonly { runId: string; upToSeq: number }[]): Promise<number> {
+      if (marks.length === 0) return 0;
+      const runIds = marks.map((m) => m.runId);
+      const upTo = marks.map((m) => m.upToSeq);
+      const rows = await tx.$queryRaw<{ n: number }[]>`
+        WITH mark AS (
+          SELECT * FROM unnest(${runIds}::uuid[], ${upTo}::int[]) AS m(run_id, up_to)
+        ), outbox AS (
+          UPDATE run_outbox o SET published_at = now()
+            FROM mark
+           WHERE o.run_id = mark.run_id AND o.seq <= mark.up_to AND o.published_at IS NULL
+          RETURNING o.run_id, o.seq
+        ), event AS (
+          UPDATE run_events e SET published_at = now()
+            FROM outbox
+           WHERE e.run_id = outbox.run_id AND e.seq = outbox.seq
+          RETURNING 1
+        )
+        SELECT count(*)::int AS n FROM event`;
+      return rows[0]?.n ?? 0;
+    },
+
+    /**
+     * Records a failed publish on the run's head row; after `maxAttempts` failures the run is
+     * parked (skipped by `claim`) so that it cannot block the others. Returns whether it parked.
+     */
+    async recordFailure(runId: string, error: string, maxAttempts: number, tx?: Db): Promise<boolean> {
+      const rows = await (tx ?? prisma).$queryRaw<{ parked: boolean }[]>`
+        UPDATE run_outbox o
+           SET attempts = o.attempts + 1,
+               last_error = ${error.slice(0, 2000)},
+               parked_at = CASE WHEN o.attempts + 1 >= ${maxAttempts}::int THEN now() END
+         WHERE o.id = (SELECT id FROM run_outbox
+                        WHERE run_id = ${runId}::uuid AND published_at IS NULL
+                        ORDER BY seq LIMIT 1)
+        RETURNING parked_at IS NOT NULL AS parked`;
+      return rows[0]?.parked ?? false;
+    },
+
+    /** Puts a parked run back in line. */
+    async unpark(runId: string, tx?: Db): Promise<number> {
+      return (tx ?? prisma).$executeRaw`
+        UPDATE run_outbox SET parked_at = NULL, attempts = 0
+         WHERE run_id = ${runId}::uuid AND parked_at IS NOT NULL`;
+    },
+
+    /** Deletes at most `batchSize` outbox rows published before `before`; returns how many. */
+    async deletePublished(before: Date, batchSize: number, tx?: Db): Promise<number> {
+      return (tx ?? prisma).$executeRaw`
+        DELETE FROM run_outbox WHERE id IN (
+          SELECT id FROM run_outbox
+           WHERE published_at IS NOT NULL AND published_at < ${before}
+           ORDER BY published_at
+           LIMIT ${batchSize}::int)`;
+    },
+
+    /** Age in seconds of the oldest unpublished, unparked outbox row; 0 when none waits. */
+    async lagSeconds(tx?: Db): Promise<number> {
+      const rows = await (tx ?? prisma).$queryRaw<{ lag: number }[]>`
+        SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS lag
+          FROM run_outbox WHERE published_at IS NULL AND parked_at IS NULL`;
+      return rows[0]?.lag ?? 0;
+    },
+
+    /** Runs parked after repeated publish failures. */
+    async parkedRuns(tx?: Db): Promise<number> {
+      const rows = await (tx ?? prisma).$queryRaw<{ n: number }[]>`
+        SELECT count(DISTINCT run_id)::int AS n FROM run_outbox WHERE parked_at IS NOT NULL`;
+      return rows[0]?.n ?? 0;
+    },
+  };
+}

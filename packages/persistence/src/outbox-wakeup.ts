@@ -1,0 +1,35 @@
+import type pg from 'pg';
+
+/** The channel on which appenders wake the outbox workers. Carries no payload. */
+export const OUTBOX_WAKEUP_CHANNEL = 'runstream_outbox';
+
+/**
+ * Wakes the outbox workers after an append has committed. NOTIFY is sent on its own, outside the
+ * transaction that wrote the events: a NOTIFY inside a write transaction takes a cluster-wide lock
+ * at commit and serializes every such commit. Calls are coalesced (at most one NOTIFY in flight,
+ * and one more queued behind it), and a lost wake-up only costs the workers' fallback poll.
+ */
+export function createOutboxWakeup(pool: pg.Pool) {
+  let inFlight = false;
+  let again = false;
+  const send = (): void => {
+    inFlight = true;
+    again = false;
+    pool
+      .query(`SELECT pg_notify('${OUTBOX_WAKEUP_CHANNEL}', '')`)
+      .catch(() => undefined)
+      .finally(() => {
+        inFlight = false;
+        if (again) send();
+      });
+  };
+  return {
+    /** Call after the commit of a transaction that appended events. Never throws, never waits. */
+    notify(): void {
+      if (inFlight) again = true;
+      else send();
+    },
+  };
+}
+
+export type OutboxWakeup = ReturnType<typeof createOutboxWakeup>;

@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
+import { type Repos, type TestDatabaseWithClient, createRepos, openTestDatabase, seedRun } from './testing/index.js';
+
+let t: TestDatabaseWithClient;
+let repos: Repos;
+
+beforeAll(async () => {
+  t = await openTestDatabase({ poolSize: 12 });
+  repos = createRepos(t.db);
+});
+afterAll(async () => t?.drop());
+
+async function seqsOf(runId: string): Promise<number[]> {
+  const rows = await t.db.pool.query<{ seq: number }>('SELECT seq FROM run_events WHERE run_id = $1 ORDER BY seq', [runId]);
+  return rows.rows.map((r) => r.seq);
+}
+
+const delta = (i: number) => ({ type: 'text.delta', data: { i } });
+
+describe('append', () => {
+  it('gives 8 concurrent appenders on one run the seqs 1..N with no gap and no duplicate', async () => {
+    const run = await seedRun(repos);
+    const perWorker = 25;
+    const results = await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        const got: number[] = [];
+        for (let i = 0; i < perWorker; i++) {
+          const batch = Array.from({ length: 1 + ((w + i) % 3) }, (_, k) => delta(k));
+          const r = await repos.events.append(run.id, batch);
+          for (let s = r.firstSeq; s <= r.lastSeq; s++) got.push(s);
+        }
+        return got;
+      }),
+    );
+    const seqs = await seqsOf(run.id);
+    const n = seqs.length;
+    expect(seqs).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    // Every seq the appenders were told they got is there exactly once, seq 1 being run.queued.
+    expect(results.flat().sort((a, b) => a - b)).toEqual(seqs.slice(1));
+    const after = await repos.runs.getById(run.id);
+    expect(after.nextSeq).toBe(n + 1);
+    const outbox = await t.db.pool.query('SELECT count(*)::int AS n FROM run_outbox WHERE run_id = $1', [run.id]);
+    expect(outbox.rows[0].n).toBe(n);
+  });
+
+  it('lets exactly one of two racing terminal appends win', async () => {
+    for (let round = 0; round < 10; round++) {
+      const run = await seedRun(repos);
+      const outcomes = await Promise.allSettled([
+        repos.events.append(run.id, [delta(1), { type: 'run.completed', data: { output: { ok: 1 } } }]),
+        repos.events.append(run.id, [{ type: 'run.failed', data: { error: { code: 'X', message: 'x' } } }]),
+      ]);
+      const won = outcomes.filter((o) => o.status === 'fulfilled');
+      const lost = outcomes.filter((o) => o.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expect((lost[0] as PromiseRejectedResult).reason).toBeInstanceOf(RunTerminalError);
+      const terminal = await t.db.pool.query('SELECT count(*)::int AS n FROM run_events WHERE run_id = $1 AND terminal', [run.id]);
+      expect(terminal.rows[0].n).toBe(1);
+      const seqs = await seqsOf(run.id);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    }
+  });
+
+  it('sets the run status, finish time, output and error with the terminal event', async () => {
+    const ok = await seedRun(repos);
+    await repos.events.append(ok.id, [{ type: 'run.completed', data: { output: { answer: 42 } } }]);
+    const done = await repos.runs.getById(ok.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.finishedAt).toBeInstanceOf(Date);
+    expect(done.output).toEqual({ answer: 42 });
+
+    const bad = await seedRun(repos);
+    await repos.events.append(bad.id, [{ type: 'run.failed', data: { error: { code: 'BOOM', message: 'no' } } }]);
+    const failed = await repos.runs.getById(bad.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toEqual({ code: 'BOOM', message: 'no' });
+  });
+
+  it('refuses an append after the terminal event with RUN_TERMINAL and writes nothing', async () => {
+    const run = await seedRun(repos);
+    await repos.events.append(run.id, [{ type: 'run.cancelled', data: {} }]);
+    const before = await seqsOf(run.id);
+    const error = await repos.events.append(run.id, [delta(1)]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RunTerminalError);
+    expect((error as RunTerminalError).code).toBe('RUN_TERMINAL');
+    expect(await seqsOf(run.id)).toEqual(before);
+    expect((await repos.runs.getById(run.id)).nextSeq).toBe(before.length + 1);
+  });
+
+  it('leaves nextSeq unchanged when the transaction around an append rolls back', async () => {
+    const run = await seedRun(repos);
+    await repos.events.append(run.id, [delta(1)]);
+    const rollback = new Error('rollback on purpose');
+    await expect(
+      t.db.prisma.$transaction(async (tx) => {
+        await repos.events.append(run.id, [delta(2), delta(3)], tx);
+        throw rollback;
+      }),
+    ).rejects.toBe(rollback);
+    expect((await repos.runs.getById(run.id)).nextSeq).toBe(3);
+    const next = await repos.events.append(run.id, [delta(4)]);
+    expect(next.firstSeq).toBe(3);
+    expect(await seqsOf(run.id)).toEqual([1, 2, 3]);
+  });
+
+  it('rejects a batch with a terminal event before its end, an empty batch, and an unknown run', async () => {
+    const run = await seedRun(repos);
+    await expect(repos.events.append(run.id, [{ type: 'run.completed', data: {} }, delta(1)])).rejects.toMatchObject({
+      code: 'INVALID_APPEND',
+    });
+    await expect(repos.events.append(run.id, [])).rejects.toBeInstanceOf(PersistenceError);
+    await expect(repos.events.append('0190f0f0-0000-7000-8000-000000000000', [delta(1)])).rejects.toBeInstanceOf(
+      RunNotFoundError,
+    );
+    await expect(repos.events.append('not-a-uuid', [delta(1)])).rejects.toBeInstanceOf(RunNotFoundError);
+    expect(await seqsOf(run.id)).toEqual([1]);
+  });
+});
+
+describe('readPage', () => {
+  it('reads a run in pages by seq', async () => {
+    const run = await seedRun(repos);
+    await repos.events.append(run.id, Array.from({ length: 249 }, (_, i) => delta(i)));
+    const seen: number[] = [];
+    for (let from = 1; ; ) {
+      const page = await repos.events.readPage(run.id, { fromSeq: from, limit: 100 });
+      if (page.length === 0) break;
+      seen.push(...page.map((e) => e.seq));
+      from = page.at(-1)!.seq + 1;
+    }
+    expect(seen).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+    const bounded = await repos.events.readPage(run.id, { fromSeq: 10, toSeq: 12 });
+    expect(bounded.map((e) => e.seq)).toEqual([10, 11, 12]);
+    expect(bounded[0]).toMatchObject({ runId: run.id, type: 'text.delta', data: { i: 8 } });
+  });
+});
+
+describe('the database itself', () => {
+  it('refuses a raw insert of a duplicate seq', async () => {
+    const run = await seedRun(repos);
+    await expect(
+      t.db.pool.query(`INSERT INTO run_events (run_id, seq, type, data) VALUES ($1, 1, 'x', '{}')`, [run.id]),
+    ).rejects.toMatchObject({ code: '23505', constraint: 'run_events_pkey' });
+  });
+
+  it('refuses a raw insert of a second terminal event', async () => {
+    const run = await seedRun(repos);
+    await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
+    // Make room in next_seq so that only the one-terminal rule can refuse it.
+    await t.db.pool.query('UPDATE runs SET next_seq = next_seq + 1 WHERE id = $1', [run.id]);
+    await expect(
+      t.db.pool.query(`INSERT INTO run_events (run_id, seq, type, data, terminal) VALUES ($1, 3, 'run.failed', '{}', true)`, [
+        run.id,
+      ]),
+    ).rejects.toMatchObject({ code: '23505', constraint: 'run_events_one_terminal' });
+  });
+
+  it('refuses a raw insert of any event after the terminal one', async () => {
+    const run = await seedRun(repos);
+    await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
+    await t.db.pool.query('UPDATE runs SET next_seq = next_seq + 1 WHERE id = $1', [run.id]);
+    await expect(
+      t.db.pool.query(`INSERT INTO run_events (run_id, seq, type, data) VALUES ($1, 3, 'text.delta', '{}')`, [run.id]),
+    ).rejects.toMatchObject({ code: '23514', constraint: 'run_events_terminal_last' });
+  });
+
+  it('refuses a raw insert of a seq that next_seq never allocated', async () => {
+    const run = await seedRun(repos);
+    await expect(
+      t.db.pool.query(`INSERT INTO run_events (run_id, seq, type, data) VALUES ($1, 2, 'text.delta', '{}')`, [run.id]),
+    ).rejects.toMatchObject({ code: '23514', constraint: 'run_events_seq_allocated' });
+  });
+});

@@ -1,0 +1,171 @@
+import { Prisma } from './generated/prisma/client.js';
+import type { Run } from './generated/prisma/client.js';
+import type { Db } from './database.js';
+import { PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
+import { isRunId, newRunId } from './ids.js';
+import type { NewEvent } from './run-event-repo.js';
+
+/** A run as stored. `nextSeq - 1` is its last seq. */
+export type RunRecord = Run;
+export type { RunStatus } from './generated/prisma/enums.js';
+
+/** The columns of `runs`, aliased to the Prisma field names, for raw statements' RETURNING lists. */
+export const RUN_COLUMNS = Prisma.raw(`
+  id, tenant, graph, input, status, next_seq AS "nextSeq", idempotency_key AS "idempotencyKey",
+  lease_owner AS "leaseOwner", lease_expires_at AS "leaseExpiresAt",
+  cancel_requested_at AS "cancelRequestedAt", output, error, created_at AS "createdAt",
+  updated_at AS "updatedAt", started_at AS "startedAt", finished_at AS "finishedAt"`);
+
+export interface CreateRunInput {
+  tenant: string;
+  graph: string;
+  input: Record<string, unknown>;
+  idempotencyKey?: string | undefined;
+  /** The run's first event (seq 1), written in the same statement as the run. */
+  firstEvent: NewEvent;
+}
+
+export interface CreateRunResult {
+  run: RunRecord;
+  /** False when the idempotency key matched a run the tenant had already created. */
+  created: boolean;
+}
+
+export interface ListRunsQuery {
+  tenant: string;
+  status?: RunRecord['status'] | undefined;
+  graph?: string | undefined;
+  /** @default 50 */
+  limit?: number | undefined;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string | undefined;
+}
+
+export interface RunPage {
+  runs: RunRecord[];
+  nextCursor: string | null;
+}
+
+export interface RunRepoDeps {
+  prisma: Db;
+}
+
+export type RunRepo = ReturnType<typeof createRunRepo>;
+
+export function createRunRepo({ prisma }: RunRepoDeps) {
+  return {
+    /**
+     * Creates a run with its first event and outbox row in one statement, so that a created run
+     * always has an event. The same idempotency key for the same tenant returns the existing run.
+     */
+    async create(input: CreateRunInput, tx?: Db): Promise<CreateRunResult> {
+      const db = tx ?? prisma;
+      const id = newRunId();
+      const rows = await db.$queryRaw<RunRecord[]>`
+        WITH run AS (
+          INSERT INTO runs (id, tenant, graph, input, idempotency_key, next_seq)
+          VALUES (${id}::uuid, ${input.tenant}, ${input.graph}, ${JSON.stringify(input.input)}::jsonb,
+                  ${input.idempotencyKey ?? null}, 2)
+          ON CONFLICT (tenant, idempotency_key) DO NOTHING
+          RETURNING ${RUN_COLUMNS}
+        ), event AS (
+          INSERT INTO run_events (run_id, seq, type, data)
+          SELECT run.id, 1, ${input.firstEvent.type}, ${JSON.stringify(input.firstEvent.data)}::jsonb FROM run
+          RETURNING run_id, seq
+        ), outbox AS (
+          INSERT INTO run_outbox (run_id, seq) SELECT run_id, seq FROM event
+        )
+        SELECT * FROM run`;
+      const created = rows[0];
+      if (created) return { run: created, created: true };
+      // ON CONFLICT: the key is taken. The conflicting row committed before our statement ended,
+      // so a plain read sees it.
+      const existing = await db.run.findFirst({
+        where: { tenant: input.tenant, idempotencyKey: input.idempotencyKey ?? null },
+      });
+      if (!existing) {
+        throw new PersistenceError('RUN_NOT_FOUND', 'idempotent run vanished during creation');
+      }
+      return { run: existing, created: false };
+    },
+
+    /** The run, if it exists and belongs to the tenant; a malformed id is simply not found. */
+    async find(tenant: string, runId: string, tx?: Db): Promise<RunRecord | null> {
+      if (!isRunId(runId)) return null;
+      return (tx ?? prisma).run.findFirst({ where: { id: runId, tenant } });
+    },
+
+    /** Like `find`, but a missing run is a RunNotFoundError. */
+    async get(tenant: string, runId: string, tx?: Db): Promise<RunRecord> {
+      const run = await this.find(tenant, runId, tx);
+      if (!run) throw new RunNotFoundError(runId);
+      return run;
+    },
+
+    /** The run whatever its tenant; for workers, never for requests. */
+    async getById(runId: string, tx?: Db): Promise<RunRecord> {
+      const run = isRunId(runId) ? await (tx ?? prisma).run.findUnique({ where: { id: runId } }) : null;
+      if (!run) throw new RunNotFoundError(runId);
+      return run;
+    },
+
+    /** A page of the tenant's runs, newest first (ids are UUIDv7, so id order is creation order). */
+    async list(query: ListRunsQuery, tx?: Db): Promise<RunPage> {
+      const limit = query.limit ?? 50;
+      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      const runs = await (tx ?? prisma).run.findMany({
+        where: {
+          tenant: query.tenant,
+          ...(query.status ? { status: query.status } : {}),
+          ...(query.graph ? { graph: query.graph } : {}),
+          ...(after ? { id: { lt: after } } : {}),
+        },
+        orderBy: { id: 'desc' },
+        take: limit + 1,
+      });
+      const page = runs.slice(0, limit);
+      const last = page.at(-1);
+      return { runs: page, nextCursor: runs.length > limit && last ? encodeCursor(last.id) : null };
+    },
+
+    /**
+     * Records a cancel request on a run that has not ended (idempotent: the first request's time
+     * is kept). The run-worker sees it and ends the run with run.cancelled.
+     */
+    async requestCancel(tenant: string, runId: string, tx?: Db): Promise<RunRecord> {
+      if (!isRunId(runId)) throw new RunNotFoundError(runId);
+      const db = tx ?? prisma;
+      const rows = await db.$queryRaw<RunRecord[]>`
+        UPDATE runs
+           SET cancel_requested_at = COALESCE(cancel_requested_at, now()), updated_at = now()
+         WHERE id = ${runId}::uuid AND tenant = ${tenant} AND finished_at IS NULL
+        RETURNING ${RUN_COLUMNS}`;
+      if (rows[0]) return rows[0];
+      await this.get(tenant, runId, tx);
+      throw new RunTerminalError(runId);
+    },
+  };
+}
+
+/** Cursors are opaque to clients; today they wrap the last id of the page. */
+function encodeCursor(id: string): string {
+  return Buffer.from(JSON.stringify({ id }), 'utf8').toString('base64url');
+}
+
+export class InvalidCursorError extends PersistenceError {
+  constructor(cursor: string) {
+    super('INVALID_CURSOR', `malformed cursor: ${cursor.slice(0, 64)}`, { field: 'cursor' });
+  }
+}
+
+function decodeCursor(cursor: string): string {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (parsed && typeof parsed === 'object' && 'id' in parsed && typeof parsed.id === 'string' && isRunId(parsed.id)) {
+      return parsed.id;
+    }
+  } catch {
+    // fall through: any undecodable cursor is the caller's mistake
+  }
+  throw new InvalidCursorError(cursor);
+}

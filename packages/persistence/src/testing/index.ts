@@ -1,0 +1,12 @@
+export {
+  TEST_ENV,
+  createTemplateDatabase,
+  createTestDatabase,
+  dropDatabase,
+  openTestDatabase,
+  withDatabase,
+  type TestDatabase,
+  type TestDatabaseWithClient,
+} from './test-database.js';
+export { freePort, startEmbedded, startTestServer, type TestServer } from './test-server.js';
+export { createRepos, seedRun, type Repos } from './fixtures.js';

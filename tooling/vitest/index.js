@@ -1,0 +1,30 @@
+// One vitest layout for every package: `unit` (src/**/*.test.ts, no I/O) and `int` (src/**/*.int.test.ts,
+// real PostgreSQL through the persistence package's global setup, and real processes).
+import { defineConfig } from 'vitest/config';
+
+/** @param {{ int?: boolean, intTimeoutMs?: number }} [options] */
+export function runstreamVitestConfig(options = {}) {
+  const projects = [
+    {
+      test: {
+        name: 'unit',
+        include: ['src/**/*.test.ts'],
+        exclude: ['src/**/*.int.test.ts', 'src/**/*.e2e.test.ts'],
+      },
+    },
+  ];
+  if (options.int) {
+    projects.push({
+      test: {
+        name: 'int',
+        include: ['src/**/*.int.test.ts'],
+        globalSetup: ['@runstream/persistence/testing/global-setup'],
+        testTimeout: options.intTimeoutMs ?? 60_000,
+        hookTimeout: 60_000,
+        // Database tests share two cores with PostgreSQL: run files one after another.
+        fileParallelism: false,
+      },
+    });
+  }
+  return defineConfig({ test: { projects } });
+}
