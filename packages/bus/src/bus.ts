@@ -28,7 +28,12 @@ export interface Subscription {
 
 /** The live bus: publish and subscribe per run. Only the outbox worker publishes. */
 export interface Bus {
-  /** Publishes messages; per run, in the order given. Resolves once the transport accepted them. */
+  /** Which adapter this is, for logs and metrics. */
+  readonly kind?: 'postgres' | 'nats' | 'memory';
+  /**
+   * Publishes messages; per run, in the order given (and across calls, in call order when each
+   * call is awaited). Resolves once the transport accepted them; rejects with a `BusError`.
+   */
   publish(messages: readonly BusMessage[]): Promise<void>;
   /**
    * Subscribes to one run. Resolves once the subscription is active: every message published
@@ -39,3 +44,16 @@ export interface Bus {
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** The few logger methods the adapters use; a pino logger fits. */
+export interface BusLogger {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+export const silentLogger: BusLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+};

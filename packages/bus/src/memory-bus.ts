@@ -1,4 +1,6 @@
 import type { Bus, BusMessage, Subscription, SubscriptionHandlers } from './bus.js';
+import { BusError } from './errors.js';
+import { checkMessage } from './message-codec.js';
 
 /**
  * A bus inside one process: for tests and for library users who run everything in one process.
@@ -8,8 +10,10 @@ export function createMemoryBus(): Bus {
   const subscribers = new Map<string, Set<SubscriptionHandlers>>();
   let closed = false;
   return {
+    kind: 'memory',
     async publish(messages: readonly BusMessage[]) {
-      if (closed) throw new Error('bus closed');
+      if (closed) throw new BusError('BUS_CLOSED', 'bus closed');
+      for (const message of messages) checkMessage(message);
       for (const message of messages) {
         for (const handlers of subscribers.get(message.runId) ?? []) handlers.onMessage(message);
       }

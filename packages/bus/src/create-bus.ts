@@ -1,0 +1,27 @@
+import type { Bus, BusLogger } from './bus.js';
+import { createMemoryBus } from './memory-bus.js';
+import { createNatsBus } from './nats-bus.js';
+import { createPostgresBus } from './postgres-bus.js';
+
+/** The bus to use, as the runtime package's `busConfig` parses RUNSTREAM_BUS. */
+export type BusConfig = { kind: 'postgres' } | { kind: 'nats'; url: string } | { kind: 'memory' };
+
+export interface BusDeps {
+  /** The application database (DATABASE_URL); the postgres bus runs on it. */
+  databaseUrl: string;
+  logger?: BusLogger;
+  /** Names the process's connections in pg_stat_activity and on the NATS server. @default 'runstream-bus' */
+  name?: string;
+}
+
+/** Opens the bus the configuration names. Rejects with BUS_UNAVAILABLE when NATS cannot be reached. */
+export async function createBus(config: BusConfig, deps: BusDeps): Promise<Bus> {
+  switch (config.kind) {
+    case 'postgres':
+      return createPostgresBus({ url: deps.databaseUrl, logger: deps.logger, applicationName: deps.name });
+    case 'nats':
+      return createNatsBus({ url: config.url, logger: deps.logger, name: deps.name });
+    case 'memory':
+      return createMemoryBus();
+  }
+}
