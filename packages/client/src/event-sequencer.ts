@@ -1,0 +1,76 @@
+import { type RunEventEnvelope, RunEventEnvelopeSchema, isTerminalType } from '@runstream/events';
+
+import { RunstreamError } from './errors.js';
+
+/** What became of one frame handed to the sequencer. */
+export type SequencerVerdict =
+  | { kind: 'event'; event: RunEventEnvelope }
+  /** `seq` at or below the last one delivered: a repeat after a reconnect, dropped. */
+  | { kind: 'duplicate'; seq: number }
+  /** `seq` beyond the next one expected: the stream must resume from `lastSeq` to fill the hole. */
+  | { kind: 'gap'; expected: number; seq: number };
+
+/**
+ * Keeps the client's side of invariant I3: what it delivers is an in-order, gapless prefix of the
+ * run's seqs, each at most once, ending at the terminal event. Shared by `events()` and the viewer's
+ * EventSource, so both drop duplicates and detect gaps the same way.
+ */
+export interface EventSequencer {
+  accept(frame: unknown): SequencerVerdict;
+  /** The seq of the last event delivered; 0 before the first. Send it as Last-Event-ID to resume. */
+  readonly lastSeq: number;
+  /** Whether the terminal event has been delivered (nothing can follow it). */
+  readonly done: boolean;
+}
+
+export interface EventSequencerOptions {
+  runId: string;
+  /**
+   * First seq to deliver.
+   * @default 1
+   */
+  fromSeq?: number;
+}
+
+export function createEventSequencer(options: EventSequencerOptions): EventSequencer {
+  let lastSeq = Math.max(0, (options.fromSeq ?? 1) - 1);
+  let done = false;
+  return {
+    get lastSeq() {
+      return lastSeq;
+    },
+    get done() {
+      return done;
+    },
+    accept(frame) {
+      const value = typeof frame === 'string' ? parseJson(frame) : frame;
+      const parsed = RunEventEnvelopeSchema.safeParse(value);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new RunstreamError(
+          'INVALID_EVENT',
+          `invalid event: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'not an event'}`,
+          undefined,
+          parsed.error.issues,
+        );
+      }
+      const event = parsed.data;
+      if (event.runId !== options.runId) {
+        throw new RunstreamError('INVALID_EVENT', `event of run ${event.runId} on the stream of run ${options.runId}`);
+      }
+      if (done || event.seq <= lastSeq) return { kind: 'duplicate', seq: event.seq };
+      if (event.seq !== lastSeq + 1) return { kind: 'gap', expected: lastSeq + 1, seq: event.seq };
+      lastSeq = event.seq;
+      done = isTerminalType(event.type);
+      return { kind: 'event', event };
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new RunstreamError('INVALID_EVENT', 'invalid event: malformed JSON', undefined, undefined, { cause: error });
+  }
+}

@@ -1,0 +1,204 @@
+import type { RunEventEnvelope } from '@runstream/events';
+import { createParser } from 'eventsource-parser';
+
+import { RunstreamError, errorFromResponse } from './errors.js';
+import { createEventSequencer } from './event-sequencer.js';
+
+/** Options of `client.events(runId, options)`. */
+export interface RunEventsOptions {
+  /**
+   * First seq to deliver (inclusive).
+   * @default 1
+   */
+  fromSeq?: number;
+  /** Stops the stream: the iterator then throws the signal's reason. */
+  signal?: AbortSignal;
+  /** Called before each reconnect, with the seq the stream resumes after and why it dropped. */
+  onReconnect?: (info: { lastSeq: number; attempt: number; delayMs: number; error: unknown }) => void;
+}
+
+/** How the event stream reconnects; part of the client's options. */
+export interface ReconnectOptions {
+  /**
+   * First wait before a reconnect; doubles on each failed attempt.
+   * @default 250
+   */
+  initialDelayMs?: number;
+  /**
+   * Longest wait between two attempts.
+   * @default 5000
+   */
+  maxDelayMs?: number;
+  /**
+   * Attempts in a row without receiving an event before giving up with RECONNECT_EXHAUSTED.
+   * @default 30
+   */
+  maxAttempts?: number;
+  /**
+   * A connection silent for this long (no event, no heartbeat comment) is dropped and resumed. Keep it
+   * above the server's RUNSTREAM_SSE_HEARTBEAT_MS.
+   * @default 45000
+   */
+  idleTimeoutMs?: number;
+}
+
+export interface RunEventsDeps {
+  fetch: typeof globalThis.fetch;
+  url: (path: string) => string;
+  headers: () => Record<string, string>;
+  reconnect: Required<ReconnectOptions>;
+}
+
+/** The connection ended without the terminal event: resume, never treat it as the end of the run. */
+class StreamDropped extends Error {}
+
+/**
+ * A run's events in seq order, each exactly once, ending after the terminal event. A dropped
+ * connection (or one the server closed early: a deploy, a restart) is resumed with Last-Event-ID set
+ * to the last seq delivered; repeats are dropped by seq and a hole makes it resume again rather than
+ * skip an event.
+ */
+export async function* streamRunEvents(
+  deps: RunEventsDeps,
+  runId: string,
+  options: RunEventsOptions = {},
+): AsyncGenerator<RunEventEnvelope, void, undefined> {
+  const sequencer = createEventSequencer({ runId, fromSeq: options.fromSeq });
+  const { reconnect } = deps;
+  let attempt = 0;
+  let first = true;
+  while (!sequencer.done) {
+    options.signal?.throwIfAborted();
+    const connection = new AbortController();
+    const onAbort = (): void => connection.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const queue: RunEventEnvelope[] = [];
+    let progressed = false;
+    try {
+      const path = `/v1/runs/${encodeURIComponent(runId)}/events`;
+      const headers: Record<string, string> = { ...deps.headers(), accept: 'text/event-stream' };
+      // The first connection may start mid-run with fromSeq; every later one resumes after the last
+      // seq delivered, which Last-Event-ID says exclusively (fromSeq is inclusive).
+      const query = first && options.fromSeq !== undefined ? `?fromSeq=${options.fromSeq}` : '';
+      if (!first) headers['last-event-id'] = String(sequencer.lastSeq);
+      first = false;
+      const response = await deps
+        .fetch(deps.url(path + query), { headers, signal: connection.signal })
+        .catch((error: unknown) => {
+          throw toNetworkError(error, options.signal);
+        });
+      if (!response.ok) throw await errorFromResponse(response);
+      if (!response.body) throw new RunstreamError('INVALID_RESPONSE', 'event stream without a body', response.status);
+
+      const parser = createParser({
+        onEvent(message) {
+          const verdict = sequencer.accept(message.data);
+          if (verdict.kind === 'event') queue.push(verdict.event);
+          else if (verdict.kind === 'gap') {
+            throw new StreamDropped(`seq ${verdict.seq} arrived where ${verdict.expected} was due`);
+          }
+        },
+      });
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      try {
+        for (;;) {
+          const chunk = await readWithIdleTimeout(reader, reconnect.idleTimeoutMs, connection);
+          if (chunk.done) break;
+          let dropped: Error | undefined;
+          try {
+            parser.feed(chunk.value);
+          } catch (error) {
+            dropped = error instanceof Error ? error : new Error(String(error));
+          }
+          // Events accepted before a gap in the same chunk are still owed to the caller.
+          if (queue.length > 0) {
+            progressed = true;
+            attempt = 0;
+          }
+          while (queue.length > 0) yield queue.shift()!;
+          if (dropped !== undefined) throw dropped;
+          if (sequencer.done) return;
+        }
+      } finally {
+        connection.abort();
+        reader.releaseLock();
+      }
+      throw new StreamDropped('the server closed the stream before the terminal event');
+    } catch (error) {
+      if (options.signal?.aborted) throw abortReason(options.signal);
+      if (error instanceof RunstreamError && !error.retryable) throw error;
+      attempt = progressed ? 1 : attempt + 1;
+      if (attempt > reconnect.maxAttempts) {
+        throw new RunstreamError(
+          'RECONNECT_EXHAUSTED',
+          `event stream of run ${runId} lost after seq ${sequencer.lastSeq}: ${describe(error)}`,
+          undefined,
+          undefined,
+          { cause: error },
+        );
+      }
+      const delayMs = Math.min(reconnect.maxDelayMs, reconnect.initialDelayMs * 2 ** (attempt - 1));
+      options.onReconnect?.({ lastSeq: sequencer.lastSeq, attempt, delayMs, error });
+      await sleep(delayMs, options.signal);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+async function readWithIdleTimeout(
+  reader: ReadableStreamDefaultReader<string>,
+  idleTimeoutMs: number,
+  connection: AbortController,
+): Promise<ReadableStreamReadResult<string>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      connection.abort();
+      reject(new StreamDropped(`no data for ${idleTimeoutMs} ms`));
+    }, idleTimeoutMs);
+  });
+  try {
+    return await Promise.race([reader.read(), idle]);
+  } catch (error) {
+    if (error instanceof StreamDropped || error instanceof RunstreamError) throw error;
+    throw toNetworkError(error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function toNetworkError(error: unknown, signal?: AbortSignal): unknown {
+  if (signal?.aborted) return abortReason(signal);
+  return new RunstreamError('NETWORK_ERROR', `connection failed: ${describe(error)}`, undefined, undefined, {
+    cause: error,
+  });
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    return cause instanceof Error && cause.message ? `${error.message} (${cause.message})` : error.message;
+  }
+  return String(error);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortReason(signal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The signal's reason as an Error, which is what callers of an aborted iterator catch. */
+export function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new Error('aborted', { cause: reason });
+}
