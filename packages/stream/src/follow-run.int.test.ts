@@ -1,0 +1,149 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { type Bus, type BusMessage, createMemoryBus } from '@runstream/bus';
+import type { RunEventEnvelope } from '@runstream/events';
+import { type Repos, type TestDatabaseWithClient, createRepos, openTestDatabase, seedRun } from '@runstream/persistence/testing';
+
+import { followRun } from './follow-run.js';
+import { type Fault, startTestPublisher } from './testing/index.js';
+
+let testDb: TestDatabaseWithClient;
+let repos: Repos;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  testDb = await openTestDatabase();
+  repos = createRepos(testDb.db);
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await testDb.drop();
+});
+
+async function appendAll(runId: string, n: number, batch = 25, terminal = true): Promise<void> {
+  // seedRun wrote seq 1; events 2..n+1 follow, then the terminal event.
+  for (let i = 0; i < n; i += batch) {
+    const size = Math.min(batch, n - i);
+    await repos.events.append(
+      runId,
+      Array.from({ length: size }, (_, k) => ({ type: 'step', data: { i: i + k } })),
+    );
+  }
+  if (terminal) await repos.events.append(runId, [{ type: 'run.completed', data: {} }]);
+}
+
+async function collect(bus: Bus, runId: string, afterSeq = 0, onBatch?: () => void): Promise<RunEventEnvelope[]> {
+  const controller = new AbortController();
+  const follower = followRun({ bus, events: repos.events }, { runId, afterSeq, signal: controller.signal, pageSize: 50 });
+  const timer = setInterval(() => follower.check(), 200);
+  const out: RunEventEnvelope[] = [];
+  try {
+    for await (const batch of follower) {
+      out.push(...batch);
+      onBatch?.();
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  return out;
+}
+
+function seqs(events: readonly RunEventEnvelope[]): number[] {
+  return events.map((e) => e.seq);
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+describe('followRun', () => {
+  it('closes the replay-to-live race: events committed between subscribe and replay arrive once', async () => {
+    const run = await seedRun(repos);
+    const inner = createMemoryBus();
+    // The bus activates the subscription, then events are appended and published before the
+    // follower's first replay query runs: they reach it both live and from the replay.
+    const bus: Bus = {
+      ...inner,
+      async subscribe(runId, handlers) {
+        const subscription = await inner.subscribe(runId, handlers);
+        const { firstSeq, lastSeq } = await repos.events.append(runId, [
+          { type: 'step', data: {} },
+          { type: 'step', data: {} },
+        ]);
+        const rows = await repos.events.readPage(runId, { fromSeq: firstSeq, toSeq: lastSeq });
+        await inner.publish(rows.map((row) => ({ source: 'outbox', runId, seq: row.seq, event: { runId, seq: row.seq, type: row.type, at: row.createdAt.toISOString(), data: row.data } })));
+        return subscription;
+      },
+    };
+    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: inner });
+    cleanups.push(() => publisher.stop());
+    const received = collect(bus, run.id);
+    await appendAll(run.id, 100);
+    expect(seqs(await received)).toEqual(range(1, 104));
+  });
+
+  it('gives a perfect stream when the bus drops, repeats and truncates messages', async () => {
+    const run = await seedRun(repos);
+    const bus = createMemoryBus();
+    const fates: Fault[] = ['deliver', 'deliver', 'drop', 'duplicate', 'pointer', 'deliver', 'drop'];
+    let i = 0;
+    const publisher = startTestPublisher(
+      { prisma: testDb.db.prisma, bus },
+      // The terminal message is lost too: only the heartbeat check can end the stream.
+      { fault: (m: BusMessage) => (m.event?.type === 'run.completed' ? 'drop' : fates[i++ % fates.length]!) },
+    );
+    cleanups.push(() => publisher.stop());
+    const received = collect(bus, run.id);
+    await appendAll(run.id, 500, 7);
+    const events = await received;
+    expect(seqs(events)).toEqual(range(1, 502));
+    expect(events.at(-1)?.type).toBe('run.completed');
+  });
+
+  it('replays an ended run from its start point and ends', async () => {
+    const run = await seedRun(repos);
+    await appendAll(run.id, 120);
+    const bus = createMemoryBus();
+    expect(seqs(await collect(bus, run.id))).toEqual(range(1, 122));
+    expect(seqs(await collect(bus, run.id, 100))).toEqual(range(101, 122));
+    expect(seqs(await collect(bus, run.id, 121))).toEqual([122]);
+  });
+
+  it('waits on a run that has not started, then follows it live', async () => {
+    const run = await seedRun(repos);
+    const bus = createMemoryBus();
+    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus });
+    cleanups.push(() => publisher.stop());
+    let batches = 0;
+    let firstSeen!: () => void;
+    const first = new Promise<void>((resolve) => (firstSeen = resolve));
+    const received = collect(bus, run.id, 0, () => {
+      batches++;
+      firstSeen();
+    });
+    await first;
+    expect(batches).toBe(1);
+    await appendAll(run.id, 60, 3);
+    expect(seqs(await received)).toEqual(range(1, 62));
+  });
+
+  it('holds at most maxBufferedEvents live events while its consumer is busy', async () => {
+    const run = await seedRun(repos);
+    const bus = createMemoryBus();
+    const controller = new AbortController();
+    const follower = followRun({ bus, events: repos.events }, { runId: run.id, afterSeq: 0, signal: controller.signal, maxBufferedEvents: 10 });
+    const iterator = follower[Symbol.asyncIterator]();
+    expect(seqs((await iterator.next()).value as RunEventEnvelope[])).toEqual([1]);
+    // The consumer is now "busy": 300 live events arrive before it asks for more.
+    await appendAll(run.id, 300, 300, false);
+    const rows = await repos.events.readPage(run.id, { fromSeq: 2 });
+    await bus.publish(rows.map((row) => ({ source: 'outbox', runId: run.id, seq: row.seq, event: { runId: run.id, seq: row.seq, type: row.type, at: row.createdAt.toISOString(), data: row.data } })));
+    const rest: number[] = [];
+    while (rest.length < 300) rest.push(...seqs((await iterator.next()).value as RunEventEnvelope[]));
+    expect(rest).toEqual(range(2, 301));
+    controller.abort();
+    expect((await iterator.next()).done).toBe(true);
+  });
+});

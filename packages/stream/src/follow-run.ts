@@ -1,0 +1,156 @@
+import type { Bus, BusMessage, SubscriptionHandlers } from '@runstream/bus';
+import { type RunEventEnvelope, isTerminalType } from '@runstream/events';
+import { type RunEventRepo, toEnvelope } from '@runstream/persistence';
+
+export interface FollowRunDeps {
+  bus: Bus;
+  events: Pick<RunEventRepo, 'readPage'>;
+}
+
+export interface FollowRunOptions {
+  runId: string;
+  /** The last seq the consumer already has: the first event yielded is `afterSeq + 1`. */
+  afterSeq: number;
+  /** Ends the iteration (client gone, server shutting down); the subscription is closed. */
+  signal: AbortSignal;
+  /**
+   * Events read from the database per query.
+   * @default 500
+   */
+  pageSize?: number;
+  /**
+   * Live events held while the consumer is still writing earlier ones. Past this the buffer is
+   * dropped and the database fills in later, so a slow consumer costs a query, never unbounded memory.
+   * @default 1000
+   */
+  maxBufferedEvents?: number;
+}
+
+/** A run's events, in order, each once, from `afterSeq + 1` up to and including its terminal event. */
+export interface RunFollower extends AsyncIterable<RunEventEnvelope[]> {
+  /**
+   * Asks for a database read at the next opportunity. The transport calls it at each heartbeat:
+   * when a run's final bus message is lost, this is what still ends the stream.
+   */
+  check(): void;
+  /** The last seq yielded so far. */
+  readonly lastSeq: number;
+}
+
+/**
+ * Follows one run: subscribes to the bus first, then replays from the database in pages, then
+ * yields live events, each batch non-empty and in seq order.
+ *
+ * Subscribing before the replay closes the replay-to-live race: an event published while the
+ * replay query runs is buffered, and dropped if the replay already had it (seq <= last). Delivery
+ * is at-least-once and may skip, so the bus is only trusted for the very next seq: a repeat is
+ * dropped, and a jump (seq > last + 1), a pointer message without its event, a resync or a buffer
+ * overflow all mean "read what is missing from the database", which has every committed event:
+ * seqs commit gapless and in order, and a message is only ever published after its commit.
+ */
+export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFollower {
+  const { runId, signal } = options;
+  const pageSize = options.pageSize ?? 500;
+  const maxBuffered = options.maxBufferedEvents ?? 1000;
+
+  let last = options.afterSeq;
+  let live: RunEventEnvelope[] = [];
+  // The first pass is the replay; later passes catch up after a gap, a resync or a check.
+  let mustRead = true;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+
+  const handlers: SubscriptionHandlers = {
+    onMessage(message: BusMessage) {
+      if (message.seq <= last) return;
+      if (message.event && !mustRead && live.length < maxBuffered) {
+        live.push(message.event);
+      } else {
+        // A pointer, or no room: the database has it. Buffered events stay valid, as the read
+        // resumes at last + 1 and the drain drops whatever the read already yielded.
+        if (live.length >= maxBuffered) live = [];
+        mustRead = true;
+      }
+      notify();
+    },
+    onResync() {
+      mustRead = true;
+      notify();
+    },
+  };
+
+  async function* readFromDatabase(): AsyncGenerator<RunEventEnvelope[], boolean> {
+    for (;;) {
+      const rows = await deps.events.readPage(runId, { fromSeq: last + 1, limit: pageSize });
+      if (rows.length === 0) return false;
+      const batch = rows.map(toEnvelope);
+      last = batch[batch.length - 1]!.seq;
+      yield batch;
+      if (isTerminalType(batch[batch.length - 1]!.type)) return true;
+      if (rows.length < pageSize || signal.aborted) return false;
+    }
+  }
+
+  /** Takes the live events that extend the stream; a gap sends the loop back to the database. */
+  function takeLive(): RunEventEnvelope[] {
+    const batch: RunEventEnvelope[] = [];
+    let next = last;
+    for (const event of live) {
+      if (event.seq <= next) continue;
+      if (event.seq !== next + 1) {
+        mustRead = true;
+        break;
+      }
+      batch.push(event);
+      next = event.seq;
+      if (isTerminalType(event.type)) break;
+    }
+    live = [];
+    return batch;
+  }
+
+  async function* iterate(): AsyncGenerator<RunEventEnvelope[]> {
+    if (signal.aborted) return;
+    signal.addEventListener('abort', notify, { once: true });
+    const subscription = await deps.bus.subscribe(runId, handlers);
+    try {
+      while (!signal.aborted) {
+        if (mustRead) {
+          mustRead = false;
+          // Live messages seen before this read are covered by it; keep only what is newer.
+          if (yield* readFromDatabase()) return;
+          continue;
+        }
+        if (live.length > 0) {
+          const batch = takeLive();
+          if (batch.length === 0) continue;
+          last = batch[batch.length - 1]!.seq;
+          yield batch;
+          if (isTerminalType(batch[batch.length - 1]!.type)) return;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    } finally {
+      signal.removeEventListener('abort', notify);
+      await subscription.close();
+    }
+  }
+
+  return {
+    [Symbol.asyncIterator]: iterate,
+    check() {
+      mustRead = true;
+      notify();
+    },
+    get lastSeq() {
+      return last;
+    },
+  };
+}
