@@ -64,5 +64,11 @@ describe('createEventSequencer', () => {
     expect(() => seq.accept('{not json')).toThrow(RunstreamError);
     expect(() => seq.accept({ ...event(1, 2), seq: 0 })).toThrow(/seq/);
     expect(() => seq.accept({ ...event(1, 2), runId: 'other' })).toThrow(/other/);
+    expect(() => seq.accept({ ...event(1, 2), data: { index: 'one' } })).toThrow(/index/);
+  });
+
+  it('passes an event type it does not know on its envelope alone', () => {
+    const seq = createEventSequencer({ runId: RUN });
+    expect(seq.accept({ runId: RUN, seq: 1, type: 'future.thing', at, data: { x: 1 } }).kind).toBe('event');
   });
 });

@@ -1,4 +1,10 @@
-import { type RunEventEnvelope, RunEventEnvelopeSchema, isTerminalType } from '@runstream/events';
+import {
+  RUN_EVENT_TYPES,
+  type RunEventEnvelope,
+  RunEventEnvelopeSchema,
+  RunEventSchema,
+  isTerminalType,
+} from '@runstream/events';
 
 import { RunstreamError } from './errors.js';
 
@@ -32,6 +38,8 @@ export interface EventSequencerOptions {
   fromSeq?: number;
 }
 
+const knownTypes: ReadonlySet<string> = new Set(RUN_EVENT_TYPES);
+
 export function createEventSequencer(options: EventSequencerOptions): EventSequencer {
   let lastSeq = Math.max(0, (options.fromSeq ?? 1) - 1);
   let done = false;
@@ -44,7 +52,10 @@ export function createEventSequencer(options: EventSequencerOptions): EventSeque
     },
     accept(frame) {
       const value = typeof frame === 'string' ? parseJson(frame) : frame;
-      const parsed = RunEventEnvelopeSchema.safeParse(value);
+      // A type of the catalogue must match its schema; a type this client does not know yet passes
+      // on its envelope alone, so a newer api does not break an older client.
+      const known = knownTypes.has((value as { type?: unknown } | null)?.type as string);
+      const parsed = (known ? RunEventSchema : RunEventEnvelopeSchema).safeParse(value);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new RunstreamError(
@@ -54,7 +65,7 @@ export function createEventSequencer(options: EventSequencerOptions): EventSeque
           parsed.error.issues,
         );
       }
-      const event = parsed.data;
+      const event: RunEventEnvelope = parsed.data;
       if (event.runId !== options.runId) {
         throw new RunstreamError('INVALID_EVENT', `event of run ${event.runId} on the stream of run ${options.runId}`);
       }

@@ -1,0 +1,82 @@
+import type { RunEventEnvelope } from '@runstream/client';
+
+/** One node of the graph as the timeline shows it. */
+export interface NodeSpan {
+  node: string;
+  startedAt: number;
+  endedAt?: number;
+  state: 'running' | 'completed' | 'failed';
+}
+
+/** What the run page shows, folded from the run's events in seq order. */
+export interface RunView {
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  startedAt?: number;
+  endedAt?: number;
+  nodes: NodeSpan[];
+  /** The streamed answer: every `text.delta` concatenated in seq order. */
+  text: string;
+  output?: unknown;
+  error?: unknown;
+  lastSeq: number;
+}
+
+export function emptyRunView(): RunView {
+  return { status: 'queued', nodes: [], text: '', lastSeq: 0 };
+}
+
+/** Folds one event into the view; events must come in seq order, each once (the sequencer's job). */
+export function applyEvent(view: RunView, event: RunEventEnvelope): RunView {
+  const at = Date.parse(event.at);
+  const data = event.data;
+  const node = typeof data.node === 'string' ? data.node : undefined;
+  view.lastSeq = event.seq;
+  switch (event.type) {
+    case 'run.queued':
+      view.status = 'queued';
+      break;
+    case 'run.started':
+      view.status = 'running';
+      view.startedAt = at;
+      break;
+    case 'node.started':
+      if (node) view.nodes.push({ node, startedAt: at, state: 'running' });
+      break;
+    case 'node.completed':
+    case 'node.failed': {
+      const span = [...view.nodes].reverse().find((n) => n.node === node && n.endedAt === undefined);
+      if (span) {
+        span.endedAt = at;
+        span.state = event.type === 'node.completed' ? 'completed' : 'failed';
+      }
+      break;
+    }
+    case 'text.delta':
+      if (typeof data.text === 'string') view.text += data.text;
+      break;
+    case 'run.completed':
+      view.status = 'succeeded';
+      view.output = data.output;
+      break;
+    case 'run.failed':
+      view.status = 'failed';
+      view.error = data.error;
+      break;
+    case 'run.cancelled':
+      view.status = 'cancelled';
+      view.error = data.reason;
+      break;
+  }
+  if (view.status === 'succeeded' || view.status === 'failed' || view.status === 'cancelled') {
+    view.endedAt = at;
+    for (const span of view.nodes) if (span.endedAt === undefined) span.endedAt = at;
+  }
+  return view;
+}
+
+/** `850 ms`, `1.25 s`, `2 min 5 s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
