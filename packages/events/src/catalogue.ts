@@ -51,7 +51,10 @@ const bodies = {
     error: RunErrorSchema.optional(),
   }),
   /** One of the `synthetic` graph's generated events (`index` counts from 1), for tests and benchmarks. */
-  'synthetic.tick': z.object({ index: z.number().int().positive(), payload: z.string().optional() }),
+  'synthetic.tick': z.object({
+    index: z.number().int().positive(),
+    payload: z.string().optional(),
+  }),
   /** Terminal: the graph finished; `output` is its last node's output. */
   'run.completed': z.object({ output: z.unknown() }),
   /**

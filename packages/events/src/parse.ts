@@ -1,6 +1,11 @@
 import type { z } from 'zod';
 
-import { type RunEvent, type RunEventBody, RunEventBodySchema, RunEventSchema } from './catalogue.js';
+import {
+  type RunEvent,
+  type RunEventBody,
+  RunEventBodySchema,
+  RunEventSchema,
+} from './catalogue.js';
 
 /** Why a value is not a canonical event. */
 export type EventParseErrorCode = 'INVALID_JSON' | 'INVALID_EVENT';
@@ -29,26 +34,34 @@ function describe(issues: readonly z.core.$ZodIssue[]): string {
 /** Parses a value into a canonical event, or throws EventParseError (unknown types included). */
 export function parseRunEvent(value: unknown): RunEvent {
   const result = RunEventSchema.safeParse(value);
-  if (!result.success) throw new EventParseError('INVALID_EVENT', describe(result.error.issues), result.error.issues);
+  if (!result.success)
+    throw new EventParseError('INVALID_EVENT', describe(result.error.issues), result.error.issues);
   return result.data;
 }
 
 /** Like parseRunEvent, without throwing: undefined when the value is not a canonical event. */
 export function safeParseRunEvent(value: unknown): RunEvent | undefined {
   const result = RunEventSchema.safeParse(value);
-  return result.success ? (result.data) : undefined;
+  return result.success ? result.data : undefined;
 }
 
 /** Parses an event body (`type` and `data`), as producers hand them to the persistence layer. */
 export function parseRunEventBody(value: unknown): RunEventBody {
   const result = RunEventBodySchema.safeParse(value);
-  if (!result.success) throw new EventParseError('INVALID_EVENT', describe(result.error.issues), result.error.issues);
+  if (!result.success)
+    throw new EventParseError('INVALID_EVENT', describe(result.error.issues), result.error.issues);
   return result.data;
 }
 
 /** The wire form of an event: its canonical JSON, fields in envelope order. */
 export function serializeRunEvent(event: RunEvent): string {
-  return JSON.stringify({ runId: event.runId, seq: event.seq, type: event.type, at: event.at, data: event.data });
+  return JSON.stringify({
+    runId: event.runId,
+    seq: event.seq,
+    type: event.type,
+    at: event.at,
+    data: event.data,
+  });
 }
 
 /** Reads the wire form back, checking it against the catalogue. */
@@ -57,7 +70,9 @@ export function deserializeRunEvent(json: string): RunEvent {
   try {
     value = JSON.parse(json);
   } catch (error) {
-    throw new EventParseError('INVALID_JSON', 'not a run event: malformed JSON', [], { cause: error });
+    throw new EventParseError('INVALID_JSON', 'not a run event: malformed JSON', [], {
+      cause: error,
+    });
   }
   return parseRunEvent(value);
 }

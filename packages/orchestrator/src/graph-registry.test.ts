@@ -26,10 +26,20 @@ describe('the graph registry', () => {
 
   it('parses synthetic input per the contract', () => {
     expect(registry.parseInput('synthetic', { events: 3 })).toEqual({ events: 3 });
-    expect(registry.parseInput('synthetic', { events: 100_000, delayMs: 1, payloadBytes: 10, failAt: 100_000 })).toMatchObject({
+    expect(
+      registry.parseInput('synthetic', {
+        events: 100_000,
+        delayMs: 1,
+        payloadBytes: 10,
+        failAt: 100_000,
+      }),
+    ).toMatchObject({
       failAt: 100_000,
     });
-    expect(registry.parseInput('demo', undefined)).toEqual({ prompt: 'What is Runstream?', delayMs: 15 });
+    expect(registry.parseInput('demo', undefined)).toEqual({
+      prompt: 'What is Runstream?',
+      delayMs: 15,
+    });
   });
 
   it('refuses an unknown graph, naming the graph field', () => {
@@ -61,17 +71,32 @@ describe('the graph registry', () => {
 
   it('registers another graph in one call and checks its edges', () => {
     const mine = createGraphRegistry().register(
-      defineGraph({ name: 'echo', input: z.object({ say: z.string() }), start: 'echo', nodes: { echo: (input) => input } }),
+      defineGraph({
+        name: 'echo',
+        input: z.object({ say: z.string() }),
+        start: 'echo',
+        nodes: { echo: (input) => input },
+      }),
     );
     expect(mine.parseInput('echo', { say: 'hi' })).toEqual({ say: 'hi' });
-    expect(() => mine.register(defineGraph({ name: 'echo', input: z.object({}), start: 'a', nodes: { a: () => 1 } }))).toThrow(
-      GraphDefinitionError,
-    );
     expect(() =>
       mine.register(
-        defineGraph({ name: 'bad', input: z.object({}), start: 'a', nodes: { a: () => 1 }, edges: [{ from: 'a', to: 'b' }] }),
+        defineGraph({ name: 'echo', input: z.object({}), start: 'a', nodes: { a: () => 1 } }),
+      ),
+    ).toThrow(GraphDefinitionError);
+    expect(() =>
+      mine.register(
+        defineGraph({
+          name: 'bad',
+          input: z.object({}),
+          start: 'a',
+          nodes: { a: () => 1 },
+          edges: [{ from: 'a', to: 'b' }],
+        }),
       ),
     ).toThrow(/unknown node "b"/);
-    expect(() => mine.register(defineGraph({ name: 'bad2', input: z.object({}), start: 'x', nodes: {} }))).toThrow(/start node/);
+    expect(() =>
+      mine.register(defineGraph({ name: 'bad2', input: z.object({}), start: 'x', nodes: {} })),
+    ).toThrow(/start node/);
   });
 });

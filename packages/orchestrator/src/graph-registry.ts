@@ -22,7 +22,11 @@ export function createGraphRegistry(): GraphRegistry {
   const graphs = new Map<string, GraphDefinition>();
   const registry: GraphRegistry = {
     register(graph) {
-      if (graphs.has(graph.name)) throw new GraphDefinitionError('DUPLICATE_GRAPH', `graph "${graph.name}" is already registered`);
+      if (graphs.has(graph.name))
+        throw new GraphDefinitionError(
+          'DUPLICATE_GRAPH',
+          `graph "${graph.name}" is already registered`,
+        );
       checkGraph(graph);
       graphs.set(graph.name, graph);
       return registry;
@@ -38,9 +42,14 @@ export function createGraphRegistry(): GraphRegistry {
       }
       const result = graph.input.safeParse(input ?? {});
       if (result.success) return result.data;
-      const issues = result.error.issues.map((issue) => ({ ...issue, path: ['input', ...issue.path] }));
+      const issues = result.error.issues.map((issue) => ({
+        ...issue,
+        path: ['input', ...issue.path],
+      }));
       const first = issues[0];
-      const message = first ? `${first.path.join('.')}: ${first.message}` : 'input does not fit the graph';
+      const message = first
+        ? `${first.path.join('.')}: ${first.message}`
+        : 'input does not fit the graph';
       throw new GraphInputError('INVALID_INPUT', message, issues, { cause: result.error });
     },
   };
@@ -65,6 +74,7 @@ function checkGraph(graph: GraphDefinition): void {
     if (leaving.has(edge.from)) fail(`node "${edge.from}" has more than one outgoing edge`);
     leaving.add(edge.from);
     const targets = typeof edge.to === 'string' ? [edge.to] : edge.to;
-    for (const to of targets) if (!has(to)) fail(`edge from "${edge.from}" to unknown node "${to}"`);
+    for (const to of targets)
+      if (!has(to)) fail(`edge from "${edge.from}" to unknown node "${to}"`);
   }
 }

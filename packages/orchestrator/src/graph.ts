@@ -2,7 +2,9 @@ import type { RunEventBody } from '@runstream/events';
 import type { z } from 'zod';
 
 /** The events a node may emit itself; run and node lifecycle events belong to the executor. */
-export type NodeEventBody = RunEventBody<'text.delta' | 'tool.call' | 'tool.result' | 'synthetic.tick'>;
+export type NodeEventBody = RunEventBody<
+  'text.delta' | 'tool.call' | 'tool.result' | 'synthetic.tick'
+>;
 
 /** A node's way to emit events. Every event it emits is persisted before anyone can see it. */
 export interface NodeTracer {

@@ -9,7 +9,35 @@ export {
   type NodeTracer,
   type SequenceEdge,
 } from './graph.js';
-export { GraphDefinitionError, GraphInputError, NodeError, type GraphInputErrorCode } from './errors.js';
-export { createDefaultGraphRegistry, createGraphRegistry, type GraphRegistry } from './graph-registry.js';
+export {
+  GraphDefinitionError,
+  GraphInputError,
+  NodeError,
+  type GraphInputErrorCode,
+} from './errors.js';
+export {
+  createDefaultGraphRegistry,
+  createGraphRegistry,
+  type GraphRegistry,
+} from './graph-registry.js';
 export { DemoInputSchema, demoGraph, type DemoInput } from './graphs/demo.js';
 export { SyntheticInputSchema, syntheticGraph, type SyntheticInput } from './graphs/synthetic.js';
+export { executeRun, toRunError, type ExecuteRunOptions, type RunOutcome } from './execute-run.js';
+export { RunAbort, type RunAbortCode } from './run-abort.js';
+export {
+  TracerClosedError,
+  createTracer,
+  type TerminalEventBody,
+  type Tracer,
+  type TracerDeps,
+  type TracerOptions,
+  type Wakeup,
+} from './tracer.js';
+export {
+  createRunWorker,
+  type RunWorker,
+  type RunWorkerDeps,
+  type RunWorkerOptions,
+  type WorkerLogger,
+} from './run-worker.js';
+export { enqueueRun, type EnqueueRunDeps, type EnqueueRunRequest } from './enqueue-run.js';

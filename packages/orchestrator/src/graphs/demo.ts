@@ -56,15 +56,23 @@ export const demoGraph = defineGraph({
   nodes: {
     plan: async (input: DemoInput, { tracer }): Promise<Plan> => {
       const lookup = input.prompt.trim().endsWith('?') ? input.prompt : undefined;
-      await tracer.text(lookup ? 'I will look this up, then answer.' : 'I can answer this directly.');
+      await tracer.text(
+        lookup ? 'I will look this up, then answer.' : 'I can answer this directly.',
+      );
       return { prompt: input.prompt, delayMs: input.delayMs, lookup };
     },
     lookup: async (plan: Plan, { tracer }): Promise<Facts> => {
       const callId = 'call-1';
       const args = { query: plan.lookup ?? plan.prompt };
-      await tracer.emit({ type: 'tool.call', data: { node: 'lookup', callId, tool: 'search', args } });
+      await tracer.emit({
+        type: 'tool.call',
+        data: { node: 'lookup', callId, tool: 'search', args },
+      });
       const facts = search(args.query);
-      await tracer.emit({ type: 'tool.result', data: { node: 'lookup', callId, tool: 'search', result: { facts } } });
+      await tracer.emit({
+        type: 'tool.result',
+        data: { node: 'lookup', callId, tool: 'search', result: { facts } },
+      });
       return { prompt: plan.prompt, delayMs: plan.delayMs, facts };
     },
     answer: async (input: Plan | Facts, { tracer, signal }) => {
@@ -80,7 +88,11 @@ export const demoGraph = defineGraph({
     },
   },
   edges: [
-    { from: 'plan', to: ['lookup', 'answer'], choose: (plan) => ((plan as Plan).lookup ? 'lookup' : 'answer') },
+    {
+      from: 'plan',
+      to: ['lookup', 'answer'],
+      choose: (plan) => ((plan as Plan).lookup ? 'lookup' : 'answer'),
+    },
     { from: 'lookup', to: 'answer' },
   ],
 });

@@ -39,9 +39,14 @@ export const syntheticGraph = defineGraph({
       const payload = input.payloadBytes ? 'x'.repeat(input.payloadBytes) : undefined;
       for (let index = 1; index <= input.events; index++) {
         signal.throwIfAborted();
-        await tracer.emit({ type: 'synthetic.tick', data: payload === undefined ? { index } : { index, payload } });
+        await tracer.emit({
+          type: 'synthetic.tick',
+          data: payload === undefined ? { index } : { index, payload },
+        });
         if (index === input.failAt) {
-          throw new NodeError('SYNTHETIC_FAILURE', `failed on purpose after event ${index}`, { failAt: index });
+          throw new NodeError('SYNTHETIC_FAILURE', `failed on purpose after event ${index}`, {
+            failAt: index,
+          });
         }
         if (input.delayMs) await sleep(input.delayMs, undefined, { signal });
       }
