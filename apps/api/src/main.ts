@@ -1,8 +1,41 @@
-// Skeleton: the api process is built in its own issue. It starts and stops cleanly meanwhile.
-const timer = setInterval(() => undefined, 1 << 30);
-const stop = (): void => {
-  clearInterval(timer);
-  process.exit(0);
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+import { createBus } from '@runstream/bus';
+import { createDefaultGraphRegistry } from '@runstream/orchestrator';
+import { createDatabase } from '@runstream/persistence';
+import { createLogger, onShutdown } from '@runstream/runtime';
+
+import { buildApp } from './app.js';
+import { readEnv } from './env.js';
+
+const env = readEnv();
+const logger = createLogger('api', env.LOG_LEVEL);
+const db = createDatabase({
+  url: env.DATABASE_URL,
+  poolSize: 20,
+  applicationName: 'runstream-api',
+});
+const bus = await createBus(env.RUNSTREAM_BUS, {
+  databaseUrl: env.DATABASE_URL,
+  logger,
+  name: 'runstream-api',
+});
+const app = await buildApp({
+  db,
+  bus,
+  graphs: createDefaultGraphRegistry(),
+  logger,
+  config: {
+    apiKeys: env.RUNSTREAM_API_KEYS,
+    heartbeatMs: env.RUNSTREAM_SSE_HEARTBEAT_MS,
+    stallTimeoutMs: env.RUNSTREAM_SSE_STALL_TIMEOUT_MS,
+    rateLimit: { max: env.RUNSTREAM_RATE_LIMIT_MAX, windowMs: env.RUNSTREAM_RATE_LIMIT_WINDOW_MS },
+  },
+});
+onShutdown(
+  [
+    { name: 'http', run: () => app.close() },
+    { name: 'bus', run: () => bus.close() },
+    { name: 'database', run: () => db.close() },
+  ],
+  { logger, deadlineMs: 9000 },
+);
+await app.listen({ host: env.HOST, port: env.PORT });

@@ -2,7 +2,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { type Bus, type BusMessage, createMemoryBus } from '@runstream/bus';
 import type { RunEventEnvelope } from '@runstream/events';
-import { type Repos, type TestDatabaseWithClient, createRepos, openTestDatabase, seedRun } from '@runstream/persistence/testing';
+import {
+  type Repos,
+  type TestDatabaseWithClient,
+  createRepos,
+  openTestDatabase,
+  seedRun,
+} from '@runstream/persistence/testing';
 
 import { followRun } from './follow-run.js';
 import { type Fault, startTestPublisher } from './testing/index.js';
@@ -34,9 +40,17 @@ async function appendAll(runId: string, n: number, batch = 25, terminal = true):
   if (terminal) await repos.events.append(runId, [{ type: 'run.completed', data: {} }]);
 }
 
-async function collect(bus: Bus, runId: string, afterSeq = 0, onBatch?: () => void): Promise<RunEventEnvelope[]> {
+async function collect(
+  bus: Bus,
+  runId: string,
+  afterSeq = 0,
+  onBatch?: () => void,
+): Promise<RunEventEnvelope[]> {
   const controller = new AbortController();
-  const follower = followRun({ bus, events: repos.events }, { runId, afterSeq, signal: controller.signal, pageSize: 50 });
+  const follower = followRun(
+    { bus, events: repos.events },
+    { runId, afterSeq, signal: controller.signal, pageSize: 50 },
+  );
   const timer = setInterval(() => follower.check(), 200);
   const out: RunEventEnvelope[] = [];
   try {
@@ -73,7 +87,20 @@ describe('followRun', () => {
           { type: 'step', data: {} },
         ]);
         const rows = await repos.events.readPage(runId, { fromSeq: firstSeq, toSeq: lastSeq });
-        await inner.publish(rows.map((row) => ({ source: 'outbox', runId, seq: row.seq, event: { runId, seq: row.seq, type: row.type, at: row.createdAt.toISOString(), data: row.data } })));
+        await inner.publish(
+          rows.map((row) => ({
+            source: 'outbox',
+            runId,
+            seq: row.seq,
+            event: {
+              runId,
+              seq: row.seq,
+              type: row.type,
+              at: row.createdAt.toISOString(),
+              data: row.data,
+            },
+          })),
+        );
         return subscription;
       },
     };
@@ -87,12 +114,23 @@ describe('followRun', () => {
   it('gives a perfect stream when the bus drops, repeats and truncates messages', async () => {
     const run = await seedRun(repos);
     const bus = createMemoryBus();
-    const fates: Fault[] = ['deliver', 'deliver', 'drop', 'duplicate', 'pointer', 'deliver', 'drop'];
+    const fates: Fault[] = [
+      'deliver',
+      'deliver',
+      'drop',
+      'duplicate',
+      'pointer',
+      'deliver',
+      'drop',
+    ];
     let i = 0;
     const publisher = startTestPublisher(
       { prisma: testDb.db.prisma, bus },
       // The terminal message is lost too: only the heartbeat check can end the stream.
-      { fault: (m: BusMessage) => (m.event?.type === 'run.completed' ? 'drop' : fates[i++ % fates.length]!) },
+      {
+        fault: (m: BusMessage) =>
+          m.event?.type === 'run.completed' ? 'drop' : fates[i++ % fates.length]!,
+      },
     );
     cleanups.push(() => publisher.stop());
     const received = collect(bus, run.id);
@@ -133,15 +171,32 @@ describe('followRun', () => {
     const run = await seedRun(repos);
     const bus = createMemoryBus();
     const controller = new AbortController();
-    const follower = followRun({ bus, events: repos.events }, { runId: run.id, afterSeq: 0, signal: controller.signal, maxBufferedEvents: 10 });
+    const follower = followRun(
+      { bus, events: repos.events },
+      { runId: run.id, afterSeq: 0, signal: controller.signal, maxBufferedEvents: 10 },
+    );
     const iterator = follower[Symbol.asyncIterator]();
     expect(seqs((await iterator.next()).value as RunEventEnvelope[])).toEqual([1]);
     // The consumer is now "busy": 300 live events arrive before it asks for more.
     await appendAll(run.id, 300, 300, false);
     const rows = await repos.events.readPage(run.id, { fromSeq: 2 });
-    await bus.publish(rows.map((row) => ({ source: 'outbox', runId: run.id, seq: row.seq, event: { runId: run.id, seq: row.seq, type: row.type, at: row.createdAt.toISOString(), data: row.data } })));
+    await bus.publish(
+      rows.map((row) => ({
+        source: 'outbox',
+        runId: run.id,
+        seq: row.seq,
+        event: {
+          runId: run.id,
+          seq: row.seq,
+          type: row.type,
+          at: row.createdAt.toISOString(),
+          data: row.data,
+        },
+      })),
+    );
     const rest: number[] = [];
-    while (rest.length < 300) rest.push(...seqs((await iterator.next()).value as RunEventEnvelope[]));
+    while (rest.length < 300)
+      rest.push(...seqs((await iterator.next()).value as RunEventEnvelope[]));
     expect(rest).toEqual(range(2, 301));
     controller.abort();
     expect((await iterator.next()).done).toBe(true);

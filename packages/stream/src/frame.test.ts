@@ -2,12 +2,22 @@ import { describe, expect, it } from 'vitest';
 
 import { formatFrame, formatFrames } from './frame.js';
 
-const event = { runId: 'r', seq: 3, type: 'text.delta', at: '2026-01-01T00:00:00.000Z', data: { text: 'a\nb' } };
+const event = {
+  runId: 'r',
+  seq: 3,
+  type: 'text.delta',
+  at: '2026-01-01T00:00:00.000Z',
+  data: { text: 'a\nb' },
+};
 
 describe('formatFrame', () => {
   it('writes id, event and one data line with the canonical JSON', () => {
     expect(formatFrame(event)).toBe(`id: 3\nevent: text.delta\ndata: ${JSON.stringify(event)}\n\n`);
-    expect(formatFrame(event).split('\n').filter((l) => l.startsWith('data: '))).toHaveLength(1);
+    expect(
+      formatFrame(event)
+        .split('\n')
+        .filter((l) => l.startsWith('data: ')),
+    ).toHaveLength(1);
   });
 
   it('strips line breaks from the type so no field can be forged', () => {
@@ -15,6 +25,8 @@ describe('formatFrame', () => {
   });
 
   it('concatenates a batch', () => {
-    expect(formatFrames([event, { ...event, seq: 4 }])).toBe(formatFrame(event) + formatFrame({ ...event, seq: 4 }));
+    expect(formatFrames([event, { ...event, seq: 4 }])).toBe(
+      formatFrame(event) + formatFrame({ ...event, seq: 4 }),
+    );
   });
 });

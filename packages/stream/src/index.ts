@@ -1,4 +1,9 @@
-export { followRun, type FollowRunDeps, type FollowRunOptions, type RunFollower } from './follow-run.js';
+export {
+  followRun,
+  type FollowRunDeps,
+  type FollowRunOptions,
+  type RunFollower,
+} from './follow-run.js';
 export { HEARTBEAT_FRAME, formatFrame, formatFrames } from './frame.js';
 export { pipeRunEvents, type PipeEnd, type PipeRunEventsOptions } from './pipe-run-events.js';
 export {

@@ -28,7 +28,11 @@ export type PipeEnd = 'terminal' | 'aborted' | 'stalled';
  * Writes a follower's events to a writable as SSE frames, one chunk per batch, waiting for the
  * socket to drain before pulling the next batch, so replay and live alike go at the client's pace.
  */
-export async function pipeRunEvents(follower: RunFollower, out: Writable, options: PipeRunEventsOptions): Promise<PipeEnd> {
+export async function pipeRunEvents(
+  follower: RunFollower,
+  out: Writable,
+  options: PipeRunEventsOptions,
+): Promise<PipeEnd> {
   const { signal } = options;
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
   let draining = false;
@@ -55,7 +59,11 @@ export async function pipeRunEvents(follower: RunFollower, out: Writable, option
   }
 }
 
-function waitForDrain(out: Writable, timeoutMs: number, signal: AbortSignal): Promise<'drained' | 'stalled' | 'aborted'> {
+function waitForDrain(
+  out: Writable,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<'drained' | 'stalled' | 'aborted'> {
   return new Promise((resolve) => {
     const done = (result: 'drained' | 'stalled' | 'aborted'): void => {
       clearTimeout(timer);

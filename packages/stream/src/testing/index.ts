@@ -1,2 +1,7 @@
 export { openSse, type SseClient, type SseFrame } from './sse-client.js';
-export { startTestPublisher, type Fault, type TestPublisher, type TestPublisherOptions } from './test-publisher.js';
+export {
+  startTestPublisher,
+  type Fault,
+  type TestPublisher,
+  type TestPublisherOptions,
+} from './test-publisher.js';

@@ -21,7 +21,10 @@ export interface SseClient {
   /** Resolves when the server ends the response or the connection closes. */
   readonly closed: Promise<void>;
   /** Resolves once the predicate holds for the events received so far. */
-  waitFor(predicate: (events: readonly RunEventEnvelope[]) => boolean, deadlineMs?: number): Promise<void>;
+  waitFor(
+    predicate: (events: readonly RunEventEnvelope[]) => boolean,
+    deadlineMs?: number,
+  ): Promise<void>;
   close(): void;
 }
 
@@ -38,11 +41,18 @@ export function openSse(url: string, headers: Record<string, string> = {}): SseC
   };
   let closedFlag = false;
 
-  const request = http.get(url, { headers: { accept: 'text/event-stream', ...headers }, agent: false });
-  const response = new Promise<{ status: number; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
-    request.once('error', reject);
-    request.once('response', (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+  const request = http.get(url, {
+    headers: { accept: 'text/event-stream', ...headers },
+    agent: false,
   });
+  const response = new Promise<{ status: number; headers: http.IncomingHttpHeaders }>(
+    (resolve, reject) => {
+      request.once('error', reject);
+      request.once('response', (res) =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers }),
+      );
+    },
+  );
   const closed = new Promise<void>((resolve) => {
     const finish = (): void => {
       closedFlag = true;
@@ -106,9 +116,11 @@ export function openSse(url: string, headers: Record<string, string> = {}): SseC
     async waitFor(predicate, deadlineMs = 30_000) {
       const deadline = Date.now() + deadlineMs;
       while (!predicate(events)) {
-        if (closedFlag) throw new Error(`stream closed before the condition held (${events.length} events)`);
+        if (closedFlag)
+          throw new Error(`stream closed before the condition held (${events.length} events)`);
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`condition not met in ${deadlineMs} ms (${events.length} events)`);
+        if (left <= 0)
+          throw new Error(`condition not met in ${deadlineMs} ms (${events.length} events)`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, left);
           function done(): void {

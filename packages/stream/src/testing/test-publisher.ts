@@ -21,7 +21,10 @@ export interface TestPublisher {
  * Stands in for the outbox worker in tests: claims outbox rows, publishes them to the bus (with
  * the faults asked for) and marks them published, in the claim's transaction, as the worker does.
  */
-export function startTestPublisher(deps: { prisma: Database['prisma']; bus: Bus }, options: TestPublisherOptions = {}): TestPublisher {
+export function startTestPublisher(
+  deps: { prisma: Database['prisma']; bus: Bus },
+  options: TestPublisherOptions = {},
+): TestPublisher {
   const outbox = createOutboxRepo({ prisma: deps.prisma });
   const pollMs = options.pollMs ?? 5;
   const controller = new AbortController();
@@ -32,17 +35,26 @@ export function startTestPublisher(deps: { prisma: Database['prisma']; bus: Bus 
       const messages: BusMessage[] = [];
       for (const run of claimed) {
         for (const row of run.events) {
-          const message: BusMessage = { source: 'outbox', runId: row.runId, seq: row.seq, event: toEnvelope(row) };
+          const message: BusMessage = {
+            source: 'outbox',
+            runId: row.runId,
+            seq: row.seq,
+            event: toEnvelope(row),
+          };
           const fate = options.fault?.(message) ?? 'deliver';
           if (fate === 'deliver') messages.push(message);
           else if (fate === 'duplicate') messages.push(message, message);
-          else if (fate === 'pointer') messages.push({ source: 'outbox', runId: row.runId, seq: row.seq });
+          else if (fate === 'pointer')
+            messages.push({ source: 'outbox', runId: row.runId, seq: row.seq });
         }
       }
       if (messages.length > 0) await deps.bus.publish(messages);
       await outbox.markPublished(
         tx,
-        claimed.map((run) => ({ runId: run.runId, upToSeq: run.events[run.events.length - 1]!.seq })),
+        claimed.map((run) => ({
+          runId: run.runId,
+          upToSeq: run.events[run.events.length - 1]!.seq,
+        })),
       );
       return claimed.length;
     });

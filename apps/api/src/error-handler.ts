@@ -1,0 +1,118 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+
+import { ApiError, DOMAIN_STATUS, type ErrorBody } from './errors.js';
+
+const FASTIFY_CODES: Readonly<Record<string, { status: number; code: string; message?: string }>> =
+  {
+    FST_ERR_CTP_BODY_TOO_LARGE: {
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'the body is larger than 1 MiB',
+    },
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'the body must be application/json',
+    },
+    FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INVALID_JSON' },
+    FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'INVALID_JSON' },
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'INVALID_REQUEST' },
+  };
+
+interface Issue {
+  path: string;
+  message: string;
+}
+
+function validationBody(
+  error: FastifyError & {
+    validation: {
+      instancePath: string;
+      message?: string;
+      keyword: string;
+      params: Record<string, unknown>;
+    }[];
+  },
+): ErrorBody {
+  const where = error.validationContext ?? 'request';
+  const issues: Issue[] = [];
+  const unknown: string[] = [];
+  for (const v of error.validation) {
+    const base = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    if (v.keyword === 'unrecognized_keys' && Array.isArray(v.params.keys)) {
+      for (const key of v.params.keys) unknown.push(base ? `${base}.${String(key)}` : String(key));
+      continue;
+    }
+    issues.push({ path: base ? `${where}.${base}` : where, message: v.message ?? 'invalid' });
+  }
+  const parts = [
+    ...(unknown.length > 0
+      ? [`unknown field${unknown.length > 1 ? 's' : ''} in ${where}: ${unknown.join(', ')}`]
+      : []),
+    ...issues.map((i) => `${i.path}: ${i.message}`),
+  ];
+  return {
+    error: {
+      code: 'INVALID_REQUEST',
+      message: parts.join('; '),
+      details: { ...(unknown.length > 0 ? { unknownFields: unknown } : {}), issues },
+    },
+  };
+}
+
+/**
+ * The one place errors become answers: typed codes map to statuses, and a 5xx never carries the
+ * error's own message or stack (those go to the log with the request id).
+ */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const send = (status: number, body: ErrorBody) =>
+      reply.code(status).type('application/json').send(body);
+    if (error instanceof ApiError) {
+      return send(error.statusCode, {
+        error: { code: error.code, message: error.message, details: error.details },
+      });
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) return send(400, validationBody(error));
+    if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
+      const domain = DOMAIN_STATUS[error.code];
+      if (domain !== undefined) {
+        const details = 'details' in error ? error.details : undefined;
+        const field = 'field' in error ? { field: error.field } : {};
+        return send(domain, {
+          error: { code: error.code, message: error.message, details: details ?? field },
+        });
+      }
+      const known = FASTIFY_CODES[error.code];
+      if (known)
+        return send(known.status, {
+          error: { code: known.code, message: known.message ?? error.message },
+        });
+    }
+    const status =
+      error instanceof Error && 'statusCode' in error && typeof error.statusCode === 'number'
+        ? error.statusCode
+        : 500;
+    if (status >= 400 && status < 500) {
+      return send(status, {
+        error: { code: 'INVALID_REQUEST', message: (error as Error).message },
+      });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return send(status >= 500 ? status : 500, {
+      error: { code: 'INTERNAL', message: 'internal error' },
+    });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send({
+        error: {
+          code: 'NOT_FOUND',
+          message: `no route ${request.method} ${request.url.split('?')[0]}`,
+        },
+      } satisfies ErrorBody),
+  );
+}

@@ -1,0 +1,120 @@
+import type { AddressInfo } from 'node:net';
+
+import { type Bus, createBus } from '@runstream/bus';
+import { createDefaultGraphRegistry } from '@runstream/orchestrator';
+import {
+  type Repos,
+  type TestDatabaseWithClient,
+  createRepos,
+  openTestDatabase,
+} from '@runstream/persistence/testing';
+import {
+  type TestPublisher,
+  type TestPublisherOptions,
+  startTestPublisher,
+} from '@runstream/stream/testing';
+import type { FastifyInstance } from 'fastify';
+
+import { type AppConfig, buildApp } from '../app.js';
+
+export interface TestApi {
+  app: FastifyInstance;
+  /** `http://127.0.0.1:<port>` of the listening server. */
+  url: string;
+  bus: Bus;
+  close(): Promise<void>;
+}
+
+/** Builds the api on a test database and listens on a free loopback port. */
+export async function startTestApi(
+  testDb: TestDatabaseWithClient,
+  config: Partial<AppConfig> = {},
+  bus?: Bus,
+): Promise<TestApi> {
+  const ownBus =
+    bus ?? (await createBus({ kind: 'postgres' }, { databaseUrl: testDb.url, name: 'api-test' }));
+  const app = await buildApp({
+    db: testDb.db,
+    bus: ownBus,
+    graphs: createDefaultGraphRegistry(),
+    config: { apiKeys: [], rateLimit: { max: 0, windowMs: 1000 }, ...config },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    app,
+    url: `http://127.0.0.1:${port}`,
+    bus: ownBus,
+    async close() {
+      await app.close();
+      if (!bus) await ownBus.close();
+    },
+  };
+}
+
+export interface StreamFixture {
+  testDb: TestDatabaseWithClient;
+  repos: Repos;
+  publisher(bus: Bus, options?: TestPublisherOptions): TestPublisher;
+  close(): Promise<void>;
+}
+
+/** One database for a test file, and test publishers that are all stopped at close. */
+export async function openFixture(): Promise<StreamFixture> {
+  const testDb = await openTestDatabase({ poolSize: 20 });
+  const publishers: TestPublisher[] = [];
+  return {
+    testDb,
+    repos: createRepos(testDb.db),
+    publisher(bus, options) {
+      const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus }, options);
+      publishers.push(publisher);
+      return publisher;
+    },
+    async close() {
+      for (const publisher of publishers.splice(0)) await publisher.stop();
+      await testDb.drop();
+    },
+  };
+}
+
+/** Appends `n` plain events to a run in batches, then (unless told not to) its terminal event. */
+export async function appendEvents(
+  repos: Repos,
+  runId: string,
+  n: number,
+  options: { batch?: number; terminal?: boolean; payloadBytes?: number } = {},
+): Promise<void> {
+  const batch = options.batch ?? 50;
+  const pad = options.payloadBytes ? 'x'.repeat(options.payloadBytes) : undefined;
+  for (let i = 0; i < n; i += batch) {
+    const size = Math.min(batch, n - i);
+    await repos.events.append(
+      runId,
+      Array.from({ length: size }, (_, k) => ({
+        type: 'synthetic.event',
+        data: { i: i + k, ...(pad ? { pad } : {}) },
+      })),
+    );
+  }
+  if (options.terminal !== false)
+    await repos.events.append(runId, [{ type: 'run.completed', data: {} }]);
+}
+
+/** 1..n */
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+}
+
+/** Polls a condition until it holds or the deadline passes. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  deadlineMs = 20_000,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
