@@ -106,13 +106,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send({
-        error: {
-          code: 'NOT_FOUND',
-          message: `no route ${request.method} ${request.url.split('?')[0]}`,
-        },
-      } satisfies ErrorBody),
+    reply.code(404).send({
+      error: {
+        code: 'NOT_FOUND',
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      },
+    } satisfies ErrorBody),
   );
 }
