@@ -1,8 +1,45 @@
-// Skeleton: the run-worker process is built in its own issue. It starts and stops cleanly meanwhile.
-const timer = setInterval(() => undefined, 1 << 30);
-const stop = (): void => {
-  clearInterval(timer);
-  process.exit(0);
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+import { createDefaultGraphRegistry, createRunWorker } from '@runstream/orchestrator';
+import {
+  createDatabase,
+  createOutboxWakeup,
+  createRunEventRepo,
+  createRunRepo,
+} from '@runstream/persistence';
+import { createLogger, onShutdown } from '@runstream/runtime';
+
+import { parseEnv } from './env.js';
+
+const env = parseEnv();
+const logger = createLogger('run-worker', env.LOG_LEVEL);
+
+// One connection per run slot, plus the claim, heartbeat and reaper loops and the wake-ups.
+const db = createDatabase({
+  url: env.DATABASE_URL,
+  poolSize: env.RUNSTREAM_RUN_WORKER_CONCURRENCY + 4,
+  applicationName: 'runstream-run-worker',
+});
+const worker = createRunWorker(
+  {
+    runs: createRunRepo({ prisma: db.prisma }),
+    events: createRunEventRepo({ prisma: db.prisma }),
+    wakeup: createOutboxWakeup(db.pool),
+    registry: createDefaultGraphRegistry(),
+    logger,
+  },
+  {
+    concurrency: env.RUNSTREAM_RUN_WORKER_CONCURRENCY,
+    leaseMs: env.RUNSTREAM_RUN_WORKER_LEASE_MS,
+    pollMs: env.RUNSTREAM_RUN_WORKER_POLL_MS,
+    cancelPollMs: env.RUNSTREAM_RUN_WORKER_CANCEL_POLL_MS,
+    reapMs: env.RUNSTREAM_RUN_WORKER_REAP_MS,
+  },
+);
+worker.start();
+
+onShutdown(
+  [
+    { name: 'run worker', run: () => worker.stop({ drainMs: env.RUNSTREAM_RUN_WORKER_DRAIN_MS }) },
+    { name: 'database', run: () => db.close() },
+  ],
+  { logger, deadlineMs: 9500 },
+);

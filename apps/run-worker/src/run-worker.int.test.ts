@@ -1,0 +1,202 @@
+import { isTerminalType } from '@runstream/events';
+import { createDefaultGraphRegistry, enqueueRun } from '@runstream/orchestrator';
+import {
+  type Repos,
+  type TestDatabaseWithClient,
+  createRepos,
+  openTestDatabase,
+} from '@runstream/persistence/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { killAll, spawnWorker, waitFor } from './testing/worker-process.js';
+
+let t: TestDatabaseWithClient;
+let repos: Repos;
+const registry = createDefaultGraphRegistry();
+
+beforeAll(async () => {
+  t = await openTestDatabase({ poolSize: 6 });
+  repos = createRepos(t.db);
+});
+afterEach(async () => {
+  await killAll();
+  // Each test starts from an empty queue, so that a run left over cannot be claimed by the next test's workers.
+  await t.db.pool.query('DELETE FROM runs');
+});
+afterAll(async () => t?.drop());
+
+/** Fast leases and polls, so that crash and cancel tests take seconds. */
+function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: t.url,
+    RUNSTREAM_RUN_WORKER_LEASE_MS: '1000',
+    RUNSTREAM_RUN_WORKER_POLL_MS: '20',
+    RUNSTREAM_RUN_WORKER_CANCEL_POLL_MS: '100',
+    RUNSTREAM_RUN_WORKER_REAP_MS: '100',
+    ...extra,
+  };
+}
+
+async function enqueue(input: Record<string, unknown>, graph = 'synthetic'): Promise<string> {
+  const { run } = await enqueueRun({ runs: repos.runs, registry }, { tenant: 't', graph, input });
+  return run.id;
+}
+
+interface Row {
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+async function eventsOf(runId: string): Promise<Row[]> {
+  const { rows } = await t.db.pool.query<Row>(
+    'SELECT seq, type, data FROM run_events WHERE run_id = $1 ORDER BY seq',
+    [runId],
+  );
+  return rows;
+}
+
+async function count(runId: string, type: string): Promise<number> {
+  const { rows } = await t.db.pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM run_events WHERE run_id = $1 AND type = $2',
+    [runId, type],
+  );
+  return rows[0]!.n;
+}
+
+/** Waits for the run's terminal event and checks I2 and I5 on the whole run. */
+async function ended(runId: string, timeoutMs = 30_000): Promise<Row[]> {
+  const events = await waitFor(
+    `run ${runId} to end`,
+    async () => {
+      const run = await repos.runs.getById(runId);
+      return run.finishedAt ? eventsOf(runId) : undefined;
+    },
+    timeoutMs,
+  );
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  expect(events.filter((e) => isTerminalType(e.type))).toHaveLength(1);
+  expect(isTerminalType(events.at(-1)!.type)).toBe(true);
+  return events;
+}
+
+describe('run-worker processes', () => {
+  it('executes 20 runs on 2 processes with concurrency 4 each exactly once', async () => {
+    const a = spawnWorker(workerEnv({ RUNSTREAM_RUN_WORKER_CONCURRENCY: '4' }));
+    const b = spawnWorker(workerEnv({ RUNSTREAM_RUN_WORKER_CONCURRENCY: '4' }));
+    const ids = await Promise.all([a.started(), b.started()]);
+    const runIds = await Promise.all(
+      Array.from({ length: 20 }, () => enqueue({ events: 20, delayMs: 10 })),
+    );
+    const byWorker = new Map<string, number>();
+    for (const runId of runIds) {
+      const events = await ended(runId);
+      const started = events.filter((e) => e.type === 'run.started');
+      expect(started).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'synthetic.tick')).toHaveLength(20);
+      expect(events.at(-1)!.type).toBe('run.completed');
+      const worker = started[0]!.data.worker as string;
+      byWorker.set(worker, (byWorker.get(worker) ?? 0) + 1);
+    }
+    expect([...byWorker.keys()].sort()).toEqual([...ids].sort());
+    expect([...byWorker.values()].reduce((x, y) => x + y, 0)).toBe(20);
+    await Promise.all([a.kill('SIGTERM'), b.kill('SIGTERM')]);
+    expect(await a.exited).toEqual({ code: 0, signal: null });
+    expect(await b.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('ends the run of a worker killed with SIGKILL mid-run with WORKER_LOST, by the other worker', async () => {
+    const doomed = spawnWorker(workerEnv());
+    const doomedId = await doomed.started();
+    const runId = await enqueue({ events: 10_000, delayMs: 5 });
+    await waitFor('ticks to be written', async () =>
+      (await count(runId, 'synthetic.tick')) >= 10 ? true : undefined,
+    );
+    const survivor = spawnWorker(workerEnv());
+    const survivorId = await survivor.started();
+    await doomed.kill('SIGKILL');
+    const events = await ended(runId);
+    expect(events.at(-1)).toMatchObject({
+      type: 'run.failed',
+      data: { error: { code: 'WORKER_LOST' } },
+    });
+    expect(events.filter((e) => e.type === 'run.started').map((e) => e.data.worker)).toEqual([
+      doomedId,
+    ]);
+    // The survivor logs the take-over after its commit; wait for the line rather than race it.
+    await waitFor('the survivor to log the take-over', async () =>
+      survivor.output().includes(`"lostOwner":"${doomedId}"`) ? true : undefined,
+    );
+    expect(survivorId).not.toBe(doomedId);
+    expect((await repos.runs.getById(runId)).status).toBe('failed');
+  });
+
+  it('cancels a run mid-run with exactly one run.cancelled', async () => {
+    const worker = spawnWorker(workerEnv());
+    await worker.started();
+    const runId = await enqueue({ events: 10_000, delayMs: 5 });
+    await waitFor('ticks to be written', async () =>
+      (await count(runId, 'synthetic.tick')) >= 10 ? true : undefined,
+    );
+    await repos.runs.requestCancel('t', runId);
+    const events = await ended(runId);
+    expect(events.at(-1)).toMatchObject({
+      type: 'run.cancelled',
+      data: { reason: 'cancel requested' },
+    });
+    expect(events.filter((e) => e.type === 'synthetic.tick').length).toBeLessThan(10_000);
+    expect((await repos.runs.getById(runId)).status).toBe('cancelled');
+  });
+
+  it('ends a failAt run with run.failed right after the k-th event', async () => {
+    const worker = spawnWorker(workerEnv());
+    await worker.started();
+    const runId = await enqueue({ events: 30, failAt: 12 });
+    const events = await ended(runId);
+    expect(events.map((e) => e.type)).toEqual([
+      'run.queued',
+      'run.started',
+      ...Array<string>(12).fill('synthetic.tick'),
+      'run.failed',
+    ]);
+    expect(events.at(-1)!.data).toMatchObject({ error: { code: 'SYNTHETIC_FAILURE' } });
+  });
+
+  it('runs the demo graph to one run.completed', async () => {
+    const worker = spawnWorker(workerEnv());
+    await worker.started();
+    const events = await ended(await enqueue({ delayMs: 0 }, 'demo'));
+    expect(events.at(-1)!.type).toBe('run.completed');
+    expect(events.map((e) => e.type)).toContain('tool.result');
+  });
+
+  it('on SIGTERM stops claiming, lets short runs finish, cancels long ones, and exits 0', async () => {
+    const worker = spawnWorker(workerEnv({ RUNSTREAM_RUN_WORKER_DRAIN_MS: '1500' }));
+    await worker.started();
+    const short = await enqueue({ events: 20, delayMs: 20 });
+    const long = await enqueue({ events: 10_000, delayMs: 10 });
+    await waitFor('both runs to start', async () => {
+      const [a, b] = await Promise.all([count(short, 'run.started'), count(long, 'run.started')]);
+      return a + b === 2 ? true : undefined;
+    });
+    const signalled = Date.now();
+    await worker.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    const queuedAfter = await enqueue({ events: 1 });
+    expect((await ended(short)).at(-1)!.type).toBe('run.completed');
+    expect((await ended(long)).at(-1)).toMatchObject({
+      type: 'run.cancelled',
+      data: { reason: 'the worker is shutting down' },
+    });
+    expect((await repos.runs.getById(queuedAfter)).status).toBe('queued');
+  });
+
+  it('stops with one line naming the variable when the configuration is bad', async () => {
+    const worker = spawnWorker(workerEnv({ RUNSTREAM_RUN_WORKER_CONCURRENCY: '0' }));
+    expect(await worker.exited).toEqual({ code: 1, signal: null });
+    expect(worker.output().trim()).toBe(
+      'RUNSTREAM_RUN_WORKER_CONCURRENCY: must be a whole number from 1 to 256',
+    );
+  });
+});
