@@ -206,7 +206,7 @@ async function startEmbeddedPostgres(home, say, adopt) {
   const fresh = !existsSync(join(dir, 'PG_VERSION'));
   clearStalePostmaster(dir, say);
   const wanted = Number(process.env.RUNSTREAM_PG_PORT || 54329);
-  const port = (await portFree('127.0.0.1', wanted)) ? wanted : await freePort();
+  const port = wanted > 0 && (await portFree('127.0.0.1', wanted)) ? wanted : await freePort();
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port,

@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+
+import { type TestDatabase, createTestDatabase, freePort } from '@runstream/persistence/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ROOT, type Spawned, spawnNode, stop, waitFor } from './processes.js';
+
+const run = promisify(execFile);
+
+/** Each app, the variable that sets the port of its health endpoint, and that endpoint's path. */
+const APPS = [
+  { app: 'api', portVar: 'PORT', path: '/healthz' },
+  { app: 'outbox-worker', portVar: 'OUTBOX_METRICS_PORT', path: '/healthz' },
+  { app: 'run-worker', portVar: 'RUN_WORKER_METRICS_PORT', path: '/healthz' },
+] as const;
+
+/** Every symlink under `dir` that resolves outside it: a deploy folder must hold all it needs. */
+function linksOutside(dir: string): string[] {
+  const outside: string[] = [];
+  const root = realpathSync(dir);
+  const walk = (path: string): void => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const full = join(path, entry.name);
+      if (entry.isSymbolicLink()) {
+        const target = realpathSync(full);
+        if (relative(root, target).startsWith('..')) outside.push(`${relative(root, full)} -> ${target}`);
+        if (statSync(full).isDirectory() && !relative(root, target).startsWith('..')) continue;
+      } else if (entry.isDirectory()) walk(full);
+    }
+  };
+  walk(root);
+  return outside;
+}
+
+describe('per-app deploy (pnpm --filter <app> deploy --prod <folder>)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'runstream-deploy-'));
+  chmodSync(dir, 0o755);
+  let database: TestDatabase;
+  const running: Spawned[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    for (const s of running) await stop(s);
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(APPS)('$app runs from its deploy folder alone and answers $path', async ({ app, portVar, path }) => {
+    const target = join(dir, app);
+    await run('pnpm', ['--filter', `@runstream/${app}`, 'deploy', '--prod', target], { cwd: ROOT, timeout: 170_000 });
+    expect(existsSync(join(target, 'dist', 'main.js'))).toBe(true);
+    expect(linksOutside(target)).toEqual([]);
+
+    const port = await freePort();
+    // Only what a container would set: no repository paths, no NODE_PATH, no inherited test variables.
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: target,
+      DATABASE_URL: database.url,
+      RUNSTREAM_BUS: 'postgres',
+      [portVar]: String(port),
+    };
+    const proc = spawnNode(['dist/main.js'], { cwd: target, env });
+    running.push(proc);
+    const status = await waitFor(`${app} to answer ${path}`, async () => {
+      if (proc.child.exitCode !== null) throw new Error(`${app} exited:\n${proc.output()}`);
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+      return response.status;
+    });
+    expect(status).toBe(200);
+    proc.child.kill('SIGTERM');
+    expect((await proc.exited).code).toBe(0);
+  });
+});

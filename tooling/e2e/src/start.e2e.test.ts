@@ -1,0 +1,74 @@
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { createRunstreamClient } from '@runstream/client';
+import { freePort } from '@runstream/persistence/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { type Spawned, descendants, isAlive, spawnNode, stop, waitFor } from './processes.js';
+
+// `pnpm start` as a newcomer runs it: no DATABASE_URL, so an embedded PostgreSQL in its own state
+// folder (a temporary one here, instead of .runstream/), the three built apps, then Ctrl-C.
+describe('pnpm start (scripts/start.mjs)', () => {
+  const home = mkdtempSync(join(tmpdir(), 'runstream-start-'));
+  // As root, PostgreSQL runs as the user "postgres", which must be able to enter the folder.
+  chmodSync(home, 0o755);
+  const started: Spawned[] = [];
+
+  const env = (port: number): NodeJS.ProcessEnv => {
+    const e: NodeJS.ProcessEnv = {
+      ...process.env,
+      RUNSTREAM_HOME: home,
+      RUNSTREAM_SKIP_BUILD: '1',
+      PORT: String(port),
+      RUNSTREAM_PG_PORT: '0',
+      OUTBOX_METRICS_PORT: '0',
+      RUN_WORKER_METRICS_PORT: '0',
+      NO_COLOR: '1',
+    };
+    delete e.DATABASE_URL;
+    return e;
+  };
+
+  afterAll(async () => {
+    for (const s of started) await stop(s);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('runs everything on an embedded PostgreSQL, refuses a second start, and stops without leftovers on SIGINT', async () => {
+    const port = await freePort();
+    const start = spawnNode(['scripts/start.mjs'], { env: env(port) });
+    started.push(start);
+    const url = await waitFor(
+      'the viewer URL',
+      () => {
+        if (start.child.exitCode !== null) throw new Error(`pnpm start exited early:\n${start.output()}`);
+        return /viewer:\s+(http:\/\/\S+)\//.exec(start.output())?.[1];
+      },
+      120_000,
+    );
+    expect(url).toBe(`http://127.0.0.1:${port}`);
+    const tree = descendants(start.child.pid!);
+    expect(tree.length).toBeGreaterThanOrEqual(4); // supervisor, postgres, three apps
+
+    const client = createRunstreamClient({ baseUrl: url });
+    const { run } = await client.create({ graph: 'synthetic', input: { events: 5 } });
+    const seqs: number[] = [];
+    for await (const event of client.events(run.id)) seqs.push(event.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    expect((await client.get(run.id)).status).toBe('succeeded');
+
+    const second = spawnNode(['scripts/start.mjs'], { env: env(await freePort()) });
+    started.push(second);
+    expect((await second.exited).code).toBe(1);
+    expect(second.output()).toMatch(/already running \(pid \d+.*viewer at http:\/\/127\.0\.0\.1:\d+\//);
+
+    start.child.kill('SIGINT');
+    expect(await start.exited).toEqual({ code: 0, signal: null });
+    await waitFor('every child process to end', () => tree.every((pid) => !isAlive(pid)), 20_000);
+    expect(existsSync(join(home, 'pg', 'postmaster.pid'))).toBe(false);
+    expect(existsSync(join(home, 'start.json'))).toBe(false);
+    expect(start.output()).toMatch(/\[api\]\s+\S+ INFO /);
+  });
+});

@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+// Each file spawns real processes (and PostgreSQL, and Chromium): one file at a time on two cores.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'e2e',
+          include: ['src/**/*.e2e.test.ts'],
+          globalSetup: ['@runstream/persistence/testing/global-setup'],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
