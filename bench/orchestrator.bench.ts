@@ -7,7 +7,12 @@ import {
   createRunWorker,
   enqueueRun,
 } from '@runstream/orchestrator';
-import { createDatabase, createOutboxWakeup, createRunEventRepo, createRunRepo } from '@runstream/persistence';
+import {
+  createDatabase,
+  createOutboxWakeup,
+  createRunEventRepo,
+  createRunRepo,
+} from '@runstream/persistence';
 import pg from 'pg';
 
 import { benchDatabase, printTable, type Row } from './lib.js';
@@ -21,7 +26,11 @@ const BATCH = 256;
 const POOL = 16;
 
 const bench = await benchDatabase();
-const db = createDatabase({ url: bench.url, poolSize: POOL, applicationName: 'bench-orchestrator' });
+const db = createDatabase({
+  url: bench.url,
+  poolSize: POOL,
+  applicationName: 'bench-orchestrator',
+});
 const runs = createRunRepo({ prisma: db.prisma });
 const events = createRunEventRepo({ prisma: db.prisma });
 const registry = createDefaultGraphRegistry();
@@ -44,15 +53,25 @@ WITH run AS (
 SELECT first_seq FROM run`;
 
 async function newRun(input: Record<string, unknown>): Promise<string> {
-  const { run } = await enqueueRun({ runs, registry }, { tenant: 'bench', graph: 'synthetic', input });
+  const { run } = await enqueueRun(
+    { runs, registry },
+    { tenant: 'bench', graph: 'synthetic', input },
+  );
   return run.id;
 }
 
 /** Raw pg: `n` events into one run in batches of BATCH, on one connection. */
-async function rawAppend(client: pg.Client | pg.PoolClient, runId: string, n: number): Promise<void> {
+async function rawAppend(
+  client: pg.Client | pg.PoolClient,
+  runId: string,
+  n: number,
+): Promise<void> {
   for (let done = 0; done < n; done += BATCH) {
     const size = Math.min(BATCH, n - done);
-    const batch = Array.from({ length: size }, (_, i) => ({ type: 'synthetic.tick', data: { index: done + i + 1 } }));
+    const batch = Array.from({ length: size }, (_, i) => ({
+      type: 'synthetic.tick',
+      data: { index: done + i + 1 },
+    }));
     await client.query(RAW_APPEND, [runId, JSON.stringify(batch), size]);
   }
 }
@@ -96,8 +115,14 @@ await single.stop({ drainMs: 0 });
 
 // 2. CONCURRENT_RUNS synthetic runs of EVENTS_PER_RUN events at once, against raw pg appending the
 //    same runs' events on as many connections as the orchestrator's pool.
-const rawRuns = await Promise.all(Array.from({ length: CONCURRENT_RUNS }, () => newRun({ events: 1 })));
-const rawPool = new pg.Pool({ connectionString: bench.url, max: POOL, application_name: 'bench-raw-pool' });
+const rawRuns = await Promise.all(
+  Array.from({ length: CONCURRENT_RUNS }, () => newRun({ events: 1 })),
+);
+const rawPool = new pg.Pool({
+  connectionString: bench.url,
+  max: POOL,
+  application_name: 'bench-raw-pool',
+});
 const rawManySeconds = await timed(async () => {
   await Promise.all(
     rawRuns.map(async (runId) => {
@@ -112,7 +137,9 @@ const rawManySeconds = await timed(async () => {
 });
 await rawPool.end();
 
-const manyIds = await Promise.all(Array.from({ length: CONCURRENT_RUNS }, () => newRun({ events: EVENTS_PER_RUN })));
+const manyIds = await Promise.all(
+  Array.from({ length: CONCURRENT_RUNS }, () => newRun({ events: EVENTS_PER_RUN })),
+);
 const many = startWorker(CONCURRENT_RUNS);
 const manySeconds = await timed(() => waitAllEnded(manyIds));
 await many.stop({ drainMs: 0 });
@@ -125,7 +152,10 @@ const rows: Row[] = [
     name: `1 synthetic run of ${BIG_RUN.toLocaleString('en-US')} events (orchestrator)`,
     value: bigEvents / bigSeconds,
     unit: 'events/s',
-    reference: { name: `raw pg batch append (${BATCH}/statement, 1 connection)`, value: BIG_RUN / rawBigSeconds },
+    reference: {
+      name: `raw pg batch append (${BATCH}/statement, 1 connection)`,
+      value: BIG_RUN / rawBigSeconds,
+    },
   },
   {
     name: `${CONCURRENT_RUNS} concurrent runs x ${EVENTS_PER_RUN.toLocaleString('en-US')} events (orchestrator, pool ${POOL})`,
@@ -137,7 +167,10 @@ const rows: Row[] = [
     },
   },
 ];
-printTable('orchestrator (one pass each; events persisted per second, all in one transaction per batch)', rows);
+printTable(
+  'orchestrator (one pass each; events persisted per second, all in one transaction per batch)',
+  rows,
+);
 
 await raw.end();
 await db.close();
