@@ -4,18 +4,21 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 
-import { type TestDatabase, createTestDatabase, freePort } from '@runstream/persistence/testing';
+import { type TestDatabaseWithClient, createRepos, freePort, openTestDatabase } from '@runstream/persistence/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ROOT, type Spawned, spawnNode, stop, waitFor } from './processes.js';
 
 const run = promisify(execFile);
 
-/** Each app, the variable that sets the port of its health endpoint, and that endpoint's path. */
+/**
+ * Each app and how it shows it is healthy: the variable that sets the port of its health endpoint
+ * and that endpoint's path. The run-worker has no HTTP endpoint: it proves itself by running a run.
+ */
 const APPS = [
   { app: 'api', portVar: 'PORT', path: '/healthz' },
   { app: 'outbox-worker', portVar: 'OUTBOX_METRICS_PORT', path: '/healthz' },
-  { app: 'run-worker', portVar: 'RUN_WORKER_METRICS_PORT', path: '/healthz' },
+  { app: 'run-worker', portVar: undefined, path: undefined },
 ] as const;
 
 /** Every symlink under `dir` that resolves outside it: a deploy folder must hold all it needs. */
@@ -39,11 +42,11 @@ function linksOutside(dir: string): string[] {
 describe('per-app deploy (pnpm --filter <app> deploy --prod <folder>)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'runstream-deploy-'));
   chmodSync(dir, 0o755);
-  let database: TestDatabase;
+  let database: TestDatabaseWithClient;
   const running: Spawned[] = [];
 
   beforeAll(async () => {
-    database = await createTestDatabase();
+    database = await openTestDatabase({ poolSize: 2 });
   });
   afterAll(async () => {
     for (const s of running) await stop(s);
@@ -51,7 +54,7 @@ describe('per-app deploy (pnpm --filter <app> deploy --prod <folder>)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(APPS)('$app runs from its deploy folder alone and answers $path', async ({ app, portVar, path }) => {
+  it.each(APPS)('$app runs from its deploy folder alone and shows it is healthy', async ({ app, portVar, path }) => {
     const target = join(dir, app);
     await run('pnpm', ['--filter', `@runstream/${app}`, 'deploy', '--prod', target], { cwd: ROOT, timeout: 170_000 });
     expect(existsSync(join(target, 'dist', 'main.js'))).toBe(true);
@@ -64,16 +67,35 @@ describe('per-app deploy (pnpm --filter <app> deploy --prod <folder>)', () => {
       HOME: target,
       DATABASE_URL: database.url,
       RUNSTREAM_BUS: 'postgres',
-      [portVar]: String(port),
+      OUTBOX_METRICS_PORT: '0',
     };
+    if (portVar) env[portVar] = String(port);
     const proc = spawnNode(['dist/main.js'], { cwd: target, env });
     running.push(proc);
-    const status = await waitFor(`${app} to answer ${path}`, async () => {
+    const alive = (): void => {
       if (proc.child.exitCode !== null) throw new Error(`${app} exited:\n${proc.output()}`);
-      const response = await fetch(`http://127.0.0.1:${port}${path}`);
-      return response.status;
-    });
-    expect(status).toBe(200);
+    };
+    if (path) {
+      const status = await waitFor(`${app} to answer ${path}`, async () => {
+        alive();
+        return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+      });
+      expect(status).toBe(200);
+    } else {
+      const repos = createRepos(database.db);
+      const { run: created } = await repos.runs.create({
+        tenant: 'default',
+        graph: 'synthetic',
+        input: { events: 3 },
+        firstEvent: { type: 'run.queued', data: { graph: 'synthetic' } },
+      });
+      const status = await waitFor(`${app} to run a run`, async () => {
+        alive();
+        const run = await repos.runs.get('default', created.id);
+        return run.status === 'succeeded' || run.status === 'failed' ? run.status : undefined;
+      });
+      expect(status).toBe('succeeded');
+    }
     proc.child.kill('SIGTERM');
     expect((await proc.exited).code).toBe(0);
   });
