@@ -26,7 +26,11 @@ let appends = 0;
 let countingEvents: RunEventRepo;
 const workers: RunWorker[] = [];
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+/** What the workers logged, for tests that check which way a run was let go. */
+const logged: { fields: Record<string, unknown>; message: string }[] = [];
+const record = (fields: object, message: string): void =>
+  void logged.push({ fields: fields as Record<string, unknown>, message });
+const quiet = { info: record, warn: record, error: record };
 
 const registry = createDefaultGraphRegistry()
   .register(
@@ -52,6 +56,39 @@ const registry = createDefaultGraphRegistry()
           await tracer.text('about to throw');
           // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test
           throw { reason: 'not an Error' };
+        },
+      },
+    }),
+  )
+  .register(
+    defineGraph({
+      name: 'forever',
+      input: z.object({}),
+      start: 'stream',
+      nodes: {
+        stream: async (_input, { signal, tracer }) => {
+          // Ignores its signal on purpose: only a failed append stops it.
+          for (let i = 0; ; i++) {
+            await tracer.text(`${i} `);
+            if (i % 50 === 0) await sleep(5);
+            if (i > 1_000_000 && signal.aborted) return;
+          }
+        },
+      },
+    }),
+  )
+  .register(
+    defineGraph({
+      name: 'polite',
+      input: z.object({}),
+      start: 'stream',
+      nodes: {
+        stream: async (_input, { signal, tracer }) => {
+          for (let i = 0; ; i++) {
+            signal.throwIfAborted();
+            await tracer.text(`${i} `);
+            await sleep(2);
+          }
         },
       },
     }),
@@ -271,6 +308,45 @@ describe('executing runs', () => {
     const events = await ended(runId);
     expect(events.map((e) => e.type)).toEqual(['run.queued', 'run.failed']);
     expect(events.at(-1)!.data).toMatchObject({ error: { code: 'WORKER_LOST' } });
+  });
+});
+
+describe('runs taken from their worker', () => {
+  it('abandons a run another process ended, leaving its single terminal event', async () => {
+    startWorker();
+    const runId = await enqueue('forever');
+    await waitFor('deltas to flow', async () =>
+      (await eventsOf(runId)).length > 5 ? true : undefined,
+    );
+    await repos.events.append(runId, [
+      {
+        type: 'run.failed',
+        data: { error: { code: 'ELSEWHERE', message: 'ended by someone else' } },
+      },
+    ]);
+    await waitFor('the worker to let go', async () =>
+      workers[0]!.active === 0 ? true : undefined,
+    );
+    const events = await ended(runId);
+    expect(events.at(-1)!.data).toMatchObject({ error: { code: 'ELSEWHERE' } });
+  });
+
+  it('stops writing when its lease is taken over, and the run is ended once, WORKER_LOST', async () => {
+    const worker = startWorker({ leaseMs: 300, reapMs: 50 });
+    const runId = await enqueue('polite');
+    await waitFor('deltas to flow', async () =>
+      (await eventsOf(runId)).length > 5 ? true : undefined,
+    );
+    // Another worker's claim, as after a long pause of this one: it expires at once.
+    await t.db.pool.query(
+      `UPDATE runs SET lease_owner = 'elsewhere', lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+      [runId],
+    );
+    const events = await ended(runId);
+    expect(events.at(-1)!.data).toMatchObject({ error: { code: 'WORKER_LOST' } });
+    await waitFor('the worker to let go', async () => (worker.active === 0 ? true : undefined));
+    const abandoned = logged.find((l) => l.message === 'run abandoned' && l.fields.runId === runId);
+    expect(abandoned?.fields.err).toMatchObject({ code: 'LEASE_LOST' });
   });
 });
 
