@@ -3,6 +3,7 @@ import { fastifySSE } from '@fastify/sse';
 import { fastifySwagger } from '@fastify/swagger';
 import type { Bus } from '@runstream/bus';
 import type { GraphRegistry } from '@runstream/orchestrator';
+import { coalesceReads } from '@runstream/stream';
 import {
   type Database,
   createOutboxWakeup,
@@ -156,6 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await v1.register(eventRoutes, {
         runs,
         events,
+        streamReads: coalesceReads(events),
         bus,
         metrics,
         openStreams,

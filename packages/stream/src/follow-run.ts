@@ -1,6 +1,17 @@
 import type { Bus, BusMessage, SubscriptionHandlers } from '@runstream/bus';
 import { type RunEventEnvelope, isTerminalType } from '@runstream/events';
-import { type RunEventRepo, toEnvelope } from '@runstream/persistence';
+import { type EventRow, type RunEventRepo, toEnvelope } from '@runstream/persistence';
+
+// Rows shared by coalesced reads become one envelope each, so their SSE frame is built once too.
+const envelopes = new WeakMap<EventRow, RunEventEnvelope>();
+function envelopeOf(row: EventRow): RunEventEnvelope {
+  let envelope = envelopes.get(row);
+  if (!envelope) {
+    envelope = toEnvelope(row);
+    envelopes.set(row, envelope);
+  }
+  return envelope;
+}
 
 export interface FollowRunDeps {
   bus: Bus;
@@ -87,7 +98,7 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
     for (;;) {
       const rows = await deps.events.readPage(runId, { fromSeq: last + 1, limit: pageSize });
       if (rows.length === 0) return false;
-      const batch = rows.map(toEnvelope);
+      const batch = rows.map(envelopeOf);
       last = batch[batch.length - 1]!.seq;
       yield batch;
       if (isTerminalType(batch[batch.length - 1]!.type)) return true;

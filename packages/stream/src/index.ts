@@ -1,3 +1,4 @@
+export { coalesceReads } from './coalesce-reads.js';
 export {
   followRun,
   type FollowRunDeps,

@@ -8,7 +8,10 @@ import { HEARTBEAT_FRAME, formatFrames } from './frame.js';
 export interface PipeRunEventsOptions {
   /** Ends the pipe; the caller aborts the follower's signal too. */
   signal: AbortSignal;
-  /** Interval of heartbeat comments, and of the database check for a lost final message. */
+  /**
+   * Interval of heartbeat comments, and of the database check for a lost final message; both are
+   * skipped when a batch was written since the last beat.
+   */
   heartbeatMs: number;
   /**
    * How long a write may wait for the client to read before the client counts as stalled and the
@@ -36,7 +39,13 @@ export async function pipeRunEvents(
   const { signal } = options;
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
   let draining = false;
+  let wrote = false;
   const heartbeat = setInterval(() => {
+    // Only an idle stream needs either: events flowing prove the connection and the run alive.
+    if (wrote) {
+      wrote = false;
+      return;
+    }
     // A heartbeat behind a full buffer would only add to it; the stall timer covers that case.
     if (!draining && out.writable) out.write(HEARTBEAT_FRAME);
     follower.check();
@@ -45,6 +54,7 @@ export async function pipeRunEvents(
   try {
     for await (const batch of follower) {
       if (signal.aborted) return 'aborted';
+      wrote = true;
       if (!out.write(formatFrames(batch))) {
         draining = true;
         const drained = await waitForDrain(out, stallTimeoutMs, signal);

@@ -16,6 +16,8 @@ export interface StreamSettings {
 export interface EventRoutesDeps {
   runs: RunRepo;
   events: RunEventRepo;
+  /** Reads for streams: shared among streams asking for the same page at once. */
+  streamReads: Pick<RunEventRepo, 'readPage'>;
   bus: Bus;
   metrics: ApiMetrics;
   stream: StreamSettings;
@@ -24,7 +26,7 @@ export interface EventRoutesDeps {
 }
 
 export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, deps) => {
-  const { runs, events, bus, metrics, openStreams } = deps;
+  const { runs, events, streamReads, bus, metrics, openStreams } = deps;
 
   app.get(
     '/runs/:runId/events',
@@ -78,7 +80,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
       let reason: 'terminal' | 'client' | 'stalled' | 'shutdown' | 'error' = 'client';
       try {
         const follower = followRun(
-          { bus, events },
+          { bus, events: streamReads },
           {
             runId,
             afterSeq,

@@ -1,0 +1,277 @@
+import type { Socket } from 'node:net';
+import { connect } from 'node:net';
+
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { type Bus, type BusMessage, createBus } from '@runstream/bus';
+import { type RunEventEnvelope } from '@runstream/events';
+import { seedRun } from '@runstream/persistence/testing';
+import { type Fault, openSse } from '@runstream/stream/testing';
+
+import {
+  type StreamFixture,
+  type TestApi,
+  appendEvents,
+  eventually,
+  openFixture,
+  range,
+  startTestApi,
+} from './testing/harness.js';
+
+let fx: StreamFixture;
+let bus: Bus;
+const apis: TestApi[] = [];
+
+beforeAll(async () => {
+  fx = await openFixture();
+  bus = await createBus({ kind: 'postgres' }, { databaseUrl: fx.testDb.url, name: 'stream-test' });
+});
+afterEach(async () => {
+  for (const api of apis.splice(0)) await api.close();
+});
+afterAll(async () => {
+  await bus.close();
+  await fx.close();
+});
+
+async function api(
+  config: Parameters<typeof startTestApi>[1] = {},
+  withBus: Bus = bus,
+): Promise<TestApi> {
+  const started = await startTestApi(fx.testDb, { heartbeatMs: 200, ...config }, withBus);
+  apis.push(started);
+  return started;
+}
+
+const seqs = (events: readonly RunEventEnvelope[]) => events.map((e) => e.seq);
+const ended = (events: readonly RunEventEnvelope[]) => events.at(-1)?.type === 'run.completed';
+
+describe('SSE stream', () => {
+  it('waits on a run that has not started, follows it live with the contract headers, and ends after the terminal event', async () => {
+    const { url } = await api();
+    fx.publisher(bus);
+    const run = await seedRun(fx.repos);
+    const client = openSse(`${url}/v1/runs/${run.id}/events`);
+    const response = await client.response;
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toBe('text/event-stream');
+    expect(response.headers['cache-control']).toBe('no-cache, no-transform');
+    expect(response.headers['x-accel-buffering']).toBe('no');
+    await client.waitFor((events) => events.length === 1);
+    await eventually(() => client.comments >= 1, 5000, 'a heartbeat');
+    await appendEvents(fx.repos, run.id, 300, { batch: 7 });
+    await client.closed;
+    expect(seqs(client.events)).toEqual(range(1, 302));
+    expect(
+      client.frames.every((f, i) => f.id === String(i + 1) && f.event === client.events[i]!.type),
+    ).toBe(true);
+  });
+
+  it('closes the replay-to-live race: events appended between the subscribe and the replay arrive once', async () => {
+    const run = await seedRun(fx.repos);
+    // A bus that, once the stream's subscription is active, commits and publishes events before
+    // the stream's replay query can run: they reach the stream twice, and must be sent once.
+    const racing: Bus = {
+      ...bus,
+      publish: (messages) => bus.publish(messages),
+      ping: () => bus.ping(),
+      close: async () => undefined,
+      async subscribe(runId, handlers) {
+        const subscription = await bus.subscribe(runId, handlers);
+        await appendEvents(fx.repos, runId, 20, { batch: 5, terminal: false });
+        const rows = await fx.repos.events.readPage(runId, { fromSeq: 2 });
+        await bus.publish(rows.map((row) => ({ source: 'outbox', runId, seq: row.seq })));
+        await eventually(
+          async () => (await fx.repos.events.readPage(runId, { fromSeq: 21 })).length > 0,
+          5000,
+        ).catch(() => undefined);
+        return subscription;
+      },
+    };
+    const { url } = await api({}, racing);
+    const client = openSse(`${url}/v1/runs/${run.id}/events`);
+    await client.waitFor((events) => events.length >= 21);
+    await appendEvents(fx.repos, run.id, 30, { batch: 3 });
+    fx.publisher(bus);
+    await client.closed;
+    expect(seqs(client.events)).toEqual(range(1, 52));
+  });
+
+  it('gives a perfect stream when the bus drops, repeats and truncates messages, the final one included', async () => {
+    const { url } = await api();
+    const fates: Fault[] = [
+      'deliver',
+      'drop',
+      'duplicate',
+      'deliver',
+      'pointer',
+      'drop',
+      'duplicate',
+      'deliver',
+    ];
+    let i = 0;
+    fx.publisher(bus, {
+      fault: (m: BusMessage) =>
+        m.event?.type === 'run.completed' ? 'drop' : fates[i++ % fates.length]!,
+    });
+    const run = await seedRun(fx.repos);
+    const clients = Array.from({ length: 5 }, () => openSse(`${url}/v1/runs/${run.id}/events`));
+    await Promise.all(clients.map((c) => c.waitFor((events) => events.length >= 1)));
+    await appendEvents(fx.repos, run.id, 400, { batch: 3 });
+    for (const client of clients) {
+      await client.closed;
+      expect(seqs(client.events)).toEqual(range(1, 402));
+    }
+  });
+
+  it('replays an ended run from its start point and ends; Last-Event-ID beats fromSeq', async () => {
+    const { url } = await api();
+    const run = await seedRun(fx.repos);
+    await appendEvents(fx.repos, run.id, 1500, { batch: 500 });
+    const cases: [Record<string, string>, string, number[]][] = [
+      [{}, '', range(1, 1502)],
+      [{}, '?fromSeq=0', range(1, 1502)],
+      [{}, '?fromSeq=1000', range(1000, 1502)],
+      [{ 'last-event-id': '1000' }, '', range(1001, 1502)],
+      [{ 'last-event-id': '10' }, '?fromSeq=1000', range(11, 1502)],
+      [{ 'last-event-id': '1502' }, '', []],
+      [{}, '?fromSeq=9999', []],
+    ];
+    for (const [headers, query, expected] of cases) {
+      const client = openSse(`${url}/v1/runs/${run.id}/events${query}`, headers);
+      if (expected.length === 0) {
+        // Past the end of an ended run: nothing to send, and the heartbeat's check cannot end it
+        // either (the terminal event is behind the start point). The client gives up.
+        await eventually(() => client.comments >= 1, 5000, 'a heartbeat');
+        client.close();
+        await client.closed;
+        expect(client.events).toEqual([]);
+        continue;
+      }
+      await client.closed;
+      expect(seqs(client.events)).toEqual(expected);
+    }
+  });
+
+  it('1,000 concurrent clients on one run each receive every event', async () => {
+    const { url, app } = await api({ heartbeatMs: 1000 });
+    fx.publisher(bus);
+    const run = await seedRun(fx.repos);
+    const clients = Array.from({ length: 1000 }, () => openSse(`${url}/v1/runs/${run.id}/events`));
+    await Promise.all(clients.map((c) => c.waitFor((events) => events.length >= 1, 60_000)));
+    await appendEvents(fx.repos, run.id, 200, { batch: 4 });
+    await Promise.all(clients.map((c) => c.closed));
+    for (const client of clients) expect(seqs(client.events)).toEqual(range(1, 202));
+    const metrics = await app.inject('/metrics');
+    expect(metrics.body).toMatch(/runstream_sse_stream_ends_total\{reason="terminal"\} 1000/);
+  });
+
+  it('cuts off a client that never reads, holding bounded memory, while a reading client gets everything', async () => {
+    const { url, app } = await api({ stallTimeoutMs: 500, maxBufferedEvents: 50 });
+    fx.publisher(bus);
+    const run = await seedRun(fx.repos);
+    const serverSockets: { socket: Socket; remotePort: number | undefined }[] = [];
+    app.server.on('connection', (socket: Socket) =>
+      serverSockets.push({ socket, remotePort: socket.remotePort }),
+    );
+    const { port } = new URL(url);
+    const stalled = connect(Number(port), '127.0.0.1');
+    stalled.pause();
+    stalled.write(
+      `GET /v1/runs/${run.id}/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`,
+    );
+    const reader = openSse(`${url}/v1/runs/${run.id}/events`);
+    await reader.waitFor((events) => events.length >= 1);
+    await eventually(() => serverSockets.length === 2, 5000, 'both connections');
+    const payloadBytes = 64 * 1024;
+    const events = 400;
+    await appendEvents(fx.repos, run.id, events, { batch: 10, payloadBytes });
+    await reader.closed;
+    expect(seqs(reader.events)).toEqual(range(1, events + 2));
+    await eventually(
+      async () => /reason="stalled"\} 1/.test((await app.inject('/metrics')).body),
+      20_000,
+      'the stalled client is cut',
+    );
+    const stalledServerSide = serverSockets.find((s) => s.remotePort === stalled.localPort)!.socket;
+    expect(stalledServerSide.destroyed).toBe(true);
+    // Of the ~26 MB of frames, the server took in only what the socket buffers held before it
+    // stalled: it never formatted or queued the rest.
+    expect(stalledServerSide.bytesWritten).toBeLessThan((events * payloadBytes) / 4);
+    expect((await app.inject('/metrics')).body).toMatch(/runstream_sse_streams_open 0/);
+    stalled.destroy();
+  });
+
+  it('ends open streams when the server closes, and a client resumes elsewhere without loss', async () => {
+    const first = await api();
+    fx.publisher(bus);
+    const run = await seedRun(fx.repos);
+    const client = openSse(`${first.url}/v1/runs/${run.id}/events`);
+    await client.waitFor((events) => events.length >= 1);
+    await appendEvents(fx.repos, run.id, 50, { terminal: false });
+    await client.waitFor((events) => events.length >= 51);
+    apis.splice(apis.indexOf(first), 1);
+    await first.close();
+    await client.closed;
+    expect(ended(client.events)).toBe(false);
+    const second = await api();
+    const resumed = openSse(`${second.url}/v1/runs/${run.id}/events`, {
+      'last-event-id': String(client.events.at(-1)!.seq),
+    });
+    await appendEvents(fx.repos, run.id, 50);
+    await resumed.closed;
+    expect(seqs([...client.events, ...resumed.events])).toEqual(range(1, 102));
+  });
+
+  it('property: reconnecting at 50 random points of a 2,000-event live run gives each seq once, in order', async () => {
+    const { url } = await api();
+    fx.publisher(bus);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.integer({ min: 1, max: 2001 }), { minLength: 50, maxLength: 50 }),
+        fc.array(fc.boolean(), { minLength: 50, maxLength: 50 }),
+        async (cutPoints, useFromSeq) => {
+          const cuts = [...cutPoints].sort((a, b) => a - b);
+          const run = await seedRun(fx.repos);
+          const writing = appendEvents(fx.repos, run.id, 2000, { batch: 20 });
+          const received: RunEventEnvelope[] = [];
+          let connection = 0;
+          for (;;) {
+            const last = received.at(-1)?.seq ?? 0;
+            // Alternate the two ways to resume: Last-Event-ID (exclusive) and fromSeq (inclusive).
+            const resume = useFromSeq[connection % 50]
+              ? { query: `?fromSeq=${last + 1}`, headers: {} }
+              : {
+                  query: '',
+                  headers: (last > 0 ? { 'last-event-id': String(last) } : {}) as Record<
+                    string,
+                    string
+                  >,
+                };
+            const client = openSse(
+              `${url}/v1/runs/${run.id}/events${resume.query}`,
+              resume.headers,
+            );
+            const cut = cuts[connection++];
+            if (cut === undefined) {
+              await client.closed;
+              received.push(...client.events);
+              break;
+            }
+            await client
+              .waitFor((events) => ended(events) || (events.at(-1)?.seq ?? last) >= cut)
+              .catch(() => undefined);
+            client.close();
+            await client.closed;
+            received.push(...client.events);
+            if (ended(received)) break;
+          }
+          await writing;
+          expect(seqs(received)).toEqual(range(1, 2002));
+        },
+      ),
+      { numRuns: 3 },
+    );
+  });
+});
