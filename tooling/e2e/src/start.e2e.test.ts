@@ -70,5 +70,7 @@ describe('pnpm start (scripts/start.mjs)', () => {
     expect(existsSync(join(home, 'pg', 'postmaster.pid'))).toBe(false);
     expect(existsSync(join(home, 'start.json'))).toBe(false);
     expect(start.output()).toMatch(/\[api\]\s+\S+ INFO /);
+    // The apps stopped while PostgreSQL still answered: the stop order held.
+    expect(start.output()).not.toMatch(/database system is shutting down|57P03/);
   });
 });
