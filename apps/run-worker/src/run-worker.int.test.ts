@@ -144,6 +144,13 @@ describe('run-worker processes', () => {
       type: 'run.cancelled',
       data: { reason: 'cancel requested' },
     });
+    // The contract's bound, measured on the database's clock: request to committed run.cancelled.
+    const { rows } = await t.db.pool.query<{ ms: number }>(
+      `SELECT EXTRACT(EPOCH FROM e.created_at - r.cancel_requested_at)::float8 * 1000 AS ms
+         FROM runs r JOIN run_events e ON e.run_id = r.id AND e.terminal WHERE r.id = $1`,
+      [runId],
+    );
+    expect(rows[0]!.ms).toBeLessThan(1000);
     expect(events.filter((e) => e.type === 'synthetic.tick').length).toBeLessThan(10_000);
     expect((await repos.runs.getById(runId)).status).toBe('cancelled');
   });
@@ -180,10 +187,14 @@ describe('run-worker processes', () => {
       return a + b === 2 ? true : undefined;
     });
     const signalled = Date.now();
-    await worker.kill('SIGTERM');
+    worker.child.kill('SIGTERM');
+    await waitFor('the worker to begin its shutdown', async () =>
+      worker.output().includes('"msg":"shutting down"') ? true : undefined,
+    );
+    // Enqueued while the worker drains: it must not be claimed.
+    const queuedAfter = await enqueue({ events: 1 });
     expect(await worker.exited).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalled).toBeLessThan(10_000);
-    const queuedAfter = await enqueue({ events: 1 });
     expect((await ended(short)).at(-1)!.type).toBe('run.completed');
     expect((await ended(long)).at(-1)).toMatchObject({
       type: 'run.cancelled',
