@@ -1,9 +1,11 @@
 import { fastifyRateLimit } from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
+import { fastifyStatic } from '@fastify/static';
 import { fastifySwagger } from '@fastify/swagger';
 import type { Bus } from '@runstream/bus';
 import type { GraphRegistry } from '@runstream/orchestrator';
 import { coalesceReads } from '@runstream/stream';
+import { viewerAssetsDir, viewerIndexFile } from '@runstream/viewer';
 import {
   type Database,
   createOutboxWakeup,
@@ -119,6 +121,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { db, bus, metrics });
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The run viewer: static files, same origin as the api, so its EventSource needs no CORS.
+  await app.register(fastifyStatic, {
+    root: viewerAssetsDir,
+    prefix: '/',
+    index: [viewerIndexFile],
+    wildcard: false,
+    schemaHide: true,
+  });
 
   await app.register(
     async (v1) => {

@@ -151,6 +151,14 @@ describe('runs over HTTP', () => {
     expect(ended.json()).toMatchObject({ error: { code: 'RUN_TERMINAL' } });
   });
 
+  it('serves the run viewer at GET /', async () => {
+    const page = await api.app.inject('/');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.body).toMatch(/<html/i);
+    expect((await api.app.inject('/app.js')).statusCode).toBe(200);
+  });
+
   it('serves health, readiness, metrics and the OpenAPI document', async () => {
     expect((await api.app.inject('/healthz')).statusCode).toBe(200);
     const ready = await api.app.inject('/readyz');
