@@ -6,6 +6,7 @@ export default defineConfig({
     'src/testing/index.ts',
     'src/testing/global-setup.ts',
     'src/cli/migrate.ts',
+    'src/sql/index.ts',
   ],
   format: ['esm'],
   dts: true,

@@ -1,4 +1,4 @@
-export { createDatabase, type Database, type DatabaseOptions, type Db, type TransactionClient } from './database.js';
+export { createDatabase, queryRows, type Database, type DatabaseOptions, type Db, type TransactionClient } from './database.js';
 export {
   PersistenceError,
   RETRYABLE_SQLSTATES,

@@ -1,8 +1,12 @@
 import { type RunEventEnvelope, TERMINAL_STATUS, isTerminalType } from '@runstream/events';
 
-import type { Db } from './database.js';
+import type pg from 'pg';
+
+import { type Db, queryRows } from './database.js';
 import { PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
 import { isRunId } from './ids.js';
+import { APPEND_EVENTS_SQL } from './sql/append-events.js';
+import { READ_EVENTS_SQL } from './sql/read-events.js';
 
 /** An event to append: the repository gives it its seq and time. */
 export interface NewEvent {
@@ -37,6 +41,8 @@ export interface EventRow {
 
 export interface RunEventRepoDeps {
   prisma: Db;
+  /** When given, the hot paths run on it directly outside transactions (see queryRows). */
+  pool?: pg.Pool;
 }
 
 export type RunEventRepo = ReturnType<typeof createRunEventRepo>;
@@ -71,42 +77,28 @@ interface TerminalInfo {
   output: string | null;
 }
 
-export function createRunEventRepo({ prisma }: RunEventRepoDeps) {
+export function createRunEventRepo(deps: RunEventRepoDeps) {
+  const { prisma } = deps;
   return {
     /**
-     * Appends events to a run in one statement: allocates their seqs from runs.next_seq under the
-     * run's row lock (so a run's seqs commit gapless and in order, and a rollback gives them back),
-     * writes each event and its outbox row, and, with a terminal event, the run's final status.
-     * An append to an ended run fails with RUN_TERMINAL and writes nothing.
+     * Appends events to a run in one statement (see APPEND_EVENTS_SQL for the invariants it keeps):
+     * seqs from runs.next_seq under the run's row lock, each event with its outbox row, and with a
+     * terminal event the run's final status. An append to an ended run fails with RUN_TERMINAL
+     * and writes nothing. Runs in the caller's transaction when given `tx`.
      */
     async append(runId: string, events: readonly NewEvent[], tx?: Db): Promise<AppendResult> {
       const terminal = checkBatch(runId, events);
       if (!isRunId(runId)) throw new RunNotFoundError(runId);
       const db = tx ?? prisma;
       const n = events.length;
-      const rows = await db.$queryRaw<{ first_seq: number; at: Date }[]>`
-        WITH run AS (
-          UPDATE runs
-             SET next_seq = next_seq + ${n}::int,
-                 status = COALESCE(${terminal?.status ?? null}::run_status, status),
-                 finished_at = CASE WHEN ${terminal !== undefined} THEN now() ELSE finished_at END,
-                 error = COALESCE(${terminal?.error ?? null}::jsonb, error),
-                 output = COALESCE(${terminal?.output ?? null}::jsonb, output),
-                 lease_owner = CASE WHEN ${terminal !== undefined} THEN NULL ELSE lease_owner END,
-                 lease_expires_at = CASE WHEN ${terminal !== undefined} THEN NULL ELSE lease_expires_at END,
-                 updated_at = now()
-           WHERE id = ${runId}::uuid AND finished_at IS NULL
-          RETURNING next_seq - ${n}::int AS first_seq
-        ), event AS (
-          INSERT INTO run_events (run_id, seq, type, data, terminal)
-          SELECT ${runId}::uuid, run.first_seq + e.ord::int - 1, e.value->>'type', e.value->'data',
-                 e.ord = ${n} AND ${terminal !== undefined}
-            FROM run, jsonb_array_elements(${JSON.stringify(events)}::jsonb) WITH ORDINALITY AS e(value, ord)
-          RETURNING run_id, seq
-        ), outbox AS (
-          INSERT INTO run_outbox (run_id, seq) SELECT run_id, seq FROM event
-        )
-        SELECT first_seq, now() AS at FROM run`;
+      const rows = await queryRows<{ first_seq: number; at: Date }>(deps, tx, APPEND_EVENTS_SQL, [
+        runId,
+        JSON.stringify(events),
+        n,
+        terminal?.status ?? null,
+        terminal?.error ?? null,
+        terminal?.output ?? null,
+      ]);
       const row = rows[0];
       if (!row) {
         // Nothing was written: tell an unknown run from an ended one.
@@ -122,12 +114,7 @@ export function createRunEventRepo({ prisma }: RunEventRepoDeps) {
       const fromSeq = options.fromSeq ?? 1;
       const toSeq = options.toSeq ?? 2_147_483_647;
       const limit = options.limit ?? 1000;
-      return (tx ?? prisma).$queryRaw<EventRow[]>`
-        SELECT run_id AS "runId", seq, type, data, created_at AS "createdAt"
-          FROM run_events
-         WHERE run_id = ${runId}::uuid AND seq >= ${fromSeq}::int AND seq <= ${toSeq}::int
-         ORDER BY seq
-         LIMIT ${limit}::int`;
+      return queryRows<EventRow>(deps, tx, READ_EVENTS_SQL, [runId, fromSeq, toSeq, limit]);
     },
   };
 }

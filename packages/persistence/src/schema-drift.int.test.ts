@@ -60,7 +60,7 @@ describe('schema.prisma against the migrated database', () => {
       const table = model.dbName ?? model.name;
       for (const field of model.fields.filter((f) => f.kind !== 'object')) {
         const column = field.dbName ?? field.name;
-        const type = expectedType(field.type, field.nativeType as unknown[] | null, enums);
+        const type = expectedType(field.type, field.nativeType, enums);
         expected.push(`${table}.${column} ${type} ${field.isRequired ? 'NOT NULL' : 'NULL'}`);
         const found = columns.get(`${table}.${column}`);
         actual.push(

@@ -7,7 +7,7 @@ import { createRunRepo } from '../run-repo.js';
 export function createRepos(db: Database) {
   return {
     runs: createRunRepo({ prisma: db.prisma }),
-    events: createRunEventRepo({ prisma: db.prisma }),
+    events: createRunEventRepo({ prisma: db.prisma, pool: db.pool }),
     outbox: createOutboxRepo({ prisma: db.prisma }),
   };
 }
