@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+
+import { createRunstreamClient } from '@runstream/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ROOT, spawnNode, waitFor } from './processes.js';
+import { type Stack, startStack } from './stack.js';
+
+const CLI = join(ROOT, 'packages', 'client', 'dist', 'cli.js');
+
+describe('runstream CLI and client against the real processes', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('tail prints every event exactly once across an api SIGKILL and restart, and exits 0', async () => {
+    const client = createRunstreamClient({ baseUrl: stack.url });
+    const { run } = await client.create({ graph: 'synthetic', input: { events: 200, delayMs: 20 } });
+    const tail = spawnNode([CLI, 'tail', run.id, '--json'], { env: { ...process.env, RUNSTREAM_URL: stack.url } });
+    await waitFor('20 events on stdout', () => tail.output().split('\n').filter((l) => l.startsWith('{')).length >= 20);
+    const api = stack.api();
+    api.child.kill('SIGKILL');
+    await api.exited;
+    await stack.startApi();
+
+    expect((await tail.exited).code).toBe(0);
+    const seqs = tail
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as { seq: number }).seq);
+    const final = await client.get(run.id);
+    expect(final.status).toBe('succeeded');
+    expect(seqs).toEqual(Array.from({ length: final.lastSeq }, (_, i) => i + 1));
+    expect(tail.output()).toMatch(/stream dropped .* resuming after seq \d+/);
+  });
+
+  it('reports an unknown run with the api code and exit 1, and a cancel of an ended run as RUN_TERMINAL', async () => {
+    const env = { ...process.env, RUNSTREAM_URL: stack.url };
+    const get = spawnNode([CLI, 'runs', 'get', 'no-such-run'], { env });
+    expect((await get.exited).code).toBe(1);
+    expect(get.output()).toMatch(/\[RUN_NOT_FOUND 404\]/);
+
+    const client = createRunstreamClient({ baseUrl: stack.url });
+    const { run } = await client.create({ graph: 'synthetic', input: { events: 1 } });
+    for await (const _ of client.events(run.id)) {
+      // drain to the terminal event
+    }
+    const cancel = spawnNode([CLI, 'runs', 'cancel', run.id], { env });
+    expect((await cancel.exited).code).toBe(1);
+    expect(cancel.output()).toMatch(/\[RUN_TERMINAL 409\]/);
+  });
+});

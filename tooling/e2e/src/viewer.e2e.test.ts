@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { createRunstreamClient } from '@runstream/client';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { ROOT } from './processes.js';
+import { type Stack, startStack } from './stack.js';
+
+// Debian's chromium, with the flags this machine needs (see ENVIRONMENT.md).
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const RESULTS = join(ROOT, 'tooling', 'e2e', 'test-results');
+
+describe('the run viewer in headless Chromium', () => {
+  let stack: Stack;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('shows every event of a synthetic run exactly once and its final status, across an api SIGKILL and restart', async () => {
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${stack.url}/`);
+    await page.getByTestId('start-synthetic').click();
+    await page.waitForURL(/#\/runs\//);
+    const runId = decodeURIComponent(page.url().split('#/runs/')[1]!);
+
+    // Mid-stream: some events shown, the run still going.
+    await page.locator('li[data-seq="20"]').waitFor({ timeout: 60_000 });
+    const shownBeforeKill = await page.locator('li[data-seq]').count();
+    const api = stack.api();
+    api.child.kill('SIGKILL');
+    await api.exited;
+    await stack.startApi();
+
+    await page.getByTestId('status').getByText(/succeeded|failed|cancelled/).waitFor({ timeout: 90_000 });
+    const run = await createRunstreamClient({ baseUrl: stack.url }).get(runId);
+    expect(run.status).toBe('succeeded');
+    // The kill happened mid-stream: the page had not yet shown the whole run.
+    expect(shownBeforeKill).toBeLessThan(run.lastSeq);
+    await page.locator(`li[data-seq="${run.lastSeq}"]`).waitFor();
+    const seqs = await page.locator('li[data-seq]').evaluateAll((items) => items.map((li) => Number(li.getAttribute('data-seq'))));
+    expect(seqs).toEqual(Array.from({ length: run.lastSeq }, (_, i) => i + 1));
+    expect(await page.getByTestId('status').textContent()).toBe('succeeded');
+    expect(await page.getByTestId('result').textContent()).toContain('output');
+    expect(pageErrors).toEqual([]);
+
+    mkdirSync(RESULTS, { recursive: true });
+    await page.screenshot({ path: join(RESULTS, 'viewer-after-api-restart.png'), fullPage: true });
+  });
+});
