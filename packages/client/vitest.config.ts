@@ -1,3 +1,3 @@
 import { runstreamVitestConfig } from '@runstream/vitest-config';
 
-export default runstreamVitestConfig({ int: true });
+export default runstreamVitestConfig();
