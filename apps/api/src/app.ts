@@ -75,7 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
 
   const runs = createRunRepo({ prisma: db.prisma });
-  const events = createRunEventRepo({ prisma: db.prisma });
+  const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
   const metrics = createApiMetrics();
   const openStreams = new Set<AbortController>();
   const auth = createAuthenticator(config.apiKeys);

@@ -94,15 +94,27 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
     },
   };
 
+  const read = (fromSeq: number) => deps.events.readPage(runId, { fromSeq, limit: pageSize });
+
   async function* readFromDatabase(): AsyncGenerator<RunEventEnvelope[], boolean> {
+    let next = read(last + 1);
     for (;;) {
-      const rows = await deps.events.readPage(runId, { fromSeq: last + 1, limit: pageSize });
+      const rows = await next;
       if (rows.length === 0) return false;
       const batch = rows.map(envelopeOf);
-      last = batch[batch.length - 1]!.seq;
-      yield batch;
-      if (isTerminalType(batch[batch.length - 1]!.type)) return true;
-      if (rows.length < pageSize || signal.aborted) return false;
+      const tail = batch[batch.length - 1]!;
+      const full = rows.length === pageSize && !isTerminalType(tail.type);
+      // Read ahead: the next page's query runs while this one is written to the client.
+      if (full) next = read(tail.seq + 1);
+      last = tail.seq;
+      try {
+        yield batch;
+      } finally {
+        // The consumer may stop here; an unawaited read must not become an unhandled rejection.
+        if (full) next.catch(() => undefined);
+      }
+      if (isTerminalType(tail.type)) return true;
+      if (!full || signal.aborted) return false;
     }
   }
 
