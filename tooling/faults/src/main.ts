@@ -1,0 +1,105 @@
+// pnpm test:faults [--profile quick|full] [--seed N] [--scenario a,b] [--bus postgres,nats] [--json file]
+// Starts its own PostgreSQL and nats-server and the three built processes, injects each scenario's
+// faults while synthetic runs stream to SSE clients, then checks the invariants. Exit 1 on any violation.
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+
+import { type BusKind, seededRandom, startCluster } from './harness/index.js';
+import { type Profile, type ScenarioReport, runScenario } from './run-scenario.js';
+import { SCENARIOS } from './scenarios.js';
+
+const PROFILES: Record<Profile['name'], Profile> = {
+  quick: { name: 'quick', runs: 12, windowMs: 6000, settleMs: 30_000, maxRssBytes: 400 * 2 ** 20 },
+  full: { name: 'full', runs: 40, windowMs: 25_000, settleMs: 45_000, maxRssBytes: 400 * 2 ** 20 },
+};
+
+const { values } = parseArgs({
+  options: {
+    profile: { type: 'string', default: 'quick' },
+    seed: { type: 'string' },
+    scenario: { type: 'string' },
+    bus: { type: 'string', default: 'postgres,nats' },
+    json: { type: 'string' },
+  },
+});
+const profile = PROFILES[values.profile as Profile['name']];
+if (!profile) throw new Error(`--profile must be quick or full, not ${values.profile}`);
+const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
+const only = values.scenario?.split(',');
+const buses = values.bus.split(',') as BusKind[];
+const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+
+out(`fault suite: profile ${profile.name}, seed ${seed} (replay with --seed ${seed}), buses ${buses.join(', ')}`);
+const reports: ScenarioReport[] = [];
+const started = Date.now();
+for (const bus of buses) {
+  const scenarios = SCENARIOS.filter(
+    (s) => s.buses.includes(bus) && (only ? only.includes(s.name) : !(s.fullOnly && profile.name === 'quick')),
+  );
+  if (scenarios.length === 0) continue;
+  const cluster = await startCluster({
+    bus,
+    chaos: true,
+    random: seededRandom(seed ^ 0x5eed),
+    env: {
+      // Test-sized timings, so that a fault's consequence shows within a scenario: a stream with no
+      // event notices the end within a second, a stalled reader is cut after 1.5 s, a dead worker's
+      // runs end WORKER_LOST after 2 s.
+      api: { RUNSTREAM_SSE_HEARTBEAT_MS: '1000', RUNSTREAM_SSE_STALL_TIMEOUT_MS: '1500' },
+      'run-worker': {
+        RUNSTREAM_RUN_WORKER_CONCURRENCY: '32',
+        RUNSTREAM_RUN_WORKER_LEASE_MS: '2000',
+        RUNSTREAM_RUN_WORKER_REAP_MS: '500',
+        RUNSTREAM_RUN_WORKER_POLL_MS: '50',
+      },
+    },
+  });
+  try {
+    for (const [index, scenario] of scenarios.entries()) {
+      const scenarioSeed = (seed + index * 7919 + (bus === 'nats' ? 104_729 : 0)) >>> 0;
+      out(`\n▶ ${scenario.name} on the ${bus} bus (scenario seed ${scenarioSeed}): ${scenario.description}`);
+      const report = await runScenario(cluster, scenario, profile, scenarioSeed, seededRandom(scenarioSeed));
+      reports.push(report);
+      print(report);
+    }
+  } finally {
+    await cluster.close();
+  }
+}
+
+function print(r: ScenarioReport): void {
+  const grouped = new Map<string, number>();
+  for (const action of r.actions) {
+    const key = action.replace(/\d+ ms/, 'N ms').replace(/on \d+ connections/, 'on N connections').replace(/cut \d+/, 'cut N');
+    grouped.set(key, (grouped.get(key) ?? 0) + 1);
+  }
+  out(`  did: ${r.actions.length === 0 ? 'nothing but random client reconnects' : `${r.actions.length} actions`}`);
+  for (const [action, n] of grouped) out(`    ${n} x ${action}`);
+  if (r.busChaos) out(`    bus messages to the api: ${r.busChaos.messages}, dropped ${r.busChaos.dropped}, repeated ${r.busChaos.duplicated}`);
+  out(`  checked:`);
+  for (const check of r.checks) out(`    - ${check}`);
+  const outcomes = Object.entries(r.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
+  const rss = Object.entries(r.maxRss).map(([k, v]) => `${k} ${Math.round(v / 2 ** 20)}`).join(', ');
+  out(`  result: ${r.runs} runs (${outcomes}), ${r.events} events, ${r.reconnects} reconnects, ${r.stalls} stalls; max RSS MiB: ${rss}; ${(r.ms / 1000).toFixed(1)} s`);
+  out(`  violations: ${r.violations.length}`);
+  for (const v of r.violations.slice(0, 20)) out(`    ✗ ${v.check}${v.runId ? ` [run ${v.runId}]` : ''}: ${v.detail}`);
+  if (r.violations.length > 20) out(`    ... and ${r.violations.length - 20} more`);
+}
+
+const total = (pick: (r: ScenarioReport) => number): number => reports.reduce((sum, r) => sum + pick(r), 0);
+const summary = {
+  profile: profile.name,
+  seed,
+  scenarios: reports.length,
+  runs: total((r) => r.runs),
+  events: total((r) => r.events),
+  reconnects: total((r) => r.reconnects),
+  violations: total((r) => r.violations.length),
+  seconds: Math.round((Date.now() - started) / 1000),
+};
+out(
+  `\nfault suite summary: ${summary.scenarios} scenarios, ${summary.runs} runs, ${summary.events} events, ` +
+    `${summary.reconnects} reconnects, ${summary.violations} violations, ${summary.seconds} s (seed ${seed})`,
+);
+if (values.json) await writeFile(values.json, `${JSON.stringify({ summary, reports }, null, 2)}\n`);
+process.exitCode = summary.violations > 0 ? 1 : 0;
