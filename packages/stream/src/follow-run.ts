@@ -16,6 +16,12 @@ function envelopeOf(row: EventRow): RunEventEnvelope {
 export interface FollowRunDeps {
   bus: Bus;
   events: Pick<RunEventRepo, 'readPage'>;
+  /**
+   * The seq of the run's terminal event, or undefined while it runs. Asked when a database read
+   * finds nothing new: a stream whose start point is already past the end has no terminal event
+   * left to send, and ends on this answer instead of waiting for ever.
+   */
+  terminalSeq?(runId: string): Promise<number | undefined>;
 }
 
 export interface FollowRunOptions {
@@ -144,8 +150,12 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
       while (!signal.aborted) {
         if (mustRead) {
           mustRead = false;
-          // Live messages seen before this read are covered by it; keep only what is newer.
+          const before = last;
           if (yield* readFromDatabase()) return;
+          if (last === before && deps.terminalSeq) {
+            const terminal = await deps.terminalSeq(runId);
+            if (terminal !== undefined && last >= terminal) return;
+          }
           continue;
         }
         if (live.length > 0) {

@@ -80,7 +80,14 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
       let reason: 'terminal' | 'client' | 'stalled' | 'shutdown' | 'error' = 'client';
       try {
         const follower = followRun(
-          { bus, events: streamReads },
+          {
+            bus,
+            events: streamReads,
+            terminalSeq: async (id) => {
+              const current = await runs.getById(id);
+              return current.finishedAt ? current.nextSeq - 1 : undefined;
+            },
+          },
           {
             runId,
             afterSeq,
