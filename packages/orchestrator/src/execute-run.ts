@@ -96,14 +96,14 @@ async function finish(
 ): Promise<RunOutcome> {
   const { tracer, signal } = options;
   if (tracer.failure !== undefined || thrown instanceof RunTerminalError) {
-    tracer.discard();
+    await tracer.discard();
     return { status: 'abandoned', cause: tracer.failure ?? thrown };
   }
   try {
     if (signal.aborted) {
       const reason: unknown = signal.reason;
       if (reason instanceof RunAbort && reason.code === 'LEASE_LOST') {
-        tracer.discard();
+        await tracer.discard();
         return { status: 'abandoned', cause: reason };
       }
       const text = reason instanceof Error ? reason.message : 'cancelled';
@@ -117,7 +117,7 @@ async function finish(
     });
     return { status: 'failed', error };
   } catch (writeError) {
-    tracer.discard();
+    await tracer.discard();
     return { status: 'abandoned', cause: writeError };
   }
 }

@@ -337,15 +337,24 @@ describe('runs taken from their worker', () => {
     await waitFor('deltas to flow', async () =>
       (await eventsOf(runId)).length > 5 ? true : undefined,
     );
-    // Another worker's claim, as after a long pause of this one: it expires at once.
+    // Another worker's claim, as after a long pause of this one. Still valid: nobody reaps it yet.
     await t.db.pool.query(
-      `UPDATE runs SET lease_owner = 'elsewhere', lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+      `UPDATE runs SET lease_owner = 'elsewhere', lease_expires_at = now() + interval '1 hour' WHERE id = $1`,
+      [runId],
+    );
+    await waitFor('the worker to let go', async () => (worker.active === 0 ? true : undefined));
+    const abandoned = logged.find((l) => l.message === 'run abandoned' && l.fields.runId === runId);
+    const written = (await eventsOf(runId)).length;
+    expect((await repos.runs.getById(runId)).finishedAt).toBeNull();
+    // The other holder dies too: its lease expires, and a reaper ends the run once.
+    await t.db.pool.query(
+      `UPDATE runs SET lease_expires_at = now() - interval '1 second' WHERE id = $1`,
       [runId],
     );
     const events = await ended(runId);
     expect(events.at(-1)!.data).toMatchObject({ error: { code: 'WORKER_LOST' } });
-    await waitFor('the worker to let go', async () => (worker.active === 0 ? true : undefined));
-    const abandoned = logged.find((l) => l.message === 'run abandoned' && l.fields.runId === runId);
+    // Nothing was written between letting go and the reaper's terminal event.
+    expect(events).toHaveLength(written + 1);
     expect(abandoned?.fields.err).toMatchObject({ code: 'LEASE_LOST' });
   });
 });

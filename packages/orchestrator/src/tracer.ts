@@ -56,8 +56,11 @@ export interface Tracer {
    * it), waits for the commit, and closes the tracer.
    */
   end(event: TerminalEventBody): Promise<AppendResult>;
-  /** Drops whatever is buffered and closes the tracer; for a run this worker no longer owns. */
-  discard(): void;
+  /**
+   * Drops whatever is buffered and closes the tracer, for a run this worker no longer owns; resolves
+   * once an append already in flight has settled, so nothing is written after it resolves.
+   */
+  discard(): Promise<void>;
   /** The first append failure, if any: once one failed, nothing more is written. */
   readonly failure: unknown;
 }
@@ -140,11 +143,12 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
       if (!result) throw new TracerClosedError(runId);
       return result;
     },
-    discard() {
+    async discard() {
       closed = true;
       buffer = [];
       if (timer) clearTimeout(timer);
       timer = undefined;
+      await chain.catch(() => undefined);
     },
   };
 }
