@@ -2,6 +2,7 @@
 // Benchmarks print each figure next to a reference measured in the same run: only ratios hold on
 // a shared two-core machine.
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 
 import { migrate } from '@runstream/persistence';
@@ -84,4 +85,9 @@ export function printTable(title: string, rows: readonly Row[]): void {
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  // The `pnpm bench` driver (bench/report.ts) collects the figures of every benchmark from here.
+  const resultsFile = process.env.BENCH_RESULTS_FILE;
+  if (resultsFile) {
+    appendFileSync(resultsFile, rows.map((row) => `${JSON.stringify({ title, ...row })}\n`).join(''));
+  }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 
 import { createRunstreamClient } from '@runstream/client';
 import pg from 'pg';
@@ -102,16 +103,18 @@ export async function runScenario(
 
   // Consumers stop at the stuck bound: a stream still open then is a violation, not a hang.
   const consumers = new AbortController();
+  // Every consumer and every pause listens to it: dozens of listeners are expected, not a leak.
+  setMaxListeners(0, consumers.signal);
   const hardStop = setTimeout(() => consumers.abort(), profile.windowMs + profile.settleMs);
   const runIds: string[] = [];
   const probes: Promise<Awaited<ReturnType<typeof probeRun>>>[] = [];
   const clients: Promise<Consumed>[] = [];
   const gap = profile.windowMs / profile.runs;
   for (let i = 0; i < profile.runs; i++) {
-    const events = between(random, 30, 90);
+    const events = between(random, ...(workload.events ?? [30, 90]));
     const input: Record<string, unknown> = {
       events,
-      delayMs: between(random, 10, 40),
+      delayMs: between(random, ...(workload.delayMs ?? [10, 40])),
       payloadBytes: workload.payloadBytes ?? 64,
     };
     if (random() < 0.1) input.failAt = between(random, 1, events);

@@ -19,6 +19,10 @@ export interface Workload {
   reconnectChance?: number;
   /** Synthetic payload per event, in bytes. @default 64 */
   payloadBytes?: number;
+  /** Events per run, drawn in [min, max]. @default [30, 90] */
+  events?: [number, number];
+  /** Pause after each event, drawn in [min, max] ms. @default [10, 40] */
+  delayMs?: [number, number];
   /** Readers that stop reading for a while, with this chance per connection. */
   stall?: { chance: number; ms: number };
 }
@@ -147,9 +151,9 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'slow-consumers',
-    description: 'half the SSE connections stop reading for twice the stall timeout while 16 KiB events flow',
+    description: 'half the SSE connections stop reading for 4 s (the stall timeout is 1.5 s) while 8 MiB per run flow in 64 KiB events',
     buses: ['postgres'],
-    workload: { payloadBytes: 16_384, stall: { chance: 0.5, ms: 3000 }, reconnectChance: 0 },
+    workload: { payloadBytes: 65_536, events: [120, 130], delayMs: [2, 5], stall: { chance: 0.5, ms: 4000 }, reconnectChance: 0 },
   },
   {
     name: 'everything',

@@ -25,6 +25,14 @@ export interface ClusterOptions {
   /** Extra environment per process (test-sized leases, heartbeats, stall timeouts). */
   env?: Partial<Record<Role, NodeJS.ProcessEnv>>;
   random?: () => number;
+  /**
+   * run-worker processes; only the first is killed and restarted by `kill`/`start`, the others
+   * add capacity (one process runs at most 256 runs at once).
+   * @default 1
+   */
+  runWorkers?: number;
+  /** PostgreSQL's max_connections. @default 400 */
+  maxConnections?: number;
 }
 
 /**
@@ -54,7 +62,7 @@ export interface Cluster {
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const random = options.random ?? Math.random;
-  const postgres = await startPostgresServer();
+  const postgres = await startPostgresServer({ maxConnections: options.maxConnections });
   const admin = new pg.Client({ connectionString: postgres.adminUrl });
   await admin.connect();
   await admin.query('CREATE DATABASE runstream');
@@ -125,6 +133,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 
   for (const role of ROLES) await start(role);
+  const extraRunWorkers: Spawned[] = [];
+  for (let i = 1; i < (options.runWorkers ?? 1); i++) {
+    extraRunWorkers.push(spawnNode([join(ROOT, 'apps', 'run-worker', 'dist', 'main.js')], { env: envs['run-worker'] }));
+  }
 
   return {
     bus: options.bus,
@@ -152,7 +164,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     },
     output: (role) => ((outputs.get(role) ?? '') + (running.get(role)?.output() ?? '')).slice(-4000),
     async close() {
-      await Promise.all([...running.values()].map((spawned) => stop(spawned)));
+      await Promise.all([...running.values(), ...extraRunWorkers].map((spawned) => stop(spawned)));
       running.clear();
       await proxy?.close();
       await nats?.close();

@@ -16,6 +16,8 @@ export interface ProbeOptions {
   reconnectChance?: number;
   /** Chance that a connection stops reading for `ms` after its first event (a stalled consumer). */
   stall?: { chance: number; ms: number };
+  /** Called when a connection's response headers arrive (epoch ms, sub-ms). */
+  onOpen?: (openedAt: number) => void;
   /** Called once per event delivered for the first time, with its arrival time (epoch ms, sub-ms). */
   onEvent?: (event: { seq: number; at: string }, arrivedAt: number) => void;
 }
@@ -72,6 +74,7 @@ export async function probeRun(options: ProbeOptions): Promise<ProbeResult> {
       if (result.lastSeq > 0) headers['last-event-id'] = String(result.lastSeq);
       const response = await fetch(`${options.apiUrl}/v1/runs/${options.runId}/events`, { headers, signal: connection.signal });
       if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+      options.onOpen?.(now());
       const stallThis = options.stall !== undefined && random() < options.stall.chance;
       let resume = false;
       const parser = createParser({

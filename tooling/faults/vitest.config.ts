@@ -1,0 +1,6 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests of the harness only; the suite itself runs as `test:faults` (a program, not vitest).
+export default defineConfig({
+  test: { projects: [{ test: { name: 'unit', include: ['src/**/*.test.ts'] } }] },
+});
