@@ -1,8 +1,55 @@
-// Skeleton: the outbox-worker process is built in its own issue. It starts and stops cleanly meanwhile.
-const timer = setInterval(() => undefined, 1 << 30);
-const stop = (): void => {
-  clearInterval(timer);
-  process.exit(0);
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+import { createBus, createPostgresListener } from '@runstream/bus';
+import { OUTBOX_WAKEUP_CHANNEL, createDatabase, createOutboxRepo } from '@runstream/persistence';
+import { createLogger, onShutdown } from '@runstream/runtime';
+
+import { parseEnv } from './env.js';
+import { createOutboxMetrics, startMetricsServer } from './metrics.js';
+import { createOutboxWorker } from './outbox-worker.js';
+
+const env = parseEnv();
+const logger = createLogger('outbox-worker', env.LOG_LEVEL);
+
+const db = createDatabase({ url: env.DATABASE_URL, poolSize: 4, applicationName: 'runstream-outbox-worker' });
+// A connection cut while checked out (inside a claim transaction, between two statements) emits
+// 'error' on its client, which the pool does not listen to then: without this the process would
+// crash instead of rolling back. The failed statement still rejects, so the loop sees the error.
+db.pool.on('connect', (client) => client.on('error', (error) => logger.warn({ err: error }, 'database connection lost')));
+const outbox = createOutboxRepo({ prisma: db.prisma });
+const metrics = createOutboxMetrics(outbox);
+const bus = await createBus(env.RUNSTREAM_BUS, { databaseUrl: env.DATABASE_URL, logger, name: 'runstream-outbox-worker-bus' });
+const worker = createOutboxWorker(
+  { db, outbox, bus, logger, metrics },
+  {
+    pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
+    maxRuns: env.OUTBOX_MAX_RUNS,
+    maxEventsPerRun: env.OUTBOX_MAX_EVENTS_PER_RUN,
+    maxAttempts: env.OUTBOX_MAX_ATTEMPTS,
+    retentionMs: env.OUTBOX_RETENTION_MS,
+    retentionBatchSize: env.OUTBOX_RETENTION_BATCH,
+  },
+);
+const wakeups = createPostgresListener({
+  url: env.DATABASE_URL,
+  logger,
+  applicationName: 'runstream-outbox-worker-wakeup',
+  onNotification: () => worker.wake(),
+  // Wake-ups sent while the listener was down are lost; look at once.
+  onReconnect: () => worker.wake(),
+});
+await wakeups.listen(OUTBOX_WAKEUP_CHANNEL);
+const { server, port } = await startMetricsServer(metrics.registry, { host: env.OUTBOX_METRICS_HOST, port: env.OUTBOX_METRICS_PORT });
+
+const stop = new AbortController();
+const running = worker.run(stop.signal);
+logger.info({ bus: env.RUNSTREAM_BUS.kind, metricsPort: port }, 'outbox worker started');
+
+onShutdown(
+  [
+    { name: 'outbox loop', run: () => (stop.abort(), running) },
+    { name: 'wake-up listener', run: () => wakeups.close() },
+    { name: 'metrics server', run: () => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())) },
+    { name: 'bus', run: () => bus.close() },
+    { name: 'database', run: () => db.close() },
+  ],
+  { logger, deadlineMs: 9000 },
+);

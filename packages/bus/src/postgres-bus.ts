@@ -70,8 +70,10 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
   });
 
   const pool = new pg.Pool({ connectionString: options.url, max: 2, application_name: `${appName}-publish` });
-  // An idle publisher connection that dies is replaced at the next checkout.
+  // A publisher connection that dies is replaced at the next checkout; idle, the pool hears it,
+  // checked out between two chunks only the client does (the next query then rejects).
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
 
   return {
     kind: 'postgres',

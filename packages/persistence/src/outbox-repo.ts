@@ -125,11 +125,17 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
            LIMIT ${batchSize}::int)`;
     },
 
-    /** Age in seconds of the oldest unpublished, unparked outbox row; 0 when none waits. */
+    /**
+     * Age in seconds of the oldest unpublished outbox row of a run that is not parked; 0 when none
+     * waits. Only a parked run's head row carries parked_at, so its later rows are excluded too.
+     */
     async lagSeconds(tx?: Db): Promise<number> {
       const rows = await (tx ?? prisma).$queryRaw<{ lag: number }[]>`
-        SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS lag
-          FROM run_outbox WHERE published_at IS NULL AND parked_at IS NULL`;
+        SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(o.created_at)), 0)::float8 AS lag
+          FROM run_outbox o
+         WHERE o.published_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM run_outbox p
+                            WHERE p.run_id = o.run_id AND p.published_at IS NULL AND p.parked_at IS NOT NULL)`;
       return rows[0]?.lag ?? 0;
     },
 

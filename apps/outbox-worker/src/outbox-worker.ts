@@ -1,0 +1,228 @@
+import { type Bus, type BusMessage, isTransient } from '@runstream/bus';
+import { RunEventEnvelopeSchema } from '@runstream/events';
+import { type ClaimedRun, type Database, type OutboxRepo, toEnvelope } from '@runstream/persistence';
+import type { Logger } from '@runstream/runtime';
+
+import type { OutboxMetrics } from './metrics.js';
+
+export interface OutboxWorkerOptions {
+  /** Runs claimed per transaction. @default 32 */
+  maxRuns?: number;
+  /** Events read per claimed run per transaction. @default 500 */
+  maxEventsPerRun?: number;
+  /** Failed publishes of one run before it is parked. @default 5 */
+  maxAttempts?: number;
+  /** Fallback poll when no wake-up arrives. @default 500 */
+  pollIntervalMs?: number;
+  /** How long published outbox rows are kept. @default 3600000 */
+  retentionMs?: number;
+  /** Rows per retention DELETE. @default 1000 */
+  retentionBatchSize?: number;
+  /** How often retention runs. @default 60000 */
+  retentionIntervalMs?: number;
+  /**
+   * Upper bound of one claim-publish-mark transaction; beyond it the transaction is rolled back
+   * and the claim released. @default 30000
+   */
+  transactionTimeoutMs?: number;
+}
+
+export interface OutboxWorkerDeps {
+  db: Database;
+  outbox: OutboxRepo;
+  bus: Bus;
+  logger: Logger;
+  metrics?: OutboxMetrics;
+}
+
+/** What one claim transaction did. */
+export interface BatchResult {
+  runs: number;
+  published: number;
+  failedRuns: number;
+  parkedRuns: number;
+}
+
+class AbortedBatch extends Error {
+  readonly code = 'ABORTED';
+}
+
+/** A run's messages, validated: an event that breaks the envelope contract makes its run poison. */
+function toMessages(run: ClaimedRun): { messages: BusMessage[]; error?: string } {
+  const messages: BusMessage[] = [];
+  for (const row of run.events) {
+    const parsed = RunEventEnvelopeSchema.safeParse(toEnvelope(row));
+    if (!parsed.success) {
+      return { messages, error: `event ${row.seq} breaks the envelope contract: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+    }
+    messages.push({ source: 'outbox', runId: run.runId, seq: row.seq, event: parsed.data });
+  }
+  return { messages };
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * The only publisher: claims runs with unpublished outbox rows, publishes each run's rows in seq
+ * order, and marks them published in the same short transaction, only after the bus accepted
+ * them. A crash between publish and commit publishes again (at-least-once; subscribers drop
+ * seq <= last); nothing is ever marked that was not published.
+ */
+export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorkerOptions = {}) {
+  const { db, outbox, bus, logger, metrics } = deps;
+  const maxRuns = options.maxRuns ?? 32;
+  const maxEventsPerRun = options.maxEventsPerRun ?? 500;
+  const maxAttempts = options.maxAttempts ?? 5;
+  const pollIntervalMs = options.pollIntervalMs ?? 500;
+  const retentionMs = options.retentionMs ?? 3600_000;
+  const retentionBatchSize = options.retentionBatchSize ?? 1000;
+  const retentionIntervalMs = options.retentionIntervalMs ?? 60_000;
+  const transactionTimeoutMs = options.transactionTimeoutMs ?? 30_000;
+
+  let woken = false;
+  let wakeIdle: (() => void) | undefined;
+
+  const publish = async (messages: BusMessage[]): Promise<void> => {
+    const end = metrics?.publishDuration.startTimer();
+    await bus.publish(messages);
+    end?.();
+  };
+
+  async function drainOnce(signal: AbortSignal): Promise<BatchResult> {
+    return db.prisma.$transaction(
+      async (tx) => {
+        const claimed = await outbox.claim(tx, { maxRuns, maxEventsPerRun });
+        const result: BatchResult = { runs: claimed.length, published: 0, failedRuns: 0, parkedRuns: 0 };
+        if (claimed.length === 0) return result;
+
+        const marks: { runId: string; upToSeq: number }[] = [];
+        const failed: { runId: string; error: string }[] = [];
+        const ready: { runId: string; messages: BusMessage[] }[] = [];
+        for (const run of claimed) {
+          const { messages, error } = toMessages(run);
+          // The valid prefix still goes out; the run stops at the bad event, never skipping a seq.
+          if (messages.length > 0) ready.push({ runId: run.runId, messages });
+          if (error) failed.push({ runId: run.runId, error });
+        }
+
+        try {
+          await publish(ready.flatMap((r) => r.messages));
+          for (const r of ready) marks.push({ runId: r.runId, upToSeq: r.messages[r.messages.length - 1]!.seq });
+        } catch (error) {
+          // The bus is down: roll back without counting, so an outage parks nobody.
+          if (isTransient(error)) throw error;
+          metrics?.failures.inc({ kind: 'run' });
+          // Something in the batch was refused: find the runs at fault one by one.
+          for (const r of ready) {
+            try {
+              await publish(r.messages);
+              marks.push({ runId: r.runId, upToSeq: r.messages[r.messages.length - 1]!.seq });
+            } catch (runError) {
+              if (isTransient(runError)) throw runError;
+              failed.push({ runId: r.runId, error: message(runError) });
+            }
+          }
+        }
+
+        // Stopping now rolls back: the messages went out, so they will go out again (at-least-once),
+        // and nothing is marked that this process cannot finish marking.
+        if (signal.aborted) throw new AbortedBatch('stopped mid-batch');
+        result.published = marks.length > 0 ? await outbox.markPublished(tx, marks) : 0;
+        for (const f of failed) {
+          result.failedRuns++;
+          if (await outbox.recordFailure(f.runId, f.error, maxAttempts, tx)) {
+            result.parkedRuns++;
+            logger.error({ runId: f.runId, error: f.error, attempts: maxAttempts }, 'run parked after repeated publish failures');
+          } else {
+            logger.warn({ runId: f.runId, error: f.error }, 'publish failed for a run; will retry');
+          }
+        }
+        return result;
+      },
+      { maxWait: 10_000, timeout: transactionTimeoutMs },
+    );
+  }
+
+  async function idle(signal: AbortSignal): Promise<void> {
+    if (woken) {
+      woken = false;
+      return;
+    }
+    const inner = new AbortController();
+    wakeIdle = () => inner.abort();
+    const onAbort = () => inner.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    await sleep(pollIntervalMs, inner.signal);
+    signal.removeEventListener('abort', onAbort);
+    wakeIdle = undefined;
+    woken = false;
+  }
+
+  async function retention(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const before = new Date(Date.now() - retentionMs);
+        let deleted = 0;
+        for (let n = retentionBatchSize; n === retentionBatchSize && !signal.aborted; ) {
+          n = await outbox.deletePublished(before, retentionBatchSize);
+          deleted += n;
+        }
+        if (deleted > 0) logger.debug({ deleted }, 'retention deleted published outbox rows');
+      } catch (error) {
+        logger.warn({ err: error }, 'retention failed; will retry');
+      }
+      await sleep(retentionIntervalMs, signal);
+    }
+  }
+
+  return {
+    /** Call on every wake-up notification (and on the listener's reconnect). */
+    wake(): void {
+      woken = true;
+      wakeIdle?.();
+    },
+
+    drainOnce,
+
+    /** Runs until `signal` aborts; resolves once the current batch has committed or rolled back. */
+    async run(signal: AbortSignal): Promise<void> {
+      const retained = retention(signal);
+      let backoffMs = 0;
+      while (!signal.aborted) {
+        try {
+          // Wake-ups that arrive during a batch must not be lost: clear before, look after.
+          woken = false;
+          const result = await drainOnce(signal);
+          backoffMs = 0;
+          if (result.published > 0) metrics?.published.inc(result.published);
+          if (result.parkedRuns > 0) metrics?.parked.inc(result.parkedRuns);
+          // Having published, look again at once (more is likely waiting); else wait for a
+          // wake-up or the fallback poll.
+          if (result.published === 0) await idle(signal);
+        } catch (error) {
+          if (signal.aborted) break;
+          if (isTransient(error)) metrics?.failures.inc({ kind: 'transient' });
+          backoffMs = Math.min(Math.max(backoffMs * 2, 100), 5000);
+          logger.warn({ err: error, backoffMs }, 'outbox batch failed; rolled back, retrying');
+          await sleep(backoffMs, signal);
+        }
+      }
+      await retained;
+    },
+  };
+}
+
+export type OutboxWorker = ReturnType<typeof createOutboxWorker>;
