@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { type Repos, type TestDatabaseWithClient, createRepos, openTestDatabase, seedRun } from './testing/index.js';
+
+let t: TestDatabaseWithClient;
+let repos: Repos;
+
+beforeAll(async () => {
+  t = await openTestDatabase({ poolSize: 12 });
+  repos = createRepos(t.db);
+});
+afterAll(async () => t?.drop());
+
+const delta = (i: number): { type: string; data: Record<string, unknown> } => ({ type: 'text.delta', data: { i } });
+
+async function runWithEvents(n: number): Promise<string> {
+  const run = await seedRun(repos);
+  if (n > 1) await repos.events.append(run.id, Array.from({ length: n - 1 }, (_, i) => delta(i)));
+  return run.id;
+}
+
+/** Leaves only these runs unpublished, so that each test sees its own. */
+async function publishEverything(): Promise<void> {
+  await t.db.pool.query('UPDATE run_outbox SET published_at = now() WHERE published_at IS NULL');
+  await t.db.pool.query('UPDATE run_outbox SET parked_at = NULL WHERE parked_at IS NOT NULL');
+}
+
+describe('outbox claim', () => {
+  it("returns each claimed run's next unpublished events in seq order, at most maxEventsPerRun", async () => {
+    await publishEverything();
+    const a = await runWithEvents(7);
+    const b = await runWithEvents(3);
+    const claimed = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx, { maxRuns: 10, maxEventsPerRun: 5 }));
+    const byRun = new Map(claimed.map((c) => [c.runId, c.events.map((e) => e.seq)]));
+    expect(byRun.get(a)).toEqual([1, 2, 3, 4, 5]);
+    expect(byRun.get(b)).toEqual([1, 2, 3]);
+    await t.db.prisma.$transaction(async (tx) => {
+      const again = await repos.outbox.claim(tx, { maxRuns: 10 });
+      expect(await repos.outbox.markPublished(tx, [{ runId: a, upToSeq: 5 }])).toBe(5);
+      expect(again.length).toBe(2);
+    });
+    const next = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx, { maxRuns: 10 }));
+    expect(next.find((c) => c.runId === a)?.events.map((e) => e.seq)).toEqual([6, 7]);
+    const { rows } = await t.db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM run_events WHERE run_id = $1 AND published_at IS NOT NULL',
+      [a],
+    );
+    expect(rows[0]!.n).toBe(5);
+  });
+
+  it("two concurrent claimers never hold the same run's outbox rows", async () => {
+    await publishEverything();
+    const runIds = await Promise.all(Array.from({ length: 30 }, () => runWithEvents(40)));
+    const held = new Set<string>();
+    const published = new Map<string, number>(runIds.map((id) => [id, 0]));
+    let overlaps = 0;
+    let claims = 0;
+    const claimer = async (): Promise<void> => {
+      for (;;) {
+        const done = await t.db.prisma.$transaction(async (tx) => {
+          const claimed = await repos.outbox.claim(tx, { maxRuns: 4, maxEventsPerRun: 7 });
+          if (claimed.length === 0) return true;
+          claims++;
+          for (const c of claimed) {
+            if (held.has(c.runId)) overlaps++;
+            held.add(c.runId);
+            // I4: a claim starts right after what was published, and moves forward in order.
+            expect(c.events[0]!.seq).toBe(published.get(c.runId)! + 1);
+            expect(c.events.map((e) => e.seq)).toEqual(c.events.map((_, i) => c.events[0]!.seq + i));
+          }
+          // Hold the claim across a few event-loop turns, so that the other claimer runs meanwhile.
+          await new Promise((resolve) => setImmediate(resolve));
+          await repos.outbox.markPublished(
+            tx,
+            claimed.map((c) => ({ runId: c.runId, upToSeq: c.events[c.events.length - 1]!.seq })),
+          );
+          for (const c of claimed) {
+            published.set(c.runId, c.events[c.events.length - 1]!.seq);
+            held.delete(c.runId);
+          }
+          return false;
+        });
+        if (done) return;
+      }
+    };
+    await Promise.all([claimer(), claimer()]);
+    expect(overlaps).toBe(0);
+    expect(claims).toBeGreaterThan(2);
+    expect([...published.values()]).toEqual(runIds.map(() => 40));
+    const { rows } = await t.db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM run_outbox WHERE published_at IS NULL AND run_id = ANY($1::uuid[])',
+      [runIds],
+    );
+    expect(rows[0]!.n).toBe(0);
+  });
+
+  it('skips a run whose head row another transaction holds', async () => {
+    await publishEverything();
+    const held = await runWithEvents(3);
+    const free = await runWithEvents(3);
+    const blocker = await t.db.pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM run_outbox WHERE run_id = $1 AND seq = 1 FOR UPDATE', [held]);
+      const claimed = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx));
+      expect(claimed.map((c) => c.runId)).toEqual([free]);
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+    }
+  });
+});
+
+describe('outbox failures, lag and retention', () => {
+  it('parks a run after maxAttempts failures; claim skips it, lag ignores it, unpark puts it back', async () => {
+    await publishEverything();
+    const poison = await runWithEvents(4);
+    for (let i = 1; i <= 3; i++) {
+      expect(await repos.outbox.recordFailure(poison, `boom ${i}`, 3)).toBe(i === 3);
+    }
+    expect(await repos.outbox.parkedRuns()).toBe(1);
+    expect(await repos.outbox.lagSeconds()).toBe(0);
+    expect(await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx))).toEqual([]);
+    const { rows } = await t.db.pool.query<{ attempts: number; last_error: string }>(
+      'SELECT attempts, last_error FROM run_outbox WHERE run_id = $1 AND seq = 1',
+      [poison],
+    );
+    expect(rows[0]).toEqual({ attempts: 3, last_error: 'boom 3' });
+    expect(await repos.outbox.unpark(poison)).toBe(1);
+    expect(await repos.outbox.parkedRuns()).toBe(0);
+    expect(await repos.outbox.lagSeconds()).toBeGreaterThan(0);
+    const claimed = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx));
+    expect(claimed.map((c) => c.runId)).toEqual([poison]);
+  });
+
+  it('deletes only rows published before the cut-off, at most a batch at a time', async () => {
+    await publishEverything();
+    const { rows: before } = await t.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM run_outbox');
+    const fresh = await runWithEvents(5);
+    await t.db.pool.query(`UPDATE run_outbox SET published_at = now() - interval '2 hours' WHERE run_id <> $1`, [fresh]);
+    const cutoff = new Date(Date.now() - 3600_000);
+    expect(await repos.outbox.deletePublished(cutoff, 7)).toBe(7);
+    let total = 7;
+    for (let n = 7; n === 7; total += n) n = await repos.outbox.deletePublished(cutoff, 7);
+    expect(total).toBe(before[0]!.n);
+    const { rows } = await t.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM run_outbox');
+    expect(rows[0]!.n).toBe(5);
+    // The events themselves stay: retention trims the outbox, never the log.
+    const events = await repos.events.readPage(fresh);
+    expect(events).toHaveLength(5);
+  });
+});
