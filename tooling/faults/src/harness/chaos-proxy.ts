@@ -21,7 +21,10 @@ export const postgresFramer: Framer = (pending) => {
   while (pending.length - offset >= 5) {
     const length = pending.readInt32BE(offset + 1);
     if (pending.length - offset < 1 + length) break;
-    frames.push({ bytes: pending.subarray(offset, offset + 1 + length), busMessage: pending[offset] === 0x41 });
+    frames.push({
+      bytes: pending.subarray(offset, offset + 1 + length),
+      busMessage: pending[offset] === 0x41,
+    });
     offset += 1 + length;
   }
   return { frames, rest: pending.subarray(offset) };
@@ -93,7 +96,13 @@ export async function startChaosProxy(options: {
 }): Promise<ChaosProxy> {
   const port = await freePort();
   const rates: ChaosRates = { drop: 0, duplicate: 0 };
-  const counters: ChaosCounters = { connections: 0, busMessages: 0, dropped: 0, duplicated: 0, cuts: 0 };
+  const counters: ChaosCounters = {
+    connections: 0,
+    busMessages: 0,
+    dropped: 0,
+    duplicated: 0,
+    cuts: 0,
+  };
   const open = new Set<Socket>();
   const server: Server = createServer((client) => {
     counters.connections++;
@@ -111,7 +120,9 @@ export async function startChaosProxy(options: {
     client.pipe(upstream);
     let pending = Buffer.alloc(0);
     upstream.on('data', (chunk: Buffer) => {
-      const { frames, rest } = options.framer(pending.length ? Buffer.concat([pending, chunk]) : chunk);
+      const { frames, rest } = options.framer(
+        pending.length ? Buffer.concat([pending, chunk]) : chunk,
+      );
       pending = Buffer.from(rest);
       const out: Buffer[] = [];
       for (const frame of frames) {

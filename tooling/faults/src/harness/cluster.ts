@@ -78,7 +78,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     : undefined;
   const port = await freePort();
   const apiUrl = `http://127.0.0.1:${port}`;
-  const apiDatabaseUrl = proxy && !nats ? databaseUrl.replace(`:${postgres.port}/`, `:${proxy.port}/`) : databaseUrl;
+  const apiDatabaseUrl =
+    proxy && !nats ? databaseUrl.replace(`:${postgres.port}/`, `:${proxy.port}/`) : databaseUrl;
   const busUrl = nats ? `nats://127.0.0.1:${proxy?.port ?? nats.port}` : 'postgres';
 
   const base: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl };
@@ -107,7 +108,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const spawned = spawnNode([join(ROOT, 'apps', role, 'dist', 'main.js')], { env: envs[role] });
     running.set(role, spawned);
     const exitedEarly = (): void => {
-      if (spawned.child.exitCode !== null) throw new Error(`${role} exited with ${spawned.child.exitCode}:\n${spawned.output()}`);
+      if (spawned.child.exitCode !== null)
+        throw new Error(`${role} exited with ${spawned.child.exitCode}:\n${spawned.output()}`);
     };
     if (role === 'api') {
       await waitFor('the api to be ready', async () => {
@@ -135,7 +137,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   for (const role of ROLES) await start(role);
   const extraRunWorkers: Spawned[] = [];
   for (let i = 1; i < (options.runWorkers ?? 1); i++) {
-    extraRunWorkers.push(spawnNode([join(ROOT, 'apps', 'run-worker', 'dist', 'main.js')], { env: envs['run-worker'] }));
+    extraRunWorkers.push(
+      spawnNode([join(ROOT, 'apps', 'run-worker', 'dist', 'main.js')], { env: envs['run-worker'] }),
+    );
   }
 
   return {
@@ -162,7 +166,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         return undefined;
       }
     },
-    output: (role) => ((outputs.get(role) ?? '') + (running.get(role)?.output() ?? '')).slice(-4000),
+    output: (role) =>
+      ((outputs.get(role) ?? '') + (running.get(role)?.output() ?? '')).slice(-4000),
     async close() {
       await Promise.all([...running.values(), ...extraRunWorkers].map((spawned) => stop(spawned)));
       running.clear();

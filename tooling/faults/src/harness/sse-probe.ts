@@ -60,7 +60,8 @@ export async function probeRun(options: ProbeOptions): Promise<ProbeResult> {
     lastSeq: 0,
     drops: {},
   };
-  const dropped = (reason: string): void => void (result.drops[reason] = (result.drops[reason] ?? 0) + 1);
+  const dropped = (reason: string): void =>
+    void (result.drops[reason] = (result.drops[reason] ?? 0) + 1);
   let connections = 0;
   let failures = 0;
   while (!result.terminal && !options.signal.aborted) {
@@ -72,7 +73,10 @@ export async function probeRun(options: ProbeOptions): Promise<ProbeResult> {
     try {
       const headers: Record<string, string> = { accept: 'text/event-stream' };
       if (result.lastSeq > 0) headers['last-event-id'] = String(result.lastSeq);
-      const response = await fetch(`${options.apiUrl}/v1/runs/${options.runId}/events`, { headers, signal: connection.signal });
+      const response = await fetch(`${options.apiUrl}/v1/runs/${options.runId}/events`, {
+        headers,
+        signal: connection.signal,
+      });
       if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
       options.onOpen?.(now());
       const stallThis = options.stall !== undefined && random() < options.stall.chance;
