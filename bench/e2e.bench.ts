@@ -43,6 +43,7 @@ async function createRuns(
   cluster: Cluster,
   count: number,
   input: Record<string, unknown>,
+  onCreated: (runId: string) => void,
 ): Promise<string[]> {
   const ids: string[] = [];
   // A few POSTs in flight at once: 1,000 runs start within a second or two, as a burst of users would.
@@ -57,7 +58,10 @@ async function createRuns(
         });
         if (response.status !== 201)
           throw new Error(`POST /v1/runs: ${response.status} ${await response.text()}`);
-        ids.push(((await response.json()) as { id: string }).id);
+        const { id } = (await response.json()) as { id: string };
+        ids.push(id);
+        // The client connects as soon as its run exists, as a user's would: not after the burst.
+        onCreated(id);
       }
     }),
   );
@@ -86,16 +90,12 @@ async function measurePipeline(cluster: Cluster, concurrency: number): Promise<L
   let arrived = 0;
   const stop = new AbortController();
   const deadline = setTimeout(() => stop.abort(), (RUN_SECONDS * 4 + 60) * 1000);
-  const runIds = await createRuns(cluster, concurrency, {
-    events,
-    delayMs: concurrency,
-    payloadBytes: 64,
-  });
   setMaxListeners(0, stop.signal);
-  const probes: ProbeResult[] = await Promise.all(
-    runIds.map((runId) => {
-      let openedAt = Infinity;
-      return probeRun({
+  const pending: Promise<ProbeResult>[] = [];
+  const follow = (runId: string): void => {
+    let openedAt = Infinity;
+    pending.push(
+      probeRun({
         apiUrl: cluster.apiUrl,
         runId,
         signal: stop.signal,
@@ -110,9 +110,16 @@ async function measurePipeline(cluster: Cluster, concurrency: number): Promise<L
           last = Math.max(last, arrivedAt);
           arrived++;
         },
-      });
-    }),
+      }),
+    );
+  };
+  const runIds = await createRuns(
+    cluster,
+    concurrency,
+    { events, delayMs: concurrency, payloadBytes: 64 },
+    follow,
   );
+  const probes = await Promise.all(pending);
   clearTimeout(deadline);
   const seqs = await lastSeqs(cluster.databaseUrl, runIds);
   let lost = 0;
@@ -187,7 +194,8 @@ for (const bus of BUSES) {
     bus,
     // One run-worker process holds at most 256 runs at once.
     runWorkers: Math.ceil(biggest / 256),
-    maxConnections: 600,
+    // One connection per run slot in the run-workers at worst (their pools are slots + 4).
+    maxConnections: 1200,
     env: {
       'run-worker': {
         RUNSTREAM_RUN_WORKER_CONCURRENCY: String(Math.min(256, biggest)),
