@@ -1,7 +1,13 @@
 import { type Bus, type BusMessage, isTransient } from '@runstream/bus';
 import { RunEventEnvelopeSchema } from '@runstream/events';
-import { type ClaimedRun, type Database, type OutboxRepo, toEnvelope } from '@runstream/persistence';
+import {
+  type ClaimedRun,
+  type Database,
+  type OutboxRepo,
+  toEnvelope,
+} from '@runstream/persistence';
 import type { Logger } from '@runstream/runtime';
+import type pg from 'pg';
 
 import type { OutboxMetrics } from './metrics.js';
 
@@ -21,8 +27,8 @@ export interface OutboxWorkerOptions {
   /** How often retention runs. @default 60000 */
   retentionIntervalMs?: number;
   /**
-   * Upper bound of one claim-publish-mark transaction; beyond it the transaction is rolled back
-   * and the claim released. @default 30000
+   * Upper bound of each statement of a claim-publish-mark transaction (the pool's
+   * idle_in_transaction_session_timeout bounds the time between them). @default 30000
    */
   transactionTimeoutMs?: number;
 }
@@ -53,14 +59,18 @@ function toMessages(run: ClaimedRun): { messages: BusMessage[]; error?: string }
   for (const row of run.events) {
     const parsed = RunEventEnvelopeSchema.safeParse(toEnvelope(row));
     if (!parsed.success) {
-      return { messages, error: `event ${row.seq} breaks the envelope contract: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+      return {
+        messages,
+        error: `event ${row.seq} breaks the envelope contract: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+      };
     }
     messages.push({ source: 'outbox', runId: run.runId, seq: row.seq, event: parsed.data });
   }
   return { messages };
 }
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const message = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -102,58 +112,89 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
   };
 
   async function drainOnce(signal: AbortSignal): Promise<BatchResult> {
-    return db.prisma.$transaction(
-      async (tx) => {
-        const claimed = await outbox.claim(tx, { maxRuns, maxEventsPerRun });
-        const result: BatchResult = { runs: claimed.length, published: 0, failedRuns: 0, parkedRuns: 0 };
-        if (claimed.length === 0) return result;
+    return inTransaction(async (tx) => {
+      const claimed = await outbox.claim(tx, { maxRuns, maxEventsPerRun });
+      const result: BatchResult = {
+        runs: claimed.length,
+        published: 0,
+        failedRuns: 0,
+        parkedRuns: 0,
+      };
+      if (claimed.length === 0) return result;
 
-        const marks: { runId: string; upToSeq: number }[] = [];
-        const failed: { runId: string; error: string }[] = [];
-        const ready: { runId: string; messages: BusMessage[] }[] = [];
-        for (const run of claimed) {
-          const { messages, error } = toMessages(run);
-          // The valid prefix still goes out; the run stops at the bad event, never skipping a seq.
-          if (messages.length > 0) ready.push({ runId: run.runId, messages });
-          if (error) failed.push({ runId: run.runId, error });
-        }
+      const marks: { runId: string; upToSeq: number }[] = [];
+      const failed: { runId: string; error: string }[] = [];
+      const ready: { runId: string; messages: BusMessage[] }[] = [];
+      for (const run of claimed) {
+        const { messages, error } = toMessages(run);
+        // The valid prefix still goes out; the run stops at the bad event, never skipping a seq.
+        if (messages.length > 0) ready.push({ runId: run.runId, messages });
+        if (error) failed.push({ runId: run.runId, error });
+      }
 
-        try {
-          await publish(ready.flatMap((r) => r.messages));
-          for (const r of ready) marks.push({ runId: r.runId, upToSeq: r.messages[r.messages.length - 1]!.seq });
-        } catch (error) {
-          // The bus is down: roll back without counting, so an outage parks nobody.
-          if (isTransient(error)) throw error;
-          metrics?.failures.inc({ kind: 'run' });
-          // Something in the batch was refused: find the runs at fault one by one.
-          for (const r of ready) {
-            try {
-              await publish(r.messages);
-              marks.push({ runId: r.runId, upToSeq: r.messages[r.messages.length - 1]!.seq });
-            } catch (runError) {
-              if (isTransient(runError)) throw runError;
-              failed.push({ runId: r.runId, error: message(runError) });
-            }
+      try {
+        await publish(ready.flatMap((r) => r.messages));
+        for (const r of ready)
+          marks.push({ runId: r.runId, upToSeq: r.messages[r.messages.length - 1]!.seq });
+      } catch (error) {
+        // The bus is down: roll back without counting, so an outage parks nobody.
+        if (isTransient(error)) throw error;
+        metrics?.failures.inc({ kind: 'run' });
+        // Something in the batch was refused: find the runs at fault one by one.
+        for (const r of ready) {
+          try {
+            await publish(r.messages);
+            marks.push({ runId: r.runId, upToSeq: r.messages[r.messages.length - 1]!.seq });
+          } catch (runError) {
+            if (isTransient(runError)) throw runError;
+            failed.push({ runId: r.runId, error: message(runError) });
           }
         }
+      }
 
-        // Stopping now rolls back: the messages went out, so they will go out again (at-least-once),
-        // and nothing is marked that this process cannot finish marking.
-        if (signal.aborted) throw new AbortedBatch('stopped mid-batch');
-        result.published = marks.length > 0 ? await outbox.markPublished(tx, marks) : 0;
-        for (const f of failed) {
-          result.failedRuns++;
-          if (await outbox.recordFailure(f.runId, f.error, maxAttempts, tx)) {
-            result.parkedRuns++;
-            logger.error({ runId: f.runId, error: f.error, attempts: maxAttempts }, 'run parked after repeated publish failures');
-          } else {
-            logger.warn({ runId: f.runId, error: f.error }, 'publish failed for a run; will retry');
-          }
+      // Stopping now rolls back: the messages went out, so they will go out again (at-least-once),
+      // and nothing is marked that this process cannot finish marking.
+      if (signal.aborted) throw new AbortedBatch('stopped mid-batch');
+      result.published = marks.length > 0 ? await outbox.markPublished(tx, marks) : 0;
+      for (const f of failed) {
+        result.failedRuns++;
+        if (await outbox.recordFailure(f.runId, f.error, maxAttempts, tx)) {
+          result.parkedRuns++;
+          logger.error(
+            { runId: f.runId, error: f.error, attempts: maxAttempts },
+            'run parked after repeated publish failures',
+          );
+        } else {
+          logger.warn({ runId: f.runId, error: f.error }, 'publish failed for a run; will retry');
         }
-        return result;
-      },
-      { maxWait: 10_000, timeout: transactionTimeoutMs },
-    );
+      }
+      return result;
+    });
+  }
+
+  /**
+   * One short transaction on a raw pool client: the claim's row locks live exactly as long as it,
+   * and a statement timeout bounds it. Any error or abort rolls back, which releases the claim.
+   */
+  async function inTransaction<T>(fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await db.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(
+        `BEGIN; SET LOCAL statement_timeout = ${Math.trunc(transactionTimeoutMs)}`,
+      );
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        // A connection that cannot roll back is dropped, not reused.
+        broken = rollbackError;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async function idle(signal: AbortSignal): Promise<void> {
@@ -176,7 +217,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
       try {
         const before = new Date(Date.now() - retentionMs);
         let deleted = 0;
-        for (let n = retentionBatchSize; n === retentionBatchSize && !signal.aborted; ) {
+        for (let n = retentionBatchSize; n === retentionBatchSize && !signal.aborted;) {
           n = await outbox.deletePublished(before, retentionBatchSize);
           deleted += n;
         }

@@ -13,6 +13,7 @@ export {
   createOutboxRepo,
   type ClaimOptions,
   type ClaimedRun,
+  type OutboxQueryable,
   type OutboxRepo,
   type OutboxRepoDeps,
 } from './outbox-repo.js';

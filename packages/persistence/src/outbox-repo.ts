@@ -1,5 +1,73 @@
+import type pg from 'pg';
+
 import type { Db } from './database.js';
 import type { EventRow } from './run-event-repo.js';
+
+/**
+ * Where the outbox statements run: a Prisma client or transaction, or a raw pg client (the
+ * worker's claim transaction, one round trip per statement without Prisma's per-query cost).
+ */
+export type OutboxQueryable = Db | pg.ClientBase;
+
+async function rowsOf<T>(q: OutboxQueryable, sql: string, params: unknown[]): Promise<T[]> {
+  if ('$queryRawUnsafe' in q) return q.$queryRawUnsafe<T[]>(sql, ...params);
+  return (await q.query(sql, params)).rows as T[];
+}
+
+/**
+ * The claim: locks each run's head outbox row (its lowest unpublished seq) with SKIP LOCKED and
+ * reads that run's next unpublished events, in one statement. Only a head row qualifies, so the
+ * other rows of a held run are never claimed by anyone else; one run is held by one replica.
+ */
+const CLAIM_SQL = `
+  WITH head AS (
+    SELECT o.run_id
+      FROM run_outbox o
+     WHERE o.published_at IS NULL
+       AND o.parked_at IS NULL
+       AND NOT EXISTS (
+         SELECT 1 FROM run_outbox p
+          WHERE p.run_id = o.run_id AND p.published_at IS NULL AND p.seq < o.seq)
+     ORDER BY o.id
+     LIMIT $1::int
+       FOR UPDATE SKIP LOCKED
+  )
+  SELECT e.run_id AS "runId", e.seq, e.type, e.data, e.created_at AS "createdAt"
+    FROM head h
+    CROSS JOIN LATERAL (
+      SELECT ob.seq FROM run_outbox ob
+       WHERE ob.run_id = h.run_id AND ob.published_at IS NULL
+       ORDER BY ob.seq
+       LIMIT $2::int) ob
+    JOIN run_events e ON e.run_id = h.run_id AND e.seq = ob.seq
+   ORDER BY e.run_id, e.seq`;
+
+/** I4: marks only unpublished rows up to what was claimed, on the outbox and the log at once. */
+const MARK_SQL = `
+  WITH mark AS (
+    SELECT * FROM unnest($1::uuid[], $2::int[]) AS m(run_id, up_to)
+  ), outbox AS (
+    UPDATE run_outbox o SET published_at = now()
+      FROM mark
+     WHERE o.run_id = mark.run_id AND o.seq <= mark.up_to AND o.published_at IS NULL
+    RETURNING o.run_id, o.seq
+  ), event AS (
+    UPDATE run_events e SET published_at = now()
+      FROM outbox
+     WHERE e.run_id = outbox.run_id AND e.seq = outbox.seq
+    RETURNING 1
+  )
+  SELECT count(*)::int AS n FROM event`;
+
+const RECORD_FAILURE_SQL = `
+  UPDATE run_outbox o
+     SET attempts = o.attempts + 1,
+         last_error = $2,
+         parked_at = CASE WHEN o.attempts + 1 >= $3::int THEN now() END
+   WHERE o.id = (SELECT id FROM run_outbox
+                  WHERE run_id = $1::uuid AND published_at IS NULL
+                  ORDER BY seq LIMIT 1)
+  RETURNING parked_at IS NOT NULL AS parked`;
 
 export interface ClaimOptions {
   /** Runs to claim at once. @default 32 */
@@ -30,31 +98,8 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
      * by anyone else, since only a head row qualifies. The lock is released at commit, at rollback,
      * or when the holder's connection dies. Parked runs are skipped.
      */
-    async claim(tx: Db, options: ClaimOptions = {}): Promise<ClaimedRun[]> {
-      const maxRuns = options.maxRuns ?? 32;
-      const perRun = options.maxEventsPerRun ?? 500;
-      const rows = await tx.$queryRaw<EventRow[]>`
-        WITH head AS (
-          SELECT o.run_id
-            FROM run_outbox o
-           WHERE o.published_at IS NULL
-             AND o.parked_at IS NULL
-             AND NOT EXISTS (
-               SELECT 1 FROM run_outbox p
-                WHERE p.run_id = o.run_id AND p.published_at IS NULL AND p.seq < o.seq)
-           ORDER BY o.id
-           LIMIT ${maxRuns}::int
-             FOR UPDATE SKIP LOCKED
-        )
-        SELECT e.run_id AS "runId", e.seq, e.type, e.data, e.created_at AS "createdAt"
-          FROM head h
-          CROSS JOIN LATERAL (
-            SELECT ob.seq FROM run_outbox ob
-             WHERE ob.run_id = h.run_id AND ob.published_at IS NULL
-             ORDER BY ob.seq
-             LIMIT ${perRun}::int) ob
-          JOIN run_events e ON e.run_id = h.run_id AND e.seq = ob.seq
-         ORDER BY e.run_id, e.seq`;
+    async claim(tx: OutboxQueryable, options: ClaimOptions = {}): Promise<ClaimedRun[]> {
+      const rows = await rowsOf<EventRow>(tx, CLAIM_SQL, [options.maxRuns ?? 32, options.maxEventsPerRun ?? 500]);
       const byRun = new Map<string, EventRow[]>();
       for (const row of rows) {
         const events = byRun.get(row.runId);
@@ -69,25 +114,9 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
      * events, in one statement. Call it only after the bus accepted those events, in the
      * transaction that claimed them.
      */
-    async markPublished(tx: Db, marks: readonly { runId: string; upToSeq: number }[]): Promise<number> {
+    async markPublished(tx: OutboxQueryable, marks: readonly { runId: string; upToSeq: number }[]): Promise<number> {
       if (marks.length === 0) return 0;
-      const runIds = marks.map((m) => m.runId);
-      const upTo = marks.map((m) => m.upToSeq);
-      const rows = await tx.$queryRaw<{ n: number }[]>`
-        WITH mark AS (
-          SELECT * FROM unnest(${runIds}::uuid[], ${upTo}::int[]) AS m(run_id, up_to)
-        ), outbox AS (
-          UPDATE run_outbox o SET published_at = now()
-            FROM mark
-           WHERE o.run_id = mark.run_id AND o.seq <= mark.up_to AND o.published_at IS NULL
-          RETURNING o.run_id, o.seq
-        ), event AS (
-          UPDATE run_events e SET published_at = now()
-            FROM outbox
-           WHERE e.run_id = outbox.run_id AND e.seq = outbox.seq
-          RETURNING 1
-        )
-        SELECT count(*)::int AS n FROM event`;
+      const rows = await rowsOf<{ n: number }>(tx, MARK_SQL, [marks.map((m) => m.runId), marks.map((m) => m.upToSeq)]);
       return rows[0]?.n ?? 0;
     },
 
@@ -95,16 +124,8 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
      * Records a failed publish on the run's head row; after `maxAttempts` failures the run is
      * parked (skipped by `claim`) so that it cannot block the others. Returns whether it parked.
      */
-    async recordFailure(runId: string, error: string, maxAttempts: number, tx?: Db): Promise<boolean> {
-      const rows = await (tx ?? prisma).$queryRaw<{ parked: boolean }[]>`
-        UPDATE run_outbox o
-           SET attempts = o.attempts + 1,
-               last_error = ${error.slice(0, 2000)},
-               parked_at = CASE WHEN o.attempts + 1 >= ${maxAttempts}::int THEN now() END
-         WHERE o.id = (SELECT id FROM run_outbox
-                        WHERE run_id = ${runId}::uuid AND published_at IS NULL
-                        ORDER BY seq LIMIT 1)
-        RETURNING parked_at IS NOT NULL AS parked`;
+    async recordFailure(runId: string, error: string, maxAttempts: number, tx?: OutboxQueryable): Promise<boolean> {
+      const rows = await rowsOf<{ parked: boolean }>(tx ?? prisma, RECORD_FAILURE_SQL, [runId, error.slice(0, 2000), maxAttempts]);
       return rows[0]?.parked ?? false;
     },
 
