@@ -113,7 +113,11 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
 
   async function drainOnce(signal: AbortSignal): Promise<BatchResult> {
     return inTransaction(async (tx) => {
-      const claimed = await outbox.claim(tx, { maxRuns, maxEventsPerRun });
+      const claimed = await outbox.beginAndClaim(tx, {
+        maxRuns,
+        maxEventsPerRun,
+        statementTimeoutMs: transactionTimeoutMs,
+      });
       const result: BatchResult = {
         runs: claimed.length,
         published: 0,
@@ -180,9 +184,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
     const client = await db.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query(
-        `BEGIN; SET LOCAL statement_timeout = ${Math.trunc(transactionTimeoutMs)}`,
-      );
+      // fn opens the transaction itself, in the claim's round trip (beginAndClaim).
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
