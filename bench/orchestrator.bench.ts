@@ -32,7 +32,7 @@ const db = createDatabase({
   applicationName: 'bench-orchestrator',
 });
 const runs = createRunRepo({ prisma: db.prisma });
-const events = createRunEventRepo({ prisma: db.prisma });
+const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
 const registry = createDefaultGraphRegistry();
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

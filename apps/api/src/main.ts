@@ -12,6 +12,7 @@ const db = createDatabase({
   url: env.DATABASE_URL,
   poolSize: 20,
   applicationName: 'runstream-api',
+  onConnectionError: (error) => logger.warn({ err: error }, 'database connection lost'),
 });
 const bus = await createBus(env.RUNSTREAM_BUS, {
   databaseUrl: env.DATABASE_URL,

@@ -9,11 +9,12 @@ import { createOutboxWorker } from './outbox-worker.js';
 const env = parseEnv();
 const logger = createLogger('outbox-worker', env.LOG_LEVEL);
 
-const db = createDatabase({ url: env.DATABASE_URL, poolSize: 4, applicationName: 'runstream-outbox-worker' });
-// A connection cut while checked out (inside a claim transaction, between two statements) emits
-// 'error' on its client, which the pool does not listen to then: without this the process would
-// crash instead of rolling back. The failed statement still rejects, so the loop sees the error.
-db.pool.on('connect', (client) => client.on('error', (error) => logger.warn({ err: error }, 'database connection lost')));
+const db = createDatabase({
+  url: env.DATABASE_URL,
+  poolSize: 4,
+  applicationName: 'runstream-outbox-worker',
+  onConnectionError: (error) => logger.warn({ err: error }, 'database connection lost'),
+});
 const outbox = createOutboxRepo({ prisma: db.prisma });
 const metrics = createOutboxMetrics(outbox);
 const bus = await createBus(env.RUNSTREAM_BUS, { databaseUrl: env.DATABASE_URL, logger, name: 'runstream-outbox-worker-bus' });

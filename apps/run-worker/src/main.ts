@@ -2,8 +2,7 @@ import { createDefaultGraphRegistry, createRunWorker } from '@runstream/orchestr
 import {
   createDatabase,
   createOutboxWakeup,
-  createRunEventRepo,
-  createRunRepo,
+  createRepositories,
 } from '@runstream/persistence';
 import { createLogger, onShutdown } from '@runstream/runtime';
 
@@ -17,11 +16,13 @@ const db = createDatabase({
   url: env.DATABASE_URL,
   poolSize: env.RUNSTREAM_RUN_WORKER_CONCURRENCY + 4,
   applicationName: 'runstream-run-worker',
+  onConnectionError: (error) => logger.warn({ err: error }, 'database connection lost'),
 });
+const repos = createRepositories(db);
 const worker = createRunWorker(
   {
-    runs: createRunRepo({ prisma: db.prisma }),
-    events: createRunEventRepo({ prisma: db.prisma }),
+    runs: repos.runs,
+    events: repos.events,
     wakeup: createOutboxWakeup(db.pool),
     registry: createDefaultGraphRegistry(),
     logger,

@@ -17,6 +17,8 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** Name shown in pg_stat_activity, to tell processes apart. */
   applicationName?: string;
+  /** Told about connections lost outside a query (for logging); they never crash the process. */
+  onConnectionError?: (error: Error) => void;
 }
 
 /** One pool per process, shared by Prisma and by the few places that need a raw pg client. */
@@ -35,9 +37,12 @@ export function createDatabase(options: DatabaseOptions): Database {
     // such sessions, which releases their SKIP LOCKED claims to the other replicas.
     options: '-c idle_in_transaction_session_timeout=30000',
   });
-  // An idle client's connection can drop (server restart, pg_terminate_backend); the pool replaces
-  // it on the next checkout. Without a listener the error would crash the process.
-  pool.on('error', () => undefined);
+  // A connection can drop (server restart, pg_terminate_backend). An idle client's error reaches
+  // the pool, which replaces it on the next checkout; a checked-out client (inside a transaction,
+  // between two statements) emits 'error' on itself, which nobody listens to then. Without these
+  // listeners either would crash the process; the failed statement still rejects for its caller.
+  pool.on('error', (error) => options.onConnectionError?.(error));
+  pool.on('connect', (client) => client.on('error', (error) => options.onConnectionError?.(error)));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   let closed: Promise<void> | undefined;
   return {

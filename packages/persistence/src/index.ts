@@ -43,3 +43,4 @@ export { RunSchema as RunModelSchema } from './generated/zod/schemas/models/Run.
 export { RunEventSchema as RunEventModelSchema } from './generated/zod/schemas/models/RunEvent.schema.js';
 export { RunStatusSchema } from './generated/zod/schemas/enums/RunStatus.schema.js';
 export { OUTBOX_WAKEUP_CHANNEL, createOutboxWakeup, type OutboxWakeup } from './outbox-wakeup.js';
+export { createRepositories, type Repositories } from './repositories.js';

@@ -1,18 +1,8 @@
-import type { Database } from '../database.js';
-import { createOutboxRepo } from '../outbox-repo.js';
-import { createRunEventRepo } from '../run-event-repo.js';
-import { createRunRepo } from '../run-repo.js';
+import { type Repositories, createRepositories } from '../repositories.js';
 
-/** The three repositories over one Database, as the processes wire them. */
-export function createRepos(db: Database) {
-  return {
-    runs: createRunRepo({ prisma: db.prisma }),
-    events: createRunEventRepo({ prisma: db.prisma, pool: db.pool }),
-    outbox: createOutboxRepo({ prisma: db.prisma }),
-  };
-}
-
-export type Repos = ReturnType<typeof createRepos>;
+/** The repositories as the processes wire them (an alias kept short for tests). */
+export const createRepos = createRepositories;
+export type Repos = Repositories;
 
 /** Creates a queued run with its first event, for tests that need one. */
 export async function seedRun(repos: Repos, overrides: { tenant?: string; graph?: string; idempotencyKey?: string } = {}) {
