@@ -35,6 +35,12 @@ const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
 // Writers wake the outbox worker after each commit, as the run-worker's tracer does.
 const wakeup = createOutboxWakeup(db.pool);
 const children: ChildProcess[] = [];
+// A bench that fails must not leave its api, worker and reference server running.
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+const text = 'x'.repeat(64);
+const progress = (line: string) => process.stderr.write(`[bench:api] ${line}\n`);
 
 function startProcess(args: string[], env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, args, {
@@ -87,107 +93,11 @@ await waitFor(
   'api ready',
 );
 
-// ---- 1. Replay -------------------------------------------------------------------------------
-const replayRun = await newRun();
-const text = 'x'.repeat(64);
-for (let i = 0; i < REPLAY_EVENTS; i += 1000) {
-  await events.append(
-    replayRun,
-    Array.from({ length: Math.min(1000, REPLAY_EVENTS - i) }, (_, k) => ({
-      type: 'text.delta',
-      data: { text, k },
-    })),
-  );
-}
-await events.append(replayRun, [{ type: 'run.completed', data: {} }]);
-const replayTotal = REPLAY_EVENTS + 2;
-
-/** Streams the whole run over SSE; counts frames by their `id:` lines. */
-function sseReplay(): Promise<{ seconds: number; firstMs: number; events: number }> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    let first = 0;
-    let count = 0;
-    let tail = '';
-    http
-      .get(
-        `${apiUrl}/v1/runs/${replayRun}/events`,
-        { headers: { accept: 'text/event-stream' }, agent: false },
-        (res) => {
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            const text = tail + chunk;
-            let at = text.indexOf('\nid: ');
-            if (tail === '' && text.startsWith('id: ')) count++;
-            while (at >= 0) {
-              count++;
-              at = text.indexOf('\nid: ', at + 1);
-            }
-            tail = text.slice(-4);
-            if (count > 0 && first === 0) first = performance.now() - start;
-          });
-          res.on('end', () =>
-            resolve({ seconds: (performance.now() - start) / 1000, firstMs: first, events: count }),
-          );
-        },
-      )
-      .on('error', reject);
-  });
-}
-
-/** The same rows, read by keyset pages of 1,000 with raw pg and decoded to JSON (what the api reads). */
-async function rawReplay(
-  client: pg.Client,
-): Promise<{ seconds: number; firstMs: number; events: number }> {
-  const start = performance.now();
-  let first = 0;
-  let count = 0;
-  for (let from = 1; ;) {
-    const { rows } = await client.query<{ seq: number }>(
-      'SELECT run_id, seq, type, data, created_at FROM run_events WHERE run_id = $1 AND seq >= $2 ORDER BY seq LIMIT 1000',
-      [replayRun, from],
-    );
-    if (rows.length === 0) break;
-    if (first === 0) first = performance.now() - start;
-    count += rows.length;
-    from = rows[rows.length - 1]!.seq + 1;
-  }
-  return { seconds: (performance.now() - start) / 1000, firstMs: first, events: count };
-}
-
 const raw = new pg.Client({ connectionString: bench.url, application_name: 'bench-raw' });
 await raw.connect();
-const sseSamples: { seconds: number; firstMs: number; events: number }[] = [];
-const rawSamples: { seconds: number; firstMs: number; events: number }[] = [];
-for (let round = 0; round < ROUNDS; round++) {
-  sseSamples.push(await sseReplay());
-  rawSamples.push(await rawReplay(raw));
-}
-for (const s of [...sseSamples, ...rawSamples]) {
-  if (s.events !== replayTotal)
-    throw new Error(`replay read ${s.events} events, expected ${replayTotal}`);
-}
-const replayRows: Row[] = [
-  {
-    name: `SSE replay of a ${REPLAY_EVENTS.toLocaleString('en-US')}-event run`,
-    value: median(sseSamples.map((s) => s.events / s.seconds)),
-    unit: 'events/s',
-    reference: {
-      name: 'raw pg keyset read, pages of 1,000',
-      value: median(rawSamples.map((s) => s.events / s.seconds)),
-    },
-  },
-  {
-    name: 'SSE time to first event',
-    value: median(sseSamples.map((s) => s.firstMs)),
-    unit: 'ms',
-    reference: { name: 'raw pg first page', value: median(rawSamples.map((s) => s.firstMs)) },
-  },
-];
-printTable('api: replay through SSE', replayRows);
 
-// ---- 2. Fan-out ------------------------------------------------------------------------------
-startProcess([`${root}apps/outbox-worker/dist/main.js`], {
+// ---- 1. Fan-out (first: the outbox has no backlog, and the api's heap is fresh for the RSS figures)
+const outboxWorker = startProcess([`${root}apps/outbox-worker/dist/main.js`], {
   DATABASE_URL: bench.url,
   RUNSTREAM_BUS: 'postgres',
   OUTBOX_METRICS_PORT: '0',
@@ -287,7 +197,21 @@ function openClient(url: string): Client {
 
 const fanoutRows: Row[] = [];
 const notifyLatencies = await notifyRoundTrip(200);
+// Warm-up, not reported: the first streams pay for JIT, lazy module loads and pool connections,
+// which would otherwise land in the first round's RSS per connection.
+{
+  const run = await newRun();
+  const warm = Array.from({ length: 100 }, () => openClient(`${apiUrl}/v1/runs/${run}/events`));
+  await Promise.all(warm.map((c) => c.first));
+  await events.append(run, [{ type: 'run.completed', data: {} }]);
+  wakeup.notify();
+  await Promise.all(warm.map((c) => c.done));
+  const bareWarm = Array.from({ length: 100 }, () => openClient(`http://127.0.0.1:${barePort}/`));
+  await Promise.all(bareWarm.map((c) => c.first));
+  for (const c of bareWarm) c.close();
+}
 for (const n of FANOUTS) {
+  progress(`fan-out to ${n} clients`);
   const run = await newRun();
   const rssBefore = rssBytes(api.pid!);
   const clients = Array.from({ length: n }, () => openClient(`${apiUrl}/v1/runs/${run}/events`));
@@ -341,7 +265,109 @@ printTable(
   fanoutRows,
 );
 
+// ---- 2. Replay
+// The replay run is not live: stop the outbox worker so that publishing its 100,000 rows does not
+// compete with the measurement.
+outboxWorker.kill('SIGTERM');
+await new Promise((resolve) => outboxWorker.once('exit', resolve));
+progress(`seeding a ${REPLAY_EVENTS}-event run`);
+const replayRun = await newRun();
+for (let i = 0; i < REPLAY_EVENTS; i += 1000) {
+  await events.append(
+    replayRun,
+    Array.from({ length: Math.min(1000, REPLAY_EVENTS - i) }, (_, k) => ({
+      type: 'text.delta',
+      data: { text, k },
+    })),
+  );
+}
+await events.append(replayRun, [{ type: 'run.completed', data: {} }]);
+const replayTotal = REPLAY_EVENTS + 2;
+
+/** Streams the whole run over SSE; counts frames by their `id:` lines. */
+function sseReplay(): Promise<{ seconds: number; firstMs: number; events: number }> {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    let first = 0;
+    let count = 0;
+    let tail = '';
+    http
+      .get(
+        `${apiUrl}/v1/runs/${replayRun}/events`,
+        { headers: { accept: 'text/event-stream' }, agent: false },
+        (res) => {
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            const text = tail + chunk;
+            let at = text.indexOf('\nid: ');
+            if (tail === '' && text.startsWith('id: ')) count++;
+            while (at >= 0) {
+              count++;
+              at = text.indexOf('\nid: ', at + 1);
+            }
+            tail = text.slice(-4);
+            if (count > 0 && first === 0) first = performance.now() - start;
+          });
+          res.on('end', () =>
+            resolve({ seconds: (performance.now() - start) / 1000, firstMs: first, events: count }),
+          );
+        },
+      )
+      .on('error', reject);
+  });
+}
+
+/** The same rows, read by keyset pages of 1,000 with raw pg and decoded to JSON (what the api reads). */
+async function rawReplay(
+  client: pg.Client,
+): Promise<{ seconds: number; firstMs: number; events: number }> {
+  const start = performance.now();
+  let first = 0;
+  let count = 0;
+  for (let from = 1; ;) {
+    const { rows } = await client.query<{ seq: number }>(
+      'SELECT run_id, seq, type, data, created_at FROM run_events WHERE run_id = $1 AND seq >= $2 ORDER BY seq LIMIT 1000',
+      [replayRun, from],
+    );
+    if (rows.length === 0) break;
+    if (first === 0) first = performance.now() - start;
+    count += rows.length;
+    from = rows[rows.length - 1]!.seq + 1;
+  }
+  return { seconds: (performance.now() - start) / 1000, firstMs: first, events: count };
+}
+
+const sseSamples: { seconds: number; firstMs: number; events: number }[] = [];
+const rawSamples: { seconds: number; firstMs: number; events: number }[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  sseSamples.push(await sseReplay());
+  rawSamples.push(await rawReplay(raw));
+}
+for (const s of [...sseSamples, ...rawSamples]) {
+  if (s.events !== replayTotal)
+    throw new Error(`replay read ${s.events} events, expected ${replayTotal}`);
+}
+const replayRows: Row[] = [
+  {
+    name: `SSE replay of a ${REPLAY_EVENTS.toLocaleString('en-US')}-event run`,
+    value: median(sseSamples.map((s) => s.events / s.seconds)),
+    unit: 'events/s',
+    reference: {
+      name: 'raw pg keyset read, pages of 1,000',
+      value: median(rawSamples.map((s) => s.events / s.seconds)),
+    },
+  },
+  {
+    name: 'SSE time to first event',
+    value: median(sseSamples.map((s) => s.firstMs)),
+    unit: 'ms',
+    reference: { name: 'raw pg first page', value: median(rawSamples.map((s) => s.firstMs)) },
+  },
+];
+printTable('api: replay through SSE', replayRows);
+
 await raw.end();
+progress('stopping');
 for (const child of children) child.kill('SIGTERM');
 await Promise.all(
   children.map(

@@ -1,0 +1,66 @@
+import { formatEnvError } from '@runstream/runtime';
+import { describe, expect, it } from 'vitest';
+
+import { EnvSchema, isLoopback } from './env.js';
+
+const base = { DATABASE_URL: 'postgres://u@h/db' };
+
+function problem(env: Record<string, string>): string {
+  const result = EnvSchema.safeParse(env);
+  if (result.success) throw new Error('expected a failure');
+  return formatEnvError(result.error);
+}
+
+describe('api environment', () => {
+  it('applies the contract defaults', () => {
+    expect(EnvSchema.parse(base)).toMatchObject({
+      HOST: '127.0.0.1',
+      PORT: 3000,
+      RUNSTREAM_BUS: { kind: 'postgres' },
+      RUNSTREAM_API_KEYS: [],
+      RUNSTREAM_SSE_HEARTBEAT_MS: 15_000,
+      RUNSTREAM_SSE_STALL_TIMEOUT_MS: 30_000,
+      RUNSTREAM_RATE_LIMIT_MAX: 1200,
+      RUNSTREAM_RATE_LIMIT_WINDOW_MS: 60_000,
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('parses tenant:key pairs', () => {
+    expect(
+      EnvSchema.parse({ ...base, RUNSTREAM_API_KEYS: ' acme:key-00001 , globex:key-00002' })
+        .RUNSTREAM_API_KEYS,
+    ).toEqual([
+      { tenant: 'acme', key: 'key-00001' },
+      { tenant: 'globex', key: 'key-00002' },
+    ]);
+    expect(EnvSchema.parse({ ...base, RUNSTREAM_API_KEYS: '' }).RUNSTREAM_API_KEYS).toEqual([]);
+  });
+
+  it.each(['nocolon', ':key-00001', 'acme:', 'acme:short', 'a:key-00001,b:key-00001'])(
+    'refuses RUNSTREAM_API_KEYS=%j',
+    (keys) => {
+      expect(problem({ ...base, RUNSTREAM_API_KEYS: keys })).toMatch(/^RUNSTREAM_API_KEYS: /);
+    },
+  );
+
+  it('refuses a non-loopback HOST with auth off, and allows it with keys', () => {
+    expect(problem({ ...base, HOST: '0.0.0.0' })).toMatch(/^HOST: auth is off/);
+    expect(problem({ ...base, HOST: '10.0.0.5' })).toMatch(/^HOST: /);
+    expect(
+      EnvSchema.parse({ ...base, HOST: '0.0.0.0', RUNSTREAM_API_KEYS: 'acme:key-00001' }).HOST,
+    ).toBe('0.0.0.0');
+    expect(EnvSchema.parse({ ...base, HOST: 'localhost' }).HOST).toBe('localhost');
+  });
+
+  it('knows loopback addresses', () => {
+    expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].every(isLoopback)).toBe(true);
+    expect(['0.0.0.0', '::', '192.168.1.1', 'example.com'].some(isLoopback)).toBe(false);
+  });
+
+  it('names a bad heartbeat', () => {
+    expect(problem({ ...base, RUNSTREAM_SSE_HEARTBEAT_MS: 'often' })).toMatch(
+      /^RUNSTREAM_SSE_HEARTBEAT_MS: /,
+    );
+  });
+});
