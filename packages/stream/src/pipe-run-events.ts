@@ -9,8 +9,9 @@ export interface PipeRunEventsOptions {
   /** Ends the pipe; the caller aborts the follower's signal too. */
   signal: AbortSignal;
   /**
-   * Interval of heartbeat comments, and of the database check for a lost final message; both are
-   * skipped when a batch was written since the last beat.
+   * Longest silence on the wire: a heartbeat comment goes out when nothing else did for this long.
+   * Also the interval of the database check for a lost final message, on streams that wrote no
+   * event for that long.
    */
   heartbeatMs: number;
   /**
@@ -38,23 +39,34 @@ export async function pipeRunEvents(
 ): Promise<PipeEnd> {
   const { signal } = options;
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+  const { heartbeatMs } = options;
   let draining = false;
-  let wrote = false;
-  const heartbeat = setInterval(() => {
-    // Only an idle stream needs either: events flowing prove the connection and the run alive.
-    if (wrote) {
-      wrote = false;
-      return;
-    }
-    // A heartbeat behind a full buffer would only add to it; the stall timer covers that case.
-    if (!draining && out.writable) out.write(HEARTBEAT_FRAME);
-    follower.check();
-  }, options.heartbeatMs);
+  let lastWriteAt = Date.now();
+  let lastBatchAt = Date.now();
+  let lastCheckAt = Date.now();
+  // Ticking at half the interval keeps the wire silent for at most heartbeatMs, however the
+  // writes fall between ticks.
+  const heartbeat = setInterval(
+    () => {
+      const now = Date.now();
+      // A heartbeat behind a full buffer would only add to it; the stall timer covers that case.
+      if (now - lastWriteAt >= heartbeatMs / 2 && !draining && out.writable) {
+        out.write(HEARTBEAT_FRAME);
+        lastWriteAt = now;
+      }
+      // Only an idle stream needs the check: events flowing prove the run alive.
+      if (now - lastBatchAt >= heartbeatMs && now - lastCheckAt >= heartbeatMs) {
+        lastCheckAt = now;
+        follower.check();
+      }
+    },
+    Math.max(1, Math.floor(heartbeatMs / 2)),
+  );
   heartbeat.unref();
   try {
     for await (const batch of follower) {
       if (signal.aborted) return 'aborted';
-      wrote = true;
+      lastWriteAt = lastBatchAt = Date.now();
       if (!out.write(formatFrames(batch))) {
         draining = true;
         const drained = await waitForDrain(out, stallTimeoutMs, signal);
