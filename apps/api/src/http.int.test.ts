@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { createMemoryBus } from '@runstream/bus';
+import { createDefaultGraphRegistry } from '@runstream/orchestrator';
 import { openSse } from '@runstream/stream/testing';
 
 import { buildApp } from './app.js';
@@ -487,6 +489,21 @@ describe('bad inputs get the contract status and code, and write nothing', () =>
     expect(res.statusCode).toBe(500);
     expect(res.json()).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
     expect(res.body).not.toContain('secret');
+    await app.close();
+  });
+
+  it('is not ready when the bus does not answer', async () => {
+    const deadBus = createMemoryBus();
+    await deadBus.close();
+    const app = await buildApp({
+      db: fx.testDb.db,
+      bus: deadBus,
+      graphs: createDefaultGraphRegistry(),
+      config: { apiKeys: [] },
+    });
+    const res = await app.inject('/readyz');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ checks: { database: 'ok', bus: 'down' } });
     await app.close();
   });
 
