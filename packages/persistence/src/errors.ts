@@ -42,15 +42,22 @@ export const RETRYABLE_SQLSTATES = {
 
 /** The SQLSTATE of a database error, through Prisma's and pg's wrappers; undefined for other errors. */
 export function sqlState(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
-    if (typeof e !== 'object') return undefined;
-    const record = e as { code?: unknown; meta?: { code?: unknown }; cause?: unknown; originalCode?: unknown };
-    if (typeof record.originalCode === 'string' && /^[0-9A-Z]{5}$/.test(record.originalCode)) {
-      return record.originalCode;
-    }
-    if (typeof record.code === 'string' && /^[0-9A-Z]{5}$/.test(record.code)) return record.code;
-    if (typeof record.meta?.code === 'string') return record.meta.code;
-    e = record.cause;
+  // Prisma's own codes (P1000..P6999) share the shape of a SQLSTATE; PL/pgSQL's are P0xxx.
+  const isSqlState = (code: unknown): code is string =>
+    typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^P[1-9]/.test(code);
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current && typeof current === 'object'; depth++) {
+    const e = current as {
+      code?: unknown;
+      originalCode?: unknown;
+      meta?: { code?: unknown; driverAdapterError?: unknown };
+      cause?: unknown;
+    };
+    if (isSqlState(e.originalCode)) return e.originalCode;
+    if (isSqlState(e.code)) return e.code;
+    if (isSqlState(e.meta?.code)) return e.meta.code;
+    // Prisma 7 with a driver adapter: meta.driverAdapterError.cause.originalCode.
+    current = e.meta?.driverAdapterError ?? e.cause;
   }
   return undefined;
 }
