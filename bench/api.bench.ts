@@ -16,7 +16,7 @@ import {
   createRunEventRepo,
   createRunRepo,
 } from '@runstream/persistence';
-import { freePort } from '@runstream/persistence/testing';
+import { freePort, waitFor } from '@runstream/persistence/testing';
 import pg from 'pg';
 
 import { benchDatabase, median, percentile, printTable, type Row } from './lib.js';
@@ -51,18 +51,6 @@ function startProcess(args: string[], env: Record<string, string>): ChildProcess
   return child;
 }
 
-async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  what: string,
-  ms = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 function rssBytes(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
     .split('\n')
@@ -89,8 +77,8 @@ const api = startProcess([`${root}apps/api/dist/main.js`], {
 });
 const apiUrl = `http://127.0.0.1:${apiPort}`;
 await waitFor(
-  async () => (await fetch(`${apiUrl}/readyz`).catch(() => undefined))?.status === 200,
   'api ready',
+  async () => (await fetch(`${apiUrl}/readyz`).catch(() => undefined))?.status === 200,
 );
 
 const raw = new pg.Client({ connectionString: bench.url, application_name: 'bench-raw' });
@@ -118,7 +106,7 @@ async function notifyRoundTrip(n: number): Promise<number[]> {
     ]);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  await waitFor(() => latencies.length === n, 'notifies');
+  await waitFor('notifies', () => latencies.length === n);
   await listener.end();
   return latencies;
 }
@@ -133,12 +121,12 @@ const bare = startProcess(
   {},
 );
 await waitFor(
+  'bare server',
   async () =>
     await fetch(`http://127.0.0.1:${barePort}/`)
       .then((r) => r.body?.cancel())
       .then(() => true)
       .catch(() => false),
-  'bare server',
 );
 
 interface Client {
@@ -216,7 +204,7 @@ for (const n of FANOUTS) {
   const rssBefore = rssBytes(api.pid!);
   const clients = Array.from({ length: n }, () => openClient(`${apiUrl}/v1/runs/${run}/events`));
   await Promise.all(clients.map((c) => c.first));
-  await waitFor(() => clients.every((c) => c.received >= 1), `${n} clients on seq 1`);
+  await waitFor(`${n} clients on seq 1`, () => clients.every((c) => c.received >= 1));
   const rssPerConnection = (rssBytes(api.pid!) - rssBefore) / n;
 
   const bareBefore = rssBytes(bare.pid!);

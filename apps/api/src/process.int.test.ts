@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { freePort } from '@runstream/persistence/testing';
 import { openSse } from '@runstream/stream/testing';
 
-import { type StreamFixture, eventually, openFixture, range } from './testing/harness.js';
+import { type StreamFixture, openFixture, range } from './testing/harness.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const app = (name: string) => `${root}apps/${name}/dist/main.js`;
@@ -52,10 +52,9 @@ async function startApi(env: Record<string, string> = {}): Promise<{ url: string
     ...env,
   });
   const url = `http://127.0.0.1:${port}`;
-  await eventually(
+  await vi.waitUntil(
     async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200,
-    20_000,
-    'api ready',
+    { timeout: 20_000, interval: 20 },
   );
   return { url, api };
 }

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { connect } from 'node:net';
 
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { type Bus, type BusMessage, createBus } from '@runstream/bus';
 import { type RunEventEnvelope } from '@runstream/events';
@@ -13,7 +13,6 @@ import {
   type StreamFixture,
   type TestApi,
   appendEvents,
-  eventually,
   openFixture,
   range,
   startTestApi,
@@ -59,7 +58,7 @@ describe('SSE stream', () => {
     expect(response.headers['cache-control']).toBe('no-cache, no-transform');
     expect(response.headers['x-accel-buffering']).toBe('no');
     await client.waitFor((events) => events.length === 1);
-    await eventually(() => client.comments >= 1, 5000, 'a heartbeat');
+    await vi.waitUntil(() => client.comments >= 1, { timeout: 5000, interval: 20 });
     await appendEvents(fx.repos, run.id, 300, { batch: 7 });
     await client.closed;
     expect(seqs(client.events)).toEqual(range(1, 302));
@@ -82,10 +81,12 @@ describe('SSE stream', () => {
         await appendEvents(fx.repos, runId, 20, { batch: 5, terminal: false });
         const rows = await fx.repos.events.readPage(runId, { fromSeq: 2 });
         await bus.publish(rows.map((row) => ({ source: 'outbox', runId, seq: row.seq })));
-        await eventually(
-          async () => (await fx.repos.events.readPage(runId, { fromSeq: 21 })).length > 0,
-          5000,
-        ).catch(() => undefined);
+        await vi
+          .waitUntil(
+            async () => (await fx.repos.events.readPage(runId, { fromSeq: 21 })).length > 0,
+            { timeout: 5000, interval: 20 },
+          )
+          .catch(() => undefined);
         return subscription;
       },
     };
@@ -186,16 +187,15 @@ describe('SSE stream', () => {
     );
     const reader = openSse(`${url}/v1/runs/${run.id}/events`);
     await reader.waitFor((events) => events.length >= 1);
-    await eventually(() => serverSockets.length === 2, 5000, 'both connections');
+    await vi.waitUntil(() => serverSockets.length === 2, { timeout: 5000, interval: 20 });
     const payloadBytes = 64 * 1024;
     const events = 400;
     await appendEvents(fx.repos, run.id, events, { batch: 10, payloadBytes });
     await reader.closed;
     expect(seqs(reader.events)).toEqual(range(1, events + 2));
-    await eventually(
+    await vi.waitUntil(
       async () => /reason="stalled"\} 1/.test((await app.inject('/metrics')).body),
-      20_000,
-      'the stalled client is cut',
+      { timeout: 20_000, interval: 20 },
     );
     const stalledServerSide = serverSockets.find((s) => s.remotePort === stalled.localPort)!.socket;
     expect(stalledServerSide.destroyed).toBe(true);

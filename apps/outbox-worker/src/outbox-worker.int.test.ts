@@ -1,10 +1,13 @@
 import { type Bus, createBus } from '@runstream/bus';
-import { type TestNatsServer, startNatsServer, waitFor } from '@runstream/bus/testing';
+import { type TestNatsServer, startNatsServer } from '@runstream/bus/testing';
 import { type OutboxWakeup, createOutboxWakeup } from '@runstream/persistence';
 import { type Repos, type TestDatabaseWithClient, createRepos, openTestDatabase, seedRun } from '@runstream/persistence/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { type Collector, createCollector, killAllWorkers, spawnWorker, takeWorkerOutputs } from './testing/harness.js';
+
+/** How long and how often the tests poll for a condition. */
+const poll = { timeout: 15_000, interval: 20 };
 
 let t: TestDatabaseWithClient;
 let repos: Repos;
@@ -131,14 +134,14 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
     for (const id of runIds) await appendEvents(id, 400, 100);
     const small = { OUTBOX_MAX_RUNS: '2', OUTBOX_MAX_EVENTS_PER_RUN: '25' };
     const first = spawnWorker(workerEnv(small));
-    await waitFor(() => collector.total() >= 400, { what: 'part of the backlog' });
+    await vi.waitUntil(() => collector.total() >= 400, poll);
     await first.kill('SIGKILL');
     const seenAtKill = collector.total();
     expect(seenAtKill).toBeLessThan(8 * 401 + 1);
     spawnWorker(workerEnv(small));
     spawnWorker(workerEnv(small));
     await expectExactlyOnceInOrder(collector, runIds);
-    await waitFor(async () => (await unpublished(runIds)) === 0, { what: 'an empty outbox' });
+    await vi.waitUntil(async () => (await unpublished(runIds)) === 0, poll);
     if (busCase.name === 'postgres') {
       expect(runIds.reduce((n, id) => n + collector.get(id).gaps, 0)).toBe(0);
       await expectMarkedWereDelivered(collector, runIds);
@@ -149,7 +152,7 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
     const runIds = await followNewRuns(50);
     const workers = [spawnWorker(workerEnv()), spawnWorker(workerEnv()), spawnWorker(workerEnv())];
     const appending = Promise.all(runIds.map((id) => appendEvents(id, 199, 10)));
-    await waitFor(() => collector.total() >= 2000, { what: 'a fifth of the events' });
+    await vi.waitUntil(() => collector.total() >= 2000, poll);
     await workers[1]!.kill('SIGKILL');
     workers[1] = spawnWorker(workerEnv());
     await appending;
@@ -161,7 +164,7 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
     const runIds = await followNewRuns(10);
     spawnWorker(workerEnv());
     const appending = Promise.all(runIds.map((id) => appendEvents(id, 300, 5)));
-    await waitFor(() => collector.total() >= 500, { what: 'some events' });
+    await vi.waitUntil(() => collector.total() >= 500, poll);
     const { rows } = await t.db.pool.query<{ n: number }>(
       `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
         WHERE datname = current_database() AND application_name LIKE 'runstream-outbox-worker%'`,
@@ -203,11 +206,11 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
     await expectExactlyOnceInOrder(collector, healthy);
     const port = await worker.metricsPort();
     let metrics = '';
-    await waitFor(async () => {
+    await vi.waitUntil(async () => {
       metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       // The counter is read when the scrape starts, the gauges once their queries answer: wait for both.
       return /^runstream_outbox_parked_runs 1$/m.test(metrics) && /^runstream_outbox_runs_parked_total 1$/m.test(metrics);
-    }, { what: 'the parked run in /metrics' });
+    }, poll);
     // A parked run's rows are not lag: they wait for an operator, not for the worker.
     expect(metrics).toMatch(/^runstream_outbox_lag_seconds 0$/m);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
@@ -229,7 +232,7 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
     const runIds = await followNewRuns(10);
     for (const id of runIds) await appendEvents(id, 1000, 500);
     const worker = spawnWorker(workerEnv({ OUTBOX_MAX_RUNS: '1', OUTBOX_MAX_EVENTS_PER_RUN: '100' }));
-    await waitFor(() => collector.total() >= 500, { what: 'publishing under way' });
+    await vi.waitUntil(() => collector.total() >= 500, poll);
     const started = Date.now();
     const exit = await worker.kill('SIGTERM');
     expect(exit).toEqual({ code: 0, signal: null });
@@ -246,10 +249,10 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
     spawnWorker(workerEnv());
     spawnWorker(workerEnv());
     const appending = Promise.all(runIds.map((id) => appendEvents(id, 300, 5, false)));
-    await waitFor(() => collector.total() >= 300, { what: 'some events' });
+    await vi.waitUntil(() => collector.total() >= 300, poll);
     await nats.stop('SIGKILL');
     await nats.start();
-    await waitFor(() => collector.resyncs() >= runIds.length, { timeoutMs: 20_000, what: 'resync after the restart' });
+    await vi.waitUntil(() => collector.resyncs() >= runIds.length, { ...poll, timeout: 20_000 });
     await appending;
     const liveBefore = collector.liveTotal();
     await Promise.all(runIds.map((id) => appendEvents(id, 50, 5)));

@@ -6,9 +6,9 @@ import {
   createRepos,
   openTestDatabase,
 } from '@runstream/persistence/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { killAll, spawnWorker, waitFor } from './testing/worker-process.js';
+import { killAll, spawnWorker } from './testing/worker-process.js';
 
 let t: TestDatabaseWithClient;
 let repos: Repos;
@@ -24,6 +24,9 @@ afterEach(async () => {
   await t.db.pool.query('DELETE FROM runs');
 });
 afterAll(async () => t?.drop());
+
+/** How long and how often the tests poll the database or a worker's output for a condition. */
+const poll = { timeout: 20_000, interval: 25 };
 
 /** Fast leases and polls, so that crash and cancel tests take seconds. */
 function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -66,13 +69,12 @@ async function count(runId: string, type: string): Promise<number> {
 
 /** Waits for the run's terminal event and checks I2 and I5 on the whole run. */
 async function ended(runId: string, timeoutMs = 30_000): Promise<Row[]> {
-  const events = await waitFor(
-    `run ${runId} to end`,
+  const events = await vi.waitUntil(
     async () => {
       const run = await repos.runs.getById(runId);
       return run.finishedAt ? eventsOf(runId) : undefined;
     },
-    timeoutMs,
+    { timeout: timeoutMs, interval: 25 },
   );
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   expect(events.filter((e) => isTerminalType(e.type))).toHaveLength(1);
@@ -109,9 +111,7 @@ describe('run-worker processes', () => {
     const doomed = spawnWorker(workerEnv());
     const doomedId = await doomed.started();
     const runId = await enqueue({ events: 10_000, delayMs: 5 });
-    await waitFor('ticks to be written', async () =>
-      (await count(runId, 'synthetic.tick')) >= 10 ? true : undefined,
-    );
+    await vi.waitUntil(async () => (await count(runId, 'synthetic.tick')) >= 10, poll);
     const survivor = spawnWorker(workerEnv());
     const survivorId = await survivor.started();
     await doomed.kill('SIGKILL');
@@ -124,9 +124,7 @@ describe('run-worker processes', () => {
       doomedId,
     ]);
     // The survivor logs the take-over after its commit; wait for the line rather than race it.
-    await waitFor('the survivor to log the take-over', async () =>
-      survivor.output().includes(`"lostOwner":"${doomedId}"`) ? true : undefined,
-    );
+    await vi.waitUntil(() => survivor.output().includes(`"lostOwner":"${doomedId}"`), poll);
     expect(survivorId).not.toBe(doomedId);
     expect((await repos.runs.getById(runId)).status).toBe('failed');
   });
@@ -135,9 +133,7 @@ describe('run-worker processes', () => {
     const worker = spawnWorker(workerEnv());
     await worker.started();
     const runId = await enqueue({ events: 10_000, delayMs: 5 });
-    await waitFor('ticks to be written', async () =>
-      (await count(runId, 'synthetic.tick')) >= 10 ? true : undefined,
-    );
+    await vi.waitUntil(async () => (await count(runId, 'synthetic.tick')) >= 10, poll);
     await repos.runs.requestCancel('t', runId);
     const events = await ended(runId);
     expect(events.at(-1)).toMatchObject({
@@ -182,15 +178,13 @@ describe('run-worker processes', () => {
     await worker.started();
     const short = await enqueue({ events: 20, delayMs: 20 });
     const long = await enqueue({ events: 10_000, delayMs: 10 });
-    await waitFor('both runs to start', async () => {
+    await vi.waitUntil(async () => {
       const [a, b] = await Promise.all([count(short, 'run.started'), count(long, 'run.started')]);
-      return a + b === 2 ? true : undefined;
-    });
+      return a + b === 2;
+    }, poll);
     const signalled = Date.now();
     worker.child.kill('SIGTERM');
-    await waitFor('the worker to begin its shutdown', async () =>
-      worker.output().includes('"msg":"shutting down"') ? true : undefined,
-    );
+    await vi.waitUntil(() => worker.output().includes('"msg":"shutting down"'), poll);
     // Enqueued while the worker drains: it must not be claimed.
     const queuedAfter = await enqueue({ events: 1 });
     expect(await worker.exited).toEqual({ code: 0, signal: null });

@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 
 import { type TestDatabase, createTestDatabase } from '@runstream/persistence/testing';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import type { Bus, BusMessage, Subscription } from './bus.js';
 import { createBus } from './create-bus.js';
 import { BusError } from './errors.js';
-import { type TestNatsServer, startNatsServer, waitFor } from './testing/index.js';
+import { type TestNatsServer, startNatsServer } from './testing/index.js';
+
+/** How long and how often the tests poll for a condition. */
+const poll = { timeout: 15_000, interval: 20 };
 
 let database: TestDatabase;
 let nats: TestNatsServer;
@@ -135,7 +138,7 @@ describe.each(adapters)('bus contract: $name', (adapter) => {
     for (let seq = 1; seq <= 300; seq++) batch.push(message(a, seq), message(b, seq));
     await publisher.publish(batch.slice(0, 200));
     await publisher.publish(batch.slice(200));
-    await waitFor(() => ra.messages.length >= 300 && rb.messages.length >= 300, { what: '600 messages' });
+    await vi.waitUntil(() => ra.messages.length >= 300 && rb.messages.length >= 300, poll);
     const expected = Array.from({ length: 300 }, (_, i) => i + 1);
     expect(ra.seqs()).toEqual(expected);
     expect(rb.seqs()).toEqual(expected);
@@ -150,7 +153,7 @@ describe.each(adapters)('bus contract: $name', (adapter) => {
         const r = recorder();
         await subscribe(runId, r.handlers);
         await publisher.publish([message(runId, 1)]);
-        await waitFor(() => r.messages.length === 1, { timeoutMs: 5000, what: `message of ${runId}` });
+        await vi.waitUntil(() => r.messages.length === 1, { timeout: 5000, interval: 20 });
         return r.seqs();
       }),
     );
@@ -164,16 +167,16 @@ describe.each(adapters)('bus contract: $name', (adapter) => {
     const s1 = await subscribe(runId, r1.handlers);
     await subscribe(runId, r2.handlers);
     await publisher.publish([message(runId, 1)]);
-    await waitFor(() => r1.messages.length === 1 && r2.messages.length === 1);
+    await vi.waitUntil(() => r1.messages.length === 1 && r2.messages.length === 1, poll);
     await s1.close();
     await publisher.publish([message(runId, 2)]);
-    await waitFor(() => r2.messages.length === 2);
+    await vi.waitUntil(() => r2.messages.length === 2, poll);
     // A marker on another run, published after seq 2, proves seq 2 had its chance to reach r1.
     const marker = recorder();
     const other = randomUUID();
     await subscribe(other, marker.handlers);
     await publisher.publish([message(runId, 3), message(other, 1)]);
-    await waitFor(() => marker.messages.length === 1 && r2.messages.length === 3);
+    await vi.waitUntil(() => marker.messages.length === 1 && r2.messages.length === 3, poll);
     expect(r1.seqs()).toEqual([1]);
     expect(r2.seqs()).toEqual([1, 2, 3]);
   });
@@ -185,7 +188,7 @@ describe.each(adapters)('bus contract: $name', (adapter) => {
     const small = message(runId, 1, { text: 'x'.repeat(100) });
     const large = message(runId, 2, { text: 'é'.repeat(5000) });
     await publisher.publish([small, large]);
-    await waitFor(() => r.messages.length === 2);
+    await vi.waitUntil(() => r.messages.length === 2, poll);
     expect(r.messages[0]).toEqual(small);
     if (adapter.pointerFrom !== undefined) expect(r.messages[1]).toEqual({ source: 'outbox', runId, seq: 2 });
     else expect(r.messages[1]).toEqual(large);
@@ -203,11 +206,11 @@ describe.each(adapters)('bus contract: $name', (adapter) => {
     const r = recorder();
     await subscribe(runId, r.handlers);
     await publisher.publish([message(runId, 1)]);
-    await waitFor(() => r.messages.length === 1);
+    await vi.waitUntil(() => r.messages.length === 1, poll);
     await adapter.restart!();
-    await waitFor(() => r.resyncs.length >= 1, { timeoutMs: 20_000, what: 'onResync' });
+    await vi.waitUntil(() => r.resyncs.length >= 1, { ...poll, timeout: 20_000 });
     // The publisher reconnects too; until then a publish fails with BUS_UNAVAILABLE, never silently.
-    await waitFor(
+    await vi.waitUntil(
       async () => {
         try {
           await publisher.publish([message(runId, 2)]);
@@ -217,9 +220,9 @@ describe.each(adapters)('bus contract: $name', (adapter) => {
           return false;
         }
       },
-      { timeoutMs: 20_000, intervalMs: 100, what: 'a publish after the restart' },
+      { timeout: 20_000, interval: 100 },
     );
-    await waitFor(() => r.messages.some((m) => m.seq === 2), { what: 'seq 2 after the restart' });
+    await vi.waitUntil(() => r.messages.some((m) => m.seq === 2), poll);
     expect(r.seqs()).toEqual([1, 2]);
     expect(await subscriber.ping()).toBe(true);
   });

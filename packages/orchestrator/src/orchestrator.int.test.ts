@@ -8,7 +8,7 @@ import {
   createRepos,
   openTestDatabase,
 } from '@runstream/persistence/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 
 import {
@@ -141,6 +141,9 @@ function startWorker(options: Parameters<typeof createRunWorker>[1] = {}): RunWo
   return worker;
 }
 
+/** How long and how often the tests poll the database or a worker for a condition. */
+const poll = { timeout: 20_000, interval: 20 };
+
 async function enqueue(graph: string, input?: unknown): Promise<string> {
   const { run } = await enqueueRun({ runs: repos.runs, registry }, { tenant: 't', graph, input });
   return run.id;
@@ -160,26 +163,12 @@ async function eventsOf(runId: string): Promise<Row[]> {
   return rows;
 }
 
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 /** The run's events once its terminal event is written, checked for I2 and I5. */
 async function ended(runId: string): Promise<Row[]> {
-  const events = await waitFor(`run ${runId} to end`, async () => {
+  const events = await vi.waitUntil(async () => {
     const rows = await eventsOf(runId);
     return rows.some((r) => isTerminalType(r.type)) ? rows : undefined;
-  });
+  }, poll);
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   expect(events.filter((e) => isTerminalType(e.type))).toHaveLength(1);
   expect(isTerminalType(events.at(-1)!.type)).toBe(true);
@@ -268,8 +257,9 @@ describe('executing runs', () => {
   it('cancels a running run through its AbortSignal with exactly one run.cancelled', async () => {
     startWorker();
     const runId = await enqueue('until-aborted');
-    await waitFor('the node to start', async () =>
-      (await eventsOf(runId)).some((e) => e.type === 'text.delta') ? true : undefined,
+    await vi.waitUntil(
+      async () => (await eventsOf(runId)).some((e) => e.type === 'text.delta'),
+      poll,
     );
     await repos.runs.requestCancel('t', runId);
     const events = await ended(runId);
@@ -291,7 +281,7 @@ describe('executing runs', () => {
   it('cancels in-flight runs when stopped past its drain time', async () => {
     const worker = startWorker();
     const runId = await enqueue('until-aborted');
-    await waitFor('the run to start', async () => (worker.active > 0 ? true : undefined));
+    await vi.waitUntil(() => worker.active > 0, poll);
     await worker.stop({ drainMs: 50 });
     const events = await eventsOf(runId);
     expect(events.at(-1)).toMatchObject({
@@ -315,18 +305,14 @@ describe('runs taken from their worker', () => {
   it('abandons a run another process ended, leaving its single terminal event', async () => {
     startWorker();
     const runId = await enqueue('forever');
-    await waitFor('deltas to flow', async () =>
-      (await eventsOf(runId)).length > 5 ? true : undefined,
-    );
+    await vi.waitUntil(async () => (await eventsOf(runId)).length > 5, poll);
     await repos.events.append(runId, [
       {
         type: 'run.failed',
         data: { error: { code: 'ELSEWHERE', message: 'ended by someone else' } },
       },
     ]);
-    await waitFor('the worker to let go', async () =>
-      workers[0]!.active === 0 ? true : undefined,
-    );
+    await vi.waitUntil(() => workers[0]!.active === 0, poll);
     const events = await ended(runId);
     expect(events.at(-1)!.data).toMatchObject({ error: { code: 'ELSEWHERE' } });
   });
@@ -334,15 +320,13 @@ describe('runs taken from their worker', () => {
   it('stops writing when its lease is taken over, and the run is ended once, WORKER_LOST', async () => {
     const worker = startWorker({ leaseMs: 300, reapMs: 50 });
     const runId = await enqueue('polite');
-    await waitFor('deltas to flow', async () =>
-      (await eventsOf(runId)).length > 5 ? true : undefined,
-    );
+    await vi.waitUntil(async () => (await eventsOf(runId)).length > 5, poll);
     // Another worker's claim, as after a long pause of this one. Still valid: nobody reaps it yet.
     await t.db.pool.query(
       `UPDATE runs SET lease_owner = 'elsewhere', lease_expires_at = now() + interval '1 hour' WHERE id = $1`,
       [runId],
     );
-    await waitFor('the worker to let go', async () => (worker.active === 0 ? true : undefined));
+    await vi.waitUntil(() => worker.active === 0, poll);
     const abandoned = logged.find((l) => l.message === 'run abandoned' && l.fields.runId === runId);
     const written = (await eventsOf(runId)).length;
     expect((await repos.runs.getById(runId)).finishedAt).toBeNull();

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 
 import { createRunstreamClient } from '@runstream/client';
+import { waitFor } from '@runstream/persistence/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ROOT, spawnNode, waitFor } from './processes.js';
+import { ROOT, spawnNode } from './processes.js';
 import { type Stack, startStack } from './stack.js';
 
 const CLI = join(ROOT, 'packages', 'client', 'dist', 'cli.js');

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 
-import { type TestDatabaseWithClient, createRepos, freePort, openTestDatabase } from '@runstream/persistence/testing';
+import { type TestDatabaseWithClient, createRepos, freePort, openTestDatabase, waitFor } from '@runstream/persistence/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ROOT, type Spawned, spawnNode, stop, waitFor } from './processes.js';
+import { ROOT, type Spawned, spawnNode, stop } from './processes.js';
 
 const run = promisify(execFile);
 

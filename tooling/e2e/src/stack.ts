@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 
-import { type TestDatabase, createTestDatabase, freePort } from '@runstream/persistence/testing';
+import { type TestDatabase, createTestDatabase, freePort, waitFor } from '@runstream/persistence/testing';
 
-import { ROOT, type Spawned, spawnNode, stop, waitFor } from './processes.js';
+import { ROOT, type Spawned, spawnNode, stop } from './processes.js';
 
 /** The three built processes on a test database of their own, with a restartable api. */
 export interface Stack {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { createRunstreamClient } from '@runstream/client';
-import { freePort } from '@runstream/persistence/testing';
+import { freePort, waitFor } from '@runstream/persistence/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { type Spawned, descendants, isAlive, spawnNode, stop, waitFor } from './processes.js';
+import { type Spawned, descendants, isAlive, spawnNode, stop } from './processes.js';
 
 // `pnpm start` as a newcomer runs it: no DATABASE_URL, so an embedded PostgreSQL in its own state
 // folder (a temporary one here, instead of .runstream/), the three built apps, then Ctrl-C.

@@ -105,16 +105,3 @@ export async function appendEvents(
 export function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 }
-
-/** Polls a condition until it holds or the deadline passes. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  deadlineMs = 20_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${deadlineMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import type { Bus, BusMessage } from '@runstream/bus';
-import { waitFor } from '@runstream/bus/testing';
 import type { RunEventRepo } from '@runstream/persistence';
+import { vi } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -42,13 +42,13 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
     output: () => out,
     async metricsPort() {
       let port = 0;
-      await waitFor(
+      await vi.waitUntil(
         () => {
           const m = /"metricsPort":(\d+)/.exec(out);
           if (m) port = Number(m[1]);
           return port > 0;
         },
-        { what: 'the worker to start' },
+        { timeout: 15_000, interval: 20 },
       );
       return port;
     },
@@ -141,10 +141,9 @@ export function createCollector(bus: Bus, events: RunEventRepo) {
     errors: () => errors,
     /** Waits until each of these runs has seen as many events as `expected` says. */
     async waitForAll(runIds: readonly string[], expected: (runId: string) => number, timeoutMs = 60_000) {
-      await waitFor(() => runIds.every((id) => runs.get(id)!.seqs.length >= expected(id)), {
-        timeoutMs,
-        intervalMs: 50,
-        what: 'every event at the subscriber',
+      await vi.waitUntil(() => runIds.every((id) => runs.get(id)!.seqs.length >= expected(id)), {
+        timeout: timeoutMs,
+        interval: 50,
       });
       await Promise.all(runIds.map((id) => runs.get(id)!.queue));
     },

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+
+import { vi } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -36,13 +37,8 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
     child,
     exited,
     output: () => out,
-    async started() {
-      const id = await waitFor(
-        'the worker to start',
-        async () => /"workerId":"([^"]+)"/.exec(out)?.[1],
-      );
-      return id;
-    },
+    started: () =>
+      vi.waitUntil(() => /"workerId":"([^"]+)"/.exec(out)?.[1], { timeout: 20_000, interval: 25 }),
     async kill(signal = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
@@ -56,19 +52,4 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
 /** Kills every worker a test left running; for afterEach. */
 export async function killAll(): Promise<void> {
   await Promise.all([...live].map((w) => w.kill('SIGKILL')));
-}
-
-/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }

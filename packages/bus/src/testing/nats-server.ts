@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect as tcpConnect, createServer } from 'node:net';
 
-import { waitFor } from './wait-for.js';
 
 /** A nats-server child process of a test's own, on a free port, that the test may stop and restart. */
 export interface TestNatsServer {
@@ -44,7 +43,13 @@ export async function startNatsServer(): Promise<TestNatsServer> {
     child = c;
     let exited = false;
     c.once('exit', () => (exited = true));
-    await waitFor(async () => exited || (await accepts(port)), { timeoutMs: 10_000, what: `nats-server on ${port}` });
+    // The bus depends on events only, so this stays a private loop rather than the shared
+    // waitFor of @runstream/persistence/testing.
+    const deadline = Date.now() + 10_000;
+    while (!exited && !(await accepts(port))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for nats-server on ${port}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     if (exited) throw new Error(`nats-server exited at start on port ${port}`);
   };
   await start();

@@ -10,3 +10,4 @@ export {
 } from './test-database.js';
 export { freePort, startEmbedded, startTestServer, type TestServer } from './test-server.js';
 export { createRepos, seedRun, type Repos } from './fixtures.js';
+export { waitFor } from './wait-for.js';

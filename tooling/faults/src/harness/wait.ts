@@ -1,5 +1,5 @@
-export { freePort } from '@runstream/persistence/testing';
-export { isAlive, waitFor } from '@runstream/e2e/processes';
+export { freePort, waitFor } from '@runstream/persistence/testing';
+export { isAlive } from '@runstream/e2e/processes';
 
 /** A pause between two fault actions; never used to wait for a condition (waitFor does that). */
 export function pause(ms: number, signal?: AbortSignal): Promise<void> {
