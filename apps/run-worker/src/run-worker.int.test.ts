@@ -1,10 +1,12 @@
-import { isTerminalType } from '@runstream/events';
 import { createDefaultGraphRegistry, enqueueRun } from '@runstream/orchestrator';
 import {
   type Repos,
+  type RunEventRow,
   type TestDatabaseWithClient,
+  assertEndedRun,
   createRepos,
   openTestDatabase,
+  readRunEvents,
 } from '@runstream/persistence/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -45,19 +47,7 @@ async function enqueue(input: Record<string, unknown>, graph = 'synthetic'): Pro
   return run.id;
 }
 
-interface Row {
-  seq: number;
-  type: string;
-  data: Record<string, unknown>;
-}
-
-async function eventsOf(runId: string): Promise<Row[]> {
-  const { rows } = await t.db.pool.query<Row>(
-    'SELECT seq, type, data FROM run_events WHERE run_id = $1 ORDER BY seq',
-    [runId],
-  );
-  return rows;
-}
+const eventsOf = (runId: string): Promise<RunEventRow[]> => readRunEvents(t.db, runId);
 
 async function count(runId: string, type: string): Promise<number> {
   const { rows } = await t.db.pool.query<{ n: number }>(
@@ -68,7 +58,7 @@ async function count(runId: string, type: string): Promise<number> {
 }
 
 /** Waits for the run's terminal event and checks I2 and I5 on the whole run. */
-async function ended(runId: string, timeoutMs = 30_000): Promise<Row[]> {
+async function ended(runId: string, timeoutMs = 30_000): Promise<RunEventRow[]> {
   const events = await vi.waitUntil(
     async () => {
       const run = await repos.runs.getById(runId);
@@ -76,9 +66,7 @@ async function ended(runId: string, timeoutMs = 30_000): Promise<Row[]> {
     },
     { timeout: timeoutMs, interval: 25 },
   );
-  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-  expect(events.filter((e) => isTerminalType(e.type))).toHaveLength(1);
-  expect(isTerminalType(events.at(-1)!.type)).toBe(true);
+  assertEndedRun(events);
   return events;
 }
 

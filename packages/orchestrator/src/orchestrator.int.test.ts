@@ -4,9 +4,12 @@ import { isTerminalType } from '@runstream/events';
 import { type RunEventRepo, createOutboxWakeup } from '@runstream/persistence';
 import {
   type Repos,
+  type RunEventRow,
   type TestDatabaseWithClient,
+  assertEndedRun,
   createRepos,
   openTestDatabase,
+  readRunEvents,
 } from '@runstream/persistence/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
@@ -149,29 +152,15 @@ async function enqueue(graph: string, input?: unknown): Promise<string> {
   return run.id;
 }
 
-interface Row {
-  seq: number;
-  type: string;
-  data: Record<string, unknown>;
-}
-
-async function eventsOf(runId: string): Promise<Row[]> {
-  const { rows } = await t.db.pool.query<Row>(
-    'SELECT seq, type, data FROM run_events WHERE run_id = $1 ORDER BY seq',
-    [runId],
-  );
-  return rows;
-}
+const eventsOf = (runId: string): Promise<RunEventRow[]> => readRunEvents(t.db, runId);
 
 /** The run's events once its terminal event is written, checked for I2 and I5. */
-async function ended(runId: string): Promise<Row[]> {
+async function ended(runId: string): Promise<RunEventRow[]> {
   const events = await vi.waitUntil(async () => {
     const rows = await eventsOf(runId);
     return rows.some((r) => isTerminalType(r.type)) ? rows : undefined;
   }, poll);
-  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-  expect(events.filter((e) => isTerminalType(e.type))).toHaveLength(1);
-  expect(isTerminalType(events.at(-1)!.type)).toBe(true);
+  assertEndedRun(events);
   expect(events[0]!.type).toBe('run.queued');
   return events;
 }

@@ -10,4 +10,5 @@ export {
 } from './test-database.js';
 export { freePort, startEmbedded, startTestServer, type TestServer } from './test-server.js';
 export { createRepos, seedRun, type Repos } from './fixtures.js';
+export { assertEndedRun, readRunEvents, type RunEventRow } from './run-invariants.js';
 export { waitFor } from './wait-for.js';
