@@ -1,9 +1,3 @@
-import { defineConfig } from 'tsup';
+import { appConfig } from '@runstream/tsup-config';
 
-export default defineConfig({
-  entry: ['src/main.ts'],
-  format: ['esm'],
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-});
+export default appConfig();

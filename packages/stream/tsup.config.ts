@@ -1,10 +1,3 @@
-import { defineConfig } from 'tsup';
+import { libraryConfig } from '@runstream/tsup-config';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/testing/index.ts'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-});
+export default libraryConfig(['src/index.ts', 'src/testing/index.ts']);
