@@ -88,7 +88,7 @@ await raw.connect();
 const outboxWorker = startProcess([`${root}apps/outbox-worker/dist/main.js`], {
   DATABASE_URL: bench.url,
   RUNSTREAM_BUS: 'postgres',
-  OUTBOX_METRICS_PORT: '0',
+  RUNSTREAM_OUTBOX_METRICS_PORT: '0',
 });
 
 // The floor of live delivery on this machine: a NOTIFY received by a LISTENing pg connection.

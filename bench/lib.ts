@@ -6,7 +6,12 @@ import { appendFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 
 import { migrate } from '@runstream/persistence';
-import { type TestServer, dropDatabase, startEmbedded, withDatabase } from '@runstream/persistence/testing';
+import {
+  type TestServer,
+  dropDatabase,
+  startEmbedded,
+  withDatabase,
+} from '@runstream/persistence/testing';
 import pg from 'pg';
 
 export interface BenchDatabase {
@@ -19,7 +24,8 @@ export interface BenchDatabase {
  * URL: the database is created next to it), else on a throwaway embedded PostgreSQL.
  */
 export async function benchDatabase(): Promise<BenchDatabase> {
-  const configured = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  const configured =
+    process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   let server: TestServer | undefined;
   const adminUrl = configured ?? (server = await startEmbedded()).adminUrl;
   const name = `rs_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -88,6 +94,9 @@ export function printTable(title: string, rows: readonly Row[]): void {
   // The `pnpm bench` driver (bench/report.ts) collects the figures of every benchmark from here.
   const resultsFile = process.env.BENCH_RESULTS_FILE;
   if (resultsFile) {
-    appendFileSync(resultsFile, rows.map((row) => `${JSON.stringify({ title, ...row })}\n`).join(''));
+    appendFileSync(
+      resultsFile,
+      rows.map((row) => `${JSON.stringify({ title, ...row })}\n`).join(''),
+    );
   }
 }

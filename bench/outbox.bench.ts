@@ -6,7 +6,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { type Bus, createBus } from '@runstream/bus';
-import { OUTBOX_WAKEUP_CHANNEL, createDatabase, createOutboxWakeup, createRunEventRepo, createRunRepo } from '@runstream/persistence';
+import {
+  OUTBOX_WAKEUP_CHANNEL,
+  createDatabase,
+  createOutboxWakeup,
+  createRunEventRepo,
+  createRunRepo,
+} from '@runstream/persistence';
 import { Logger, makeWorkerUtils, run as runGraphile } from 'graphile-worker';
 
 import { benchDatabase, median, percentile, printTable, type Row } from './lib.js';
@@ -31,7 +37,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function newRuns(n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const { run } = await runs.create({ tenant: 'bench', graph: 'synthetic', input: {}, firstEvent: { type: 'run.queued', data: {} } });
+    const { run } = await runs.create({
+      tenant: 'bench',
+      graph: 'synthetic',
+      input: {},
+      firstEvent: { type: 'run.queued', data: {} },
+    });
     ids.push(run.id);
   }
   return ids;
@@ -40,23 +51,36 @@ async function newRuns(n: number): Promise<string[]> {
 async function fillBacklog(total: number): Promise<void> {
   const ids = await newRuns(RUNS);
   const perRun = total / RUNS - 1;
-  const batch = Array.from({ length: 500 }, (_, i) => ({ type: 'text.delta', data: { text: 'x'.repeat(64), i } }));
+  const batch = Array.from({ length: 500 }, (_, i) => ({
+    type: 'text.delta',
+    data: { text: 'x'.repeat(64), i },
+  }));
   await Promise.all(
     ids.map(async (id) => {
-      for (let done = 0; done < perRun; done += 500) await events.append(id, batch.slice(0, Math.min(500, perRun - done)));
+      for (let done = 0; done < perRun; done += 500)
+        await events.append(id, batch.slice(0, Math.min(500, perRun - done)));
     }),
   );
 }
 
 async function unpublished(): Promise<number> {
-  const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM run_outbox WHERE published_at IS NULL');
+  const { rows } = await db.pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM run_outbox WHERE published_at IS NULL',
+  );
   return rows[0]!.n;
 }
 
 function startWorkers(n: number, bus: string): ChildProcess[] {
   return Array.from({ length: n }, () =>
     spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, DATABASE_URL: bench.url, RUNSTREAM_BUS: bus, LOG_LEVEL: 'warn', OUTBOX_METRICS_PORT: '0', OUTBOX_POLL_INTERVAL_MS: '50' },
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: bench.url,
+        RUNSTREAM_BUS: bus,
+        LOG_LEVEL: 'warn',
+        RUNSTREAM_OUTBOX_METRICS_PORT: '0',
+        RUNSTREAM_OUTBOX_POLL_INTERVAL_MS: '50',
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );
@@ -90,7 +114,10 @@ async function drain(replicas: number, bus: string): Promise<number> {
 
 /** Commit-to-subscriber latency (ms) at RATE events/s over 10 runs, one event per append. */
 async function latency(busKind: 'postgres' | 'nats'): Promise<number[]> {
-  const bus: Bus = await createBus(busKind === 'nats' ? { kind: 'nats', url: NATS_URL } : { kind: 'postgres' }, { databaseUrl: bench.url, name: 'bench-sub' });
+  const bus: Bus = await createBus(
+    busKind === 'nats' ? { kind: 'nats', url: NATS_URL } : { kind: 'postgres' },
+    { databaseUrl: bench.url, name: 'bench-sub' },
+  );
   const workers = startWorkers(1, busKind === 'nats' ? NATS_URL : 'postgres');
   await sleep(1500);
   const ids = await newRuns(10);
@@ -132,14 +159,25 @@ async function latency(busKind: 'postgres' | 'nats'): Promise<number[]> {
 }
 
 const graphileLogger = new Logger(() => () => undefined);
-const GRAPHILE_TUNING = { concurrentJobs: 24, maxPoolSize: 12, localQueue: { size: 500 }, completeJobBatchDelay: 0, pollInterval: 50 } as const;
+const GRAPHILE_TUNING = {
+  concurrentJobs: 24,
+  maxPoolSize: 12,
+  localQueue: { size: 500 },
+  completeJobBatchDelay: 0,
+  pollInterval: 50,
+} as const;
 
 /** graphile-worker draining the same number of no-op jobs on the same database (jobs/s). */
 async function graphileDrain(): Promise<number> {
   const utils = await makeWorkerUtils({ connectionString: bench.url, logger: graphileLogger });
   await utils.migrate();
   for (let i = 0; i < BACKLOG; i += 5000) {
-    await utils.addJobs(Array.from({ length: Math.min(5000, BACKLOG - i) }, (_, k) => ({ identifier: 'noop', payload: { k } })));
+    await utils.addJobs(
+      Array.from({ length: Math.min(5000, BACKLOG - i) }, (_, k) => ({
+        identifier: 'noop',
+        payload: { k },
+      })),
+    );
   }
   let done = 0;
   let finished: () => void = () => undefined;
@@ -171,7 +209,9 @@ async function graphileLatency(): Promise<number[]> {
     connectionString: bench.url,
     logger: graphileLogger,
     noHandleSignals: true,
-    taskList: { stamp: async (payload) => void started.set((payload as { k: number }).k, performance.now()) },
+    taskList: {
+      stamp: async (payload) => void started.set((payload as { k: number }).k, performance.now()),
+    },
     preset: { worker: GRAPHILE_TUNING },
   });
   await sleep(1000);
@@ -180,7 +220,8 @@ async function graphileLatency(): Promise<number[]> {
   for (let tick = 0; tick < total / 10; tick++) {
     const wait = start + tick * 10 - performance.now();
     if (wait > 0) await sleep(wait);
-    for (let k = tick * 10; k < tick * 10 + 10; k++) void utils.addJob('stamp', { k }).then(() => added.set(k, performance.now()));
+    for (let k = tick * 10; k < tick * 10 + 10; k++)
+      void utils.addJob('stamp', { k }).then(() => added.set(k, performance.now()));
   }
   while (started.size < total || added.size < total) await sleep(20);
   await runner.stop();
@@ -199,16 +240,53 @@ const gp50 = percentile(graphileLat, 50);
 const gp99 = percentile(graphileLat, 99);
 
 const rows: Row[] = [
-  { name: `backlog drain ${BACKLOG.toLocaleString('en-US')} events, 1 replica, postgres bus`, value: drain1, unit: 'events/s', reference: { name: 'graphile-worker no-op jobs, 1 worker', value: graphileRate } },
-  { name: `backlog drain, 3 replicas, postgres bus`, value: drain3, unit: 'events/s', reference: { name: 'graphile-worker no-op jobs, 1 worker', value: graphileRate } },
-  { name: `backlog drain, 1 replica, nats bus`, value: drainNats, unit: 'events/s', reference: { name: 'graphile-worker no-op jobs, 1 worker', value: graphileRate } },
-  { name: `commit-to-subscriber p50 at ${RATE}/s, postgres bus`, value: percentile(pgLatency, 50), unit: 'ms', reference: { name: 'graphile-worker add-to-start p50', value: gp50 } },
-  { name: `commit-to-subscriber p99 at ${RATE}/s, postgres bus`, value: percentile(pgLatency, 99), unit: 'ms', reference: { name: 'graphile-worker add-to-start p99', value: gp99 } },
-  { name: `commit-to-subscriber p50 at ${RATE}/s, nats bus`, value: percentile(natsLatency, 50), unit: 'ms', reference: { name: 'graphile-worker add-to-start p50', value: gp50 } },
-  { name: `commit-to-subscriber p99 at ${RATE}/s, nats bus`, value: percentile(natsLatency, 99), unit: 'ms', reference: { name: 'graphile-worker add-to-start p99', value: gp99 } },
+  {
+    name: `backlog drain ${BACKLOG.toLocaleString('en-US')} events, 1 replica, postgres bus`,
+    value: drain1,
+    unit: 'events/s',
+    reference: { name: 'graphile-worker no-op jobs, 1 worker', value: graphileRate },
+  },
+  {
+    name: `backlog drain, 3 replicas, postgres bus`,
+    value: drain3,
+    unit: 'events/s',
+    reference: { name: 'graphile-worker no-op jobs, 1 worker', value: graphileRate },
+  },
+  {
+    name: `backlog drain, 1 replica, nats bus`,
+    value: drainNats,
+    unit: 'events/s',
+    reference: { name: 'graphile-worker no-op jobs, 1 worker', value: graphileRate },
+  },
+  {
+    name: `commit-to-subscriber p50 at ${RATE}/s, postgres bus`,
+    value: percentile(pgLatency, 50),
+    unit: 'ms',
+    reference: { name: 'graphile-worker add-to-start p50', value: gp50 },
+  },
+  {
+    name: `commit-to-subscriber p99 at ${RATE}/s, postgres bus`,
+    value: percentile(pgLatency, 99),
+    unit: 'ms',
+    reference: { name: 'graphile-worker add-to-start p99', value: gp99 },
+  },
+  {
+    name: `commit-to-subscriber p50 at ${RATE}/s, nats bus`,
+    value: percentile(natsLatency, 50),
+    unit: 'ms',
+    reference: { name: 'graphile-worker add-to-start p50', value: gp50 },
+  },
+  {
+    name: `commit-to-subscriber p99 at ${RATE}/s, nats bus`,
+    value: percentile(natsLatency, 99),
+    unit: 'ms',
+    reference: { name: 'graphile-worker add-to-start p99', value: gp99 },
+  },
 ];
 printTable('outbox worker', rows);
-process.stdout.write(`samples: postgres ${pgLatency.length}, nats ${natsLatency.length}, graphile ${graphileLat.length}; median check ${median(pgLatency).toFixed(2)} ms\n`);
+process.stdout.write(
+  `samples: postgres ${pgLatency.length}, nats ${natsLatency.length}, graphile ${graphileLat.length}; median check ${median(pgLatency).toFixed(2)} ms\n`,
+);
 
 await db.close();
 await bench.close();

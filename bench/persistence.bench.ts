@@ -18,21 +18,36 @@ const runs = createRunRepo({ prisma: db.prisma });
 const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
 
 async function newRun(): Promise<string> {
-  const { run } = await runs.create({ tenant: 'bench', graph: 'synthetic', input: {}, firstEvent: { type: 'run.queued', data: {} } });
+  const { run } = await runs.create({
+    tenant: 'bench',
+    graph: 'synthetic',
+    input: {},
+    firstEvent: { type: 'run.queued', data: {} },
+  });
   return run.id;
 }
 
 const payload = { text: 'x'.repeat(64) };
 const one = [{ type: 'text.delta', data: payload }];
-const hundred = Array.from({ length: 100 }, (_, i) => ({ type: 'text.delta', data: { ...payload, i } }));
-await raw.query('CREATE UNLOGGED TABLE IF NOT EXISTS bench_floor (run_id uuid, seq int, type text, data jsonb)');
+const hundred = Array.from({ length: 100 }, (_, i) => ({
+  type: 'text.delta',
+  data: { ...payload, i },
+}));
+await raw.query(
+  'CREATE UNLOGGED TABLE IF NOT EXISTS bench_floor (run_id uuid, seq int, type text, data jsonb)',
+);
 await raw.query('ALTER TABLE bench_floor SET LOGGED');
 
 /** Interleaves the contenders round by round so that machine noise hits them alike. */
-async function compare(cases: Record<string, () => Promise<unknown>>): Promise<Record<string, number>> {
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+async function compare(
+  cases: Record<string, () => Promise<unknown>>,
+): Promise<Record<string, number>> {
+  const samples: Record<string, number[]> = Object.fromEntries(
+    Object.keys(cases).map((k) => [k, []]),
+  );
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, op] of Object.entries(cases)) samples[name]!.push(await opsPerSecond(op, ROUND_MS));
+    for (const [name, op] of Object.entries(cases))
+      samples[name]!.push(await opsPerSecond(op, ROUND_MS));
   }
   return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 }
@@ -44,27 +59,44 @@ const single = await compare({
   repo: () => events.append(repoRun, one),
   raw: () => raw.query(APPEND_EVENTS_SQL, [rawRun, JSON.stringify(one), 1, null, null, null]),
   floor: () =>
-    raw.query('INSERT INTO bench_floor (run_id, seq, type, data) VALUES ($1, $2, $3, $4)', [rawRun, ++floorSeq, 'text.delta', payload]),
+    raw.query('INSERT INTO bench_floor (run_id, seq, type, data) VALUES ($1, $2, $3, $4)', [
+      rawRun,
+      ++floorSeq,
+      'text.delta',
+      payload,
+    ]),
 });
 
-const floorValues = Array.from({ length: 100 }, (_, i) => `($1, $${i * 3 + 2}, $${i * 3 + 3}, $${i * 3 + 4})`).join(', ');
+const floorValues = Array.from(
+  { length: 100 },
+  (_, i) => `($1, $${i * 3 + 2}, $${i * 3 + 3}, $${i * 3 + 4})`,
+).join(', ');
 const batch = await compare({
   repo: () => events.append(repoRun, hundred),
   raw: () => raw.query(APPEND_EVENTS_SQL, [rawRun, JSON.stringify(hundred), 100, null, null, null]),
   floor: () =>
-    raw.query(
-      `INSERT INTO bench_floor (run_id, seq, type, data) VALUES ${floorValues}`,
-      [rawRun, ...hundred.flatMap((e) => [++floorSeq, e.type, JSON.stringify(e.data)])],
-    ),
+    raw.query(`INSERT INTO bench_floor (run_id, seq, type, data) VALUES ${floorValues}`, [
+      rawRun,
+      ...hundred.flatMap((e) => [++floorSeq, e.type, JSON.stringify(e.data)]),
+    ]),
 });
 
 // Replay: a 100,000-event run read in pages of 1,000 by seq.
 const replayRun = await newRun();
 for (let i = 0; i < 100; i++) {
-  await raw.query(APPEND_EVENTS_SQL, [replayRun, JSON.stringify(Array.from({ length: 1000 }, (_, k) => ({ type: 'text.delta', data: { ...payload, k } }))), 1000, null, null, null]);
+  await raw.query(APPEND_EVENTS_SQL, [
+    replayRun,
+    JSON.stringify(
+      Array.from({ length: 1000 }, (_, k) => ({ type: 'text.delta', data: { ...payload, k } })),
+    ),
+    1000,
+    null,
+    null,
+    null,
+  ]);
 }
 async function replayAll(read: (from: number) => Promise<{ seq: number }[]>): Promise<void> {
-  for (let from = 1; ; ) {
+  for (let from = 1; ;) {
     const page = await read(from);
     if (page.length === 0) return;
     from = page[page.length - 1]!.seq + 1;
@@ -72,16 +104,46 @@ async function replayAll(read: (from: number) => Promise<{ seq: number }[]>): Pr
 }
 const replay = await compare({
   repo: () => replayAll((from) => events.readPage(replayRun, { fromSeq: from, limit: 1000 })),
-  raw: () => replayAll(async (from) => (await raw.query<{ seq: number }>(READ_EVENTS_SQL, [replayRun, from, 2_147_483_647, 1000])).rows),
+  raw: () =>
+    replayAll(
+      async (from) =>
+        (await raw.query<{ seq: number }>(READ_EVENTS_SQL, [replayRun, from, 2_147_483_647, 1000]))
+          .rows,
+    ),
 });
 const replayEvents = 100_001;
 
 const rows: Row[] = [
-  { name: 'single-event append (repo)', value: single.repo!, unit: 'appends/s', reference: { name: 'raw pg, same statement', value: single.raw! } },
-  { name: 'single-event append (repo)', value: single.repo!, unit: 'appends/s', reference: { name: 'raw autocommit 1-row INSERT (floor)', value: single.floor! } },
-  { name: '100-event batch append (repo)', value: batch.repo! * 100, unit: 'events/s', reference: { name: 'raw pg, same statement', value: batch.raw! * 100 } },
-  { name: '100-event batch append (repo)', value: batch.repo! * 100, unit: 'events/s', reference: { name: 'raw 100-row INSERT (floor)', value: batch.floor! * 100 } },
-  { name: 'replay, pages of 1,000 (repo)', value: replay.repo! * replayEvents, unit: 'events/s', reference: { name: 'raw pg, same query', value: replay.raw! * replayEvents } },
+  {
+    name: 'single-event append (repo)',
+    value: single.repo!,
+    unit: 'appends/s',
+    reference: { name: 'raw pg, same statement', value: single.raw! },
+  },
+  {
+    name: 'single-event append (repo)',
+    value: single.repo!,
+    unit: 'appends/s',
+    reference: { name: 'raw autocommit 1-row INSERT (floor)', value: single.floor! },
+  },
+  {
+    name: '100-event batch append (repo)',
+    value: batch.repo! * 100,
+    unit: 'events/s',
+    reference: { name: 'raw pg, same statement', value: batch.raw! * 100 },
+  },
+  {
+    name: '100-event batch append (repo)',
+    value: batch.repo! * 100,
+    unit: 'events/s',
+    reference: { name: 'raw 100-row INSERT (floor)', value: batch.floor! * 100 },
+  },
+  {
+    name: 'replay, pages of 1,000 (repo)',
+    value: replay.repo! * replayEvents,
+    unit: 'events/s',
+    reference: { name: 'raw pg, same query', value: replay.raw! * replayEvents },
+  },
 ];
 printTable(`persistence (median of ${ROUNDS} x ${ROUND_MS} ms, one connection each)`, rows);
 

@@ -17,7 +17,14 @@ import { styleText } from 'node:util';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SUPERVISOR = 'RUNSTREAM_START_SUPERVISOR';
-const LEVELS = { 10: ['TRACE', 'gray'], 20: ['DEBUG', 'gray'], 30: ['INFO ', 'green'], 40: ['WARN ', 'yellow'], 50: ['ERROR', 'red'], 60: ['FATAL', 'red'] };
+const LEVELS = {
+  10: ['TRACE', 'gray'],
+  20: ['DEBUG', 'gray'],
+  30: ['INFO ', 'green'],
+  40: ['WARN ', 'yellow'],
+  50: ['ERROR', 'red'],
+  60: ['FATAL', 'red'],
+};
 const SKIP = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'v', 'err']);
 
 if (process.env[SUPERVISOR] !== '1') {
@@ -27,11 +34,15 @@ if (process.env[SUPERVISOR] !== '1') {
 }
 
 function front() {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    detached: true,
-    env: { ...process.env, [SUPERVISOR]: '1' },
-  });
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+      detached: true,
+      env: { ...process.env, [SUPERVISOR]: '1' },
+    },
+  );
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(signal, () => {
       // A second Ctrl-C asks the supervisor to stop at once; it counts signals itself.
@@ -54,7 +65,8 @@ async function supervise() {
     fail('PORT: must be a whole number from 1 to 65535');
     process.exit(1);
   }
-  const browseHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const browseHost =
+    host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   const baseUrl = `http://${browseHost}:${port}`;
 
   mkdirSync(home, { recursive: true });
@@ -72,7 +84,11 @@ async function supervise() {
     say('stopping…');
     await Promise.all([...children.values()].map((c) => stopChild(c, 12_000)));
     if (pg?.process) {
-      await pg.stop().catch((error) => fail(`embedded PostgreSQL did not stop cleanly: ${error?.message ?? error}`));
+      await pg
+        .stop()
+        .catch((error) =>
+          fail(`embedded PostgreSQL did not stop cleanly: ${error?.message ?? error}`),
+        );
       say('embedded PostgreSQL stopped');
     }
     rmSync(lockFile, { force: true });
@@ -91,7 +107,8 @@ async function supervise() {
   process.on('SIGTERM', onSignal);
   // Should the supervisor itself die of a bug, it takes its children along rather than orphan them.
   process.on('exit', () => {
-    for (const c of children.values()) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    for (const c of children.values())
+      if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
     if (!stopping && pg?.process) pg.process.kill('SIGINT');
   });
 
@@ -107,12 +124,16 @@ async function supervise() {
       databaseNote = `(embedded, data in ${relative(process.cwd(), embedded.dir) || embedded.dir})`;
     }
 
-    const { migrate } = await import(pathToFileURL(join(ROOT, 'packages/persistence/dist/index.js')).href);
+    const { migrate } = await import(
+      pathToFileURL(join(ROOT, 'packages/persistence/dist/index.js')).href
+    );
     const migrated = await migrate({ url: databaseUrl });
     say(`migrations: ${migrated.applied.length} applied, ${migrated.skipped.length} already there`);
 
     if (!(await portFree(host, port))) {
-      fail(`port ${port} on ${host} is taken by another program: stop it, or start on another port (PORT=${port + 1} pnpm start)`);
+      fail(
+        `port ${port} on ${host} is taken by another program: stop it, or start on another port (PORT=${port + 1} pnpm start)`,
+      );
       await stopAll(1);
       return;
     }
@@ -125,12 +146,24 @@ async function supervise() {
       ['run-worker', 'yellow'],
     ]) {
       const main = join(ROOT, 'apps', name, 'dist', 'main.js');
-      const child = spawn(process.execPath, [main], { cwd: join(ROOT, 'apps', name), env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [main], {
+        cwd: join(ROOT, 'apps', name),
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const prefix = paint(color, `[${name}]`.padEnd(16));
-      const entry = { name, child, exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))) };
+      const entry = {
+        name,
+        child,
+        exited: new Promise((resolve) =>
+          child.once('exit', (code, signal) => resolve({ code, signal })),
+        ),
+      };
       children.set(name, entry);
       for (const stream of [child.stdout, child.stderr]) {
-        createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix} ${readable(line, paint)}\n`));
+        createInterface({ input: stream }).on('line', (line) =>
+          process.stdout.write(`${prefix} ${readable(line, paint)}\n`),
+        );
       }
       void entry.exited.then(({ code, signal }) => {
         if (stopping) return;
@@ -164,9 +197,13 @@ async function supervise() {
 function takeLock(lockFile, baseUrl, say, fail) {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(lockFile, JSON.stringify({ pid: process.pid, url: baseUrl, startedAt: new Date().toISOString() }), {
-        flag: 'wx',
-      });
+      writeFileSync(
+        lockFile,
+        JSON.stringify({ pid: process.pid, url: baseUrl, startedAt: new Date().toISOString() }),
+        {
+          flag: 'wx',
+        },
+      );
       return true;
     } catch (error) {
       if (error.code !== 'EEXIST') throw error;
@@ -193,11 +230,19 @@ function takeLock(lockFile, baseUrl, say, fail) {
 function build(say) {
   say('building (turbo: only what changed)…');
   const turbo = join(ROOT, 'node_modules', '.bin', 'turbo');
-  const filters = ['@runstream/api', '@runstream/outbox-worker', '@runstream/run-worker', '@runstream/viewer', '@runstream/client'].map(
-    (p) => `--filter=${p}...`,
-  );
-  const result = spawnSync(turbo, ['run', 'build', ...filters, '--output-logs=errors-only'], { cwd: ROOT, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error('build failed (see above); fix it, or run `pnpm build` to see every step');
+  const filters = [
+    '@runstream/api',
+    '@runstream/outbox-worker',
+    '@runstream/run-worker',
+    '@runstream/viewer',
+    '@runstream/client',
+  ].map((p) => `--filter=${p}...`);
+  const result = spawnSync(turbo, ['run', 'build', ...filters, '--output-logs=errors-only'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0)
+    throw new Error('build failed (see above); fix it, or run `pnpm build` to see every step');
 }
 
 async function startEmbeddedPostgres(home, say, adopt) {
@@ -217,7 +262,10 @@ async function startEmbeddedPostgres(home, say, adopt) {
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: () => undefined,
-    onError: (error) => process.stderr.write(`[postgres] ${error instanceof Error ? error.message : String(error)}\n`),
+    onError: (error) =>
+      process.stderr.write(
+        `[postgres] ${error instanceof Error ? error.message : String(error)}\n`,
+      ),
   });
   adopt(server);
   if (fresh) {
@@ -230,13 +278,17 @@ async function startEmbeddedPostgres(home, say, adopt) {
     });
   }
   await server.start().catch(() => {
-    throw new Error(`embedded PostgreSQL did not start (data in ${dir}); its log is in ${dir}/log if any`);
+    throw new Error(
+      `embedded PostgreSQL did not start (data in ${dir}); its log is in ${dir}/log if any`,
+    );
   });
   say(`embedded PostgreSQL on 127.0.0.1:${port}`);
   const client = server.getPgClient('postgres', '127.0.0.1');
   await client.connect();
   try {
-    const { rowCount } = await client.query(`SELECT 1 FROM pg_database WHERE datname = 'runstream'`);
+    const { rowCount } = await client.query(
+      `SELECT 1 FROM pg_database WHERE datname = 'runstream'`,
+    );
     if (rowCount === 0) await client.query('CREATE DATABASE runstream');
   } finally {
     await client.end();
@@ -315,7 +367,8 @@ async function waitReady(url, stopped, timeoutMs) {
     } catch {
       // Not listening yet.
     }
-    if (Date.now() > deadline) throw new Error(`the api did not become ready at ${url} within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`the api did not become ready at ${url} within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -356,12 +409,14 @@ function readable(line, paint) {
   }
   if (typeof entry.level !== 'number') return line;
   const [label, style] = LEVELS[entry.level] ?? [String(entry.level), 'white'];
-  const time = typeof entry.time === 'number' ? new Date(entry.time).toISOString().slice(11, 23) : '';
+  const time =
+    typeof entry.time === 'number' ? new Date(entry.time).toISOString().slice(11, 23) : '';
   const extras = Object.entries(entry)
     .filter(([key]) => !SKIP.has(key))
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
     .join(' ');
   let out = `${paint('gray', time)} ${paint(style, label)} ${entry.msg ?? ''}${extras ? ` ${paint('gray', extras)}` : ''}`;
-  if (entry.err) out += `\n    ${entry.err.stack ?? entry.err.message ?? JSON.stringify(entry.err)}`;
+  if (entry.err)
+    out += `\n    ${entry.err.stack ?? entry.err.message ?? JSON.stringify(entry.err)}`;
   return out;
 }

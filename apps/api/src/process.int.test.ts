@@ -101,7 +101,11 @@ describe('the api process', () => {
 
   it('end to end with the real workers: a streamed run arrives whole, across an api restart', async () => {
     const bus = { RUNSTREAM_BUS: 'postgres' };
-    start('outbox-worker', { DATABASE_URL: fx.testDb.url, OUTBOX_METRICS_PORT: '0', ...bus });
+    start('outbox-worker', {
+      DATABASE_URL: fx.testDb.url,
+      RUNSTREAM_OUTBOX_METRICS_PORT: '0',
+      ...bus,
+    });
     start('run-worker', { DATABASE_URL: fx.testDb.url });
     const first = await startApi(bus);
     const created = await fetch(`${first.url}/v1/runs`, {

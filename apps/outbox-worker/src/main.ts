@@ -17,16 +17,20 @@ const db = createDatabase({
 });
 const outbox = createOutboxRepo({ prisma: db.prisma });
 const metrics = createOutboxMetrics(outbox);
-const bus = await createBus(env.RUNSTREAM_BUS, { databaseUrl: env.DATABASE_URL, logger, name: 'runstream-outbox-worker-bus' });
+const bus = await createBus(env.RUNSTREAM_BUS, {
+  databaseUrl: env.DATABASE_URL,
+  logger,
+  name: 'runstream-outbox-worker-bus',
+});
 const worker = createOutboxWorker(
   { db, outbox, bus, logger, metrics },
   {
-    pollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
-    maxRuns: env.OUTBOX_MAX_RUNS,
-    maxEventsPerRun: env.OUTBOX_MAX_EVENTS_PER_RUN,
-    maxAttempts: env.OUTBOX_MAX_ATTEMPTS,
-    retentionMs: env.OUTBOX_RETENTION_MS,
-    retentionBatchSize: env.OUTBOX_RETENTION_BATCH,
+    pollIntervalMs: env.RUNSTREAM_OUTBOX_POLL_INTERVAL_MS,
+    maxRuns: env.RUNSTREAM_OUTBOX_MAX_RUNS,
+    maxEventsPerRun: env.RUNSTREAM_OUTBOX_MAX_EVENTS_PER_RUN,
+    maxAttempts: env.RUNSTREAM_OUTBOX_MAX_ATTEMPTS,
+    retentionMs: env.RUNSTREAM_OUTBOX_RETENTION_MS,
+    retentionBatchSize: env.RUNSTREAM_OUTBOX_RETENTION_BATCH,
   },
 );
 const wakeups = createPostgresListener({
@@ -38,7 +42,10 @@ const wakeups = createPostgresListener({
   onReconnect: () => worker.wake(),
 });
 await wakeups.listen(OUTBOX_WAKEUP_CHANNEL);
-const { server, port } = await startMetricsServer(metrics.registry, { host: env.OUTBOX_METRICS_HOST, port: env.OUTBOX_METRICS_PORT });
+const { server, port } = await startMetricsServer(metrics.registry, {
+  host: env.RUNSTREAM_OUTBOX_METRICS_HOST,
+  port: env.RUNSTREAM_OUTBOX_METRICS_PORT,
+});
 
 const stop = new AbortController();
 const running = worker.run(stop.signal);
@@ -48,7 +55,13 @@ onShutdown(
   [
     { name: 'outbox loop', run: () => (stop.abort(), running) },
     { name: 'wake-up listener', run: () => wakeups.close() },
-    { name: 'metrics server', run: () => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())) },
+    {
+      name: 'metrics server',
+      run: () =>
+        new Promise<void>(
+          (resolve) => (server.close(() => resolve()), server.closeAllConnections()),
+        ),
+    },
     { name: 'bus', run: () => bus.close() },
     { name: 'database', run: () => db.close() },
   ],

@@ -54,7 +54,10 @@ export function createOutboxMetrics(outbox: OutboxRepo) {
 export type OutboxMetrics = ReturnType<typeof createOutboxMetrics>;
 
 /** /metrics and /healthz on a small HTTP port of their own. */
-export async function startMetricsServer(registry: Registry, options: { host: string; port: number }): Promise<{ server: Server; port: number }> {
+export async function startMetricsServer(
+  registry: Registry,
+  options: { host: string; port: number },
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');

@@ -1,10 +1,22 @@
 import { type Bus, createBus } from '@runstream/bus';
 import { type TestNatsServer, startNatsServer } from '@runstream/bus/testing';
 import { type OutboxWakeup, createOutboxWakeup } from '@runstream/persistence';
-import { type Repos, type TestDatabaseWithClient, createRepos, openTestDatabase, seedRun } from '@runstream/persistence/testing';
+import {
+  type Repos,
+  type TestDatabaseWithClient,
+  createRepos,
+  openTestDatabase,
+  seedRun,
+} from '@runstream/persistence/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { type Collector, createCollector, killAllWorkers, spawnWorker, takeWorkerOutputs } from './testing/harness.js';
+import {
+  type Collector,
+  createCollector,
+  killAllWorkers,
+  spawnWorker,
+  takeWorkerOutputs,
+} from './testing/harness.js';
 
 /** How long and how often the tests poll for a condition. */
 const poll = { timeout: 15_000, interval: 20 };
@@ -29,14 +41,18 @@ afterEach(async (context) => {
   await killAllWorkers();
   const outputs = takeWorkerOutputs();
   // A failed process test is explained by what its workers logged.
-  if (context.task.result?.state === 'fail') for (const out of outputs) process.stderr.write(`--- worker output ---\n${out}\n`);
+  if (context.task.result?.state === 'fail')
+    for (const out of outputs) process.stderr.write(`--- worker output ---\n${out}\n`);
 });
 
-const delta = (i: number): { type: string; data: Record<string, unknown> } => ({ type: 'text.delta', data: { i } });
+const delta = (i: number): { type: string; data: Record<string, unknown> } => ({
+  type: 'text.delta',
+  data: { i },
+});
 
 /** Appends `n` events to a run in batches, waking the workers after each commit, as the orchestrator does. */
 async function appendEvents(runId: string, n: number, batch = 20, terminal = true): Promise<void> {
-  for (let done = 0; done < n; ) {
+  for (let done = 0; done < n;) {
     const size = Math.min(batch, n - done);
     const events = Array.from({ length: size }, (_, k) => delta(done + k));
     done += size;
@@ -47,7 +63,10 @@ async function appendEvents(runId: string, n: number, batch = 20, terminal = tru
 }
 
 async function lastSeqs(runIds: string[]): Promise<Map<string, number>> {
-  const { rows } = await t.db.pool.query<{ id: string; n: number }>('SELECT id, next_seq - 1 AS n FROM runs WHERE id = ANY($1::uuid[])', [runIds]);
+  const { rows } = await t.db.pool.query<{ id: string; n: number }>(
+    'SELECT id, next_seq - 1 AS n FROM runs WHERE id = ANY($1::uuid[])',
+    [runIds],
+  );
   return new Map(rows.map((r) => [r.id, r.n]));
 }
 
@@ -95,7 +114,8 @@ const cases: BusCase[] = [
   {
     name: 'nats',
     env: () => ({ RUNSTREAM_BUS: nats.url }),
-    open: () => createBus({ kind: 'nats', url: nats.url }, { databaseUrl: t.url, name: 'test-subscriber' }),
+    open: () =>
+      createBus({ kind: 'nats', url: nats.url }, { databaseUrl: t.url, name: 'test-subscriber' }),
   },
 ];
 
@@ -110,7 +130,7 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
 
   const workerEnv = (extra: Record<string, string> = {}) => ({
     DATABASE_URL: t.url,
-    OUTBOX_POLL_INTERVAL_MS: '200',
+    RUNSTREAM_OUTBOX_POLL_INTERVAL_MS: '200',
     ...busCase.env(),
     ...extra,
   });
@@ -130,9 +150,11 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
   it('survives a SIGKILL after part of a batch: another replica resumes, the subscriber sees 1..N exactly once in order', async () => {
     const runIds = await followNewRuns(8);
     // One event over the NOTIFY limit, so that a pointer is resolved along the way.
-    await repos.events.append(runIds[0]!, [{ type: 'text.delta', data: { text: 'x'.repeat(9000) } }]);
+    await repos.events.append(runIds[0]!, [
+      { type: 'text.delta', data: { text: 'x'.repeat(9000) } },
+    ]);
     for (const id of runIds) await appendEvents(id, 400, 100);
-    const small = { OUTBOX_MAX_RUNS: '2', OUTBOX_MAX_EVENTS_PER_RUN: '25' };
+    const small = { RUNSTREAM_OUTBOX_MAX_RUNS: '2', RUNSTREAM_OUTBOX_MAX_EVENTS_PER_RUN: '25' };
     const first = spawnWorker(workerEnv(small));
     await vi.waitUntil(() => collector.total() >= 400, poll);
     await first.kill('SIGKILL');
@@ -160,7 +182,7 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
     if (busCase.name === 'postgres') await expectMarkedWereDelivered(collector, runIds);
   });
 
-  it("catches up after its database connections are cut (pg_terminate_backend) mid-loop", async () => {
+  it('catches up after its database connections are cut (pg_terminate_backend) mid-loop', async () => {
     const runIds = await followNewRuns(10);
     spawnWorker(workerEnv());
     const appending = Promise.all(runIds.map((id) => appendEvents(id, 300, 5)));
@@ -182,7 +204,10 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
       await blocker.query('BEGIN');
       // The orchestrator's view of a long transaction: the run's head outbox row and its run row
       // are locked, and an uncommitted append waits inside.
-      await blocker.query('SELECT 1 FROM run_outbox WHERE run_id = $1 ORDER BY seq LIMIT 1 FOR UPDATE', [held]);
+      await blocker.query(
+        'SELECT 1 FROM run_outbox WHERE run_id = $1 ORDER BY seq LIMIT 1 FOR UPDATE',
+        [held],
+      );
       spawnWorker(workerEnv());
       await Promise.all(others.map((id) => appendEvents(id, 100, 10)));
       await expectExactlyOnceInOrder(collector, others);
@@ -201,7 +226,7 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
     await repos.events.append(poison, [delta(1), delta(2)]);
     // An empty type breaks the envelope contract: the bus must never carry it.
     await repos.events.append(poison, [{ type: '', data: {} }, delta(3)]);
-    const worker = spawnWorker(workerEnv({ OUTBOX_MAX_ATTEMPTS: '3' }));
+    const worker = spawnWorker(workerEnv({ RUNSTREAM_OUTBOX_MAX_ATTEMPTS: '3' }));
     await Promise.all(healthy.map((id) => appendEvents(id, 100, 10)));
     await expectExactlyOnceInOrder(collector, healthy);
     const port = await worker.metricsPort();
@@ -209,14 +234,22 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
     await vi.waitUntil(async () => {
       metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       // The counter is read when the scrape starts, the gauges once their queries answer: wait for both.
-      return /^runstream_outbox_parked_runs 1$/m.test(metrics) && /^runstream_outbox_runs_parked_total 1$/m.test(metrics);
+      return (
+        /^runstream_outbox_parked_runs 1$/m.test(metrics) &&
+        /^runstream_outbox_runs_parked_total 1$/m.test(metrics)
+      );
     }, poll);
     // A parked run's rows are not lag: they wait for an operator, not for the worker.
     expect(metrics).toMatch(/^runstream_outbox_lag_seconds 0$/m);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     // The valid prefix went out; nothing from the bad event on, and no seq was skipped.
     expect(collector.get(poison).seqs).toEqual([1, 2, 3]);
-    const { rows } = await t.db.pool.query<{ seq: number; attempts: number; last_error: string; parked: boolean }>(
+    const { rows } = await t.db.pool.query<{
+      seq: number;
+      attempts: number;
+      last_error: string;
+      parked: boolean;
+    }>(
       `SELECT seq, attempts, last_error, parked_at IS NOT NULL AS parked FROM run_outbox
         WHERE run_id = $1 AND published_at IS NULL ORDER BY seq`,
       [poison],
@@ -231,7 +264,9 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
   it('stops on SIGTERM mid-batch within 10 s with exit code 0, marking nothing it did not publish', async () => {
     const runIds = await followNewRuns(10);
     for (const id of runIds) await appendEvents(id, 1000, 500);
-    const worker = spawnWorker(workerEnv({ OUTBOX_MAX_RUNS: '1', OUTBOX_MAX_EVENTS_PER_RUN: '100' }));
+    const worker = spawnWorker(
+      workerEnv({ RUNSTREAM_OUTBOX_MAX_RUNS: '1', RUNSTREAM_OUTBOX_MAX_EVENTS_PER_RUN: '100' }),
+    );
     await vi.waitUntil(() => collector.total() >= 500, poll);
     const started = Date.now();
     const exit = await worker.kill('SIGTERM');
@@ -244,28 +279,32 @@ describe.each(cases)('outbox worker on the $name bus', (busCase) => {
     await expectExactlyOnceInOrder(collector, runIds);
   });
 
-  it.runIf(busCase.name === 'nats')('carries on through a NATS restart: the subscriber resyncs and sees 1..N', async () => {
-    const runIds = await followNewRuns(10);
-    spawnWorker(workerEnv());
-    spawnWorker(workerEnv());
-    const appending = Promise.all(runIds.map((id) => appendEvents(id, 300, 5, false)));
-    await vi.waitUntil(() => collector.total() >= 300, poll);
-    await nats.stop('SIGKILL');
-    await nats.start();
-    await vi.waitUntil(() => collector.resyncs() >= runIds.length, { ...poll, timeout: 20_000 });
-    await appending;
-    const liveBefore = collector.liveTotal();
-    await Promise.all(runIds.map((id) => appendEvents(id, 50, 5)));
-    await expectExactlyOnceInOrder(collector, runIds);
-    // Publishing resumed on the new broker: events after the restart arrived live, not only from the database.
-    expect(collector.liveTotal()).toBeGreaterThan(liveBefore);
-  });
+  it.runIf(busCase.name === 'nats')(
+    'carries on through a NATS restart: the subscriber resyncs and sees 1..N',
+    async () => {
+      const runIds = await followNewRuns(10);
+      spawnWorker(workerEnv());
+      spawnWorker(workerEnv());
+      const appending = Promise.all(runIds.map((id) => appendEvents(id, 300, 5, false)));
+      await vi.waitUntil(() => collector.total() >= 300, poll);
+      await nats.stop('SIGKILL');
+      await nats.start();
+      await vi.waitUntil(() => collector.resyncs() >= runIds.length, { ...poll, timeout: 20_000 });
+      await appending;
+      const liveBefore = collector.liveTotal();
+      await Promise.all(runIds.map((id) => appendEvents(id, 50, 5)));
+      await expectExactlyOnceInOrder(collector, runIds);
+      // Publishing resumed on the new broker: events after the restart arrived live, not only from the database.
+      expect(collector.liveTotal()).toBeGreaterThan(liveBefore);
+    },
+  );
 });
 
 it('reads the configuration once: a bad value stops the process with one line naming it', async () => {
-  const worker = spawnWorker({ DATABASE_URL: t.url, OUTBOX_POLL_INTERVAL_MS: 'soon' });
+  const worker = spawnWorker({ DATABASE_URL: t.url, RUNSTREAM_OUTBOX_POLL_INTERVAL_MS: 'soon' });
   const exit = await worker.exited;
   expect(exit.code).toBe(1);
-  expect(worker.output().trim()).toBe('OUTBOX_POLL_INTERVAL_MS: must be a whole number from 10 to 60000');
+  expect(worker.output().trim()).toBe(
+    'RUNSTREAM_OUTBOX_POLL_INTERVAL_MS: must be a whole number from 10 to 60000',
+  );
 });
-

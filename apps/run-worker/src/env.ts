@@ -1,7 +1,7 @@
 import { databaseUrl, intFromEnv, loadEnv, logLevel } from '@runstream/runtime';
 import { z } from 'zod';
 
-const EnvSchema = z.object({
+export const EnvSchema = z.object({
   DATABASE_URL: databaseUrl,
   LOG_LEVEL: logLevel,
   /** Runs executed at once by this process. */

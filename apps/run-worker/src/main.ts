@@ -1,9 +1,5 @@
 import { createDefaultGraphRegistry, createRunWorker } from '@runstream/orchestrator';
-import {
-  createDatabase,
-  createOutboxWakeup,
-  createRepositories,
-} from '@runstream/persistence';
+import { createDatabase, createOutboxWakeup, createRepositories } from '@runstream/persistence';
 import { createLogger, onShutdown } from '@runstream/runtime';
 
 import { parseEnv } from './env.js';

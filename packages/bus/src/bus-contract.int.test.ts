@@ -46,8 +46,14 @@ const adapters: Adapter[] = [
     name: 'postgres',
     pointerFrom: 8000,
     async open() {
-      const publisher = await createBus({ kind: 'postgres' }, { databaseUrl: database.url, name: 'contract-pub' });
-      const subscriber = await createBus({ kind: 'postgres' }, { databaseUrl: database.url, name: 'contract-sub' });
+      const publisher = await createBus(
+        { kind: 'postgres' },
+        { databaseUrl: database.url, name: 'contract-pub' },
+      );
+      const subscriber = await createBus(
+        { kind: 'postgres' },
+        { databaseUrl: database.url, name: 'contract-sub' },
+      );
       return { publisher, subscriber };
     },
     async restart() {
@@ -68,8 +74,14 @@ const adapters: Adapter[] = [
   {
     name: 'nats',
     async open() {
-      const publisher = await createBus({ kind: 'nats', url: nats.url }, { databaseUrl: '', name: 'contract-pub' });
-      const subscriber = await createBus({ kind: 'nats', url: nats.url }, { databaseUrl: '', name: 'contract-sub' });
+      const publisher = await createBus(
+        { kind: 'nats', url: nats.url },
+        { databaseUrl: '', name: 'contract-pub' },
+      );
+      const subscriber = await createBus(
+        { kind: 'nats', url: nats.url },
+        { databaseUrl: '', name: 'contract-sub' },
+      );
       return { publisher, subscriber };
     },
     async restart() {
@@ -101,7 +113,10 @@ function recorder() {
     messages,
     resyncs,
     seqs: () => messages.map((m) => m.seq),
-    handlers: { onMessage: (m: BusMessage) => void messages.push(m), onResync: (r: string) => void resyncs.push(r) },
+    handlers: {
+      onMessage: (m: BusMessage) => void messages.push(m),
+      onResync: (r: string) => void resyncs.push(r),
+    },
   };
 }
 
@@ -142,7 +157,9 @@ describe.each(adapters)('bus contract: $name', (adapter) => {
     const expected = Array.from({ length: 300 }, (_, i) => i + 1);
     expect(ra.seqs()).toEqual(expected);
     expect(rb.seqs()).toEqual(expected);
-    expect(ra.messages.every((m) => m.source === 'outbox' && m.runId === a && m.event?.seq === m.seq)).toBe(true);
+    expect(
+      ra.messages.every((m) => m.source === 'outbox' && m.runId === a && m.event?.seq === m.seq),
+    ).toBe(true);
     expect(rb.messages.every((m) => m.runId === b)).toBe(true);
   });
 
@@ -190,42 +207,50 @@ describe.each(adapters)('bus contract: $name', (adapter) => {
     await publisher.publish([small, large]);
     await vi.waitUntil(() => r.messages.length === 2, poll);
     expect(r.messages[0]).toEqual(small);
-    if (adapter.pointerFrom !== undefined) expect(r.messages[1]).toEqual({ source: 'outbox', runId, seq: 2 });
+    if (adapter.pointerFrom !== undefined)
+      expect(r.messages[1]).toEqual({ source: 'outbox', runId, seq: 2 });
     else expect(r.messages[1]).toEqual(large);
   });
 
   it('refuses a message that breaks the contract with INVALID_MESSAGE', async () => {
     const runId = randomUUID();
-    await expect(publisher.publish([{ ...message(runId, 1), seq: 0 }])).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
-    await expect(publisher.publish([{ ...message(runId, 2), runId: randomUUID() }])).rejects.toBeInstanceOf(BusError);
+    await expect(publisher.publish([{ ...message(runId, 1), seq: 0 }])).rejects.toMatchObject({
+      code: 'INVALID_MESSAGE',
+    });
+    await expect(
+      publisher.publish([{ ...message(runId, 2), runId: randomUUID() }]),
+    ).rejects.toBeInstanceOf(BusError);
     expect(await publisher.ping()).toBe(true);
   });
 
-  it.skipIf(!adapter.restart)('after a restart reconnects, re-subscribes and tells subscribers to resync', async () => {
-    const runId = randomUUID();
-    const r = recorder();
-    await subscribe(runId, r.handlers);
-    await publisher.publish([message(runId, 1)]);
-    await vi.waitUntil(() => r.messages.length === 1, poll);
-    await adapter.restart!();
-    await vi.waitUntil(() => r.resyncs.length >= 1, { ...poll, timeout: 20_000 });
-    // The publisher reconnects too; until then a publish fails with BUS_UNAVAILABLE, never silently.
-    await vi.waitUntil(
-      async () => {
-        try {
-          await publisher.publish([message(runId, 2)]);
-          return true;
-        } catch (error) {
-          expect(error).toMatchObject({ code: 'BUS_UNAVAILABLE' });
-          return false;
-        }
-      },
-      { timeout: 20_000, interval: 100 },
-    );
-    await vi.waitUntil(() => r.messages.some((m) => m.seq === 2), poll);
-    expect(r.seqs()).toEqual([1, 2]);
-    expect(await subscriber.ping()).toBe(true);
-  });
+  it.skipIf(!adapter.restart)(
+    'after a restart reconnects, re-subscribes and tells subscribers to resync',
+    async () => {
+      const runId = randomUUID();
+      const r = recorder();
+      await subscribe(runId, r.handlers);
+      await publisher.publish([message(runId, 1)]);
+      await vi.waitUntil(() => r.messages.length === 1, poll);
+      await adapter.restart!();
+      await vi.waitUntil(() => r.resyncs.length >= 1, { ...poll, timeout: 20_000 });
+      // The publisher reconnects too; until then a publish fails with BUS_UNAVAILABLE, never silently.
+      await vi.waitUntil(
+        async () => {
+          try {
+            await publisher.publish([message(runId, 2)]);
+            return true;
+          } catch (error) {
+            expect(error).toMatchObject({ code: 'BUS_UNAVAILABLE' });
+            return false;
+          }
+        },
+        { timeout: 20_000, interval: 100 },
+      );
+      await vi.waitUntil(() => r.messages.some((m) => m.seq === 2), poll);
+      expect(r.seqs()).toEqual([1, 2]);
+      expect(await subscriber.ping()).toBe(true);
+    },
+  );
 
   it('answers ping, and refuses to publish after close', async () => {
     const extra = await adapter.open();
@@ -233,6 +258,8 @@ describe.each(adapters)('bus contract: $name', (adapter) => {
     await extra.publisher.close();
     if (extra.subscriber !== extra.publisher) await extra.subscriber.close();
     expect(await extra.publisher.ping()).toBe(false);
-    await expect(extra.publisher.publish([message(randomUUID(), 1)])).rejects.toMatchObject({ code: 'BUS_CLOSED' });
+    await expect(extra.publisher.publish([message(randomUUID(), 1)])).rejects.toMatchObject({
+      code: 'BUS_CLOSED',
+    });
   });
 });

@@ -18,7 +18,11 @@ export interface BusDeps {
 export async function createBus(config: BusConfig, deps: BusDeps): Promise<Bus> {
   switch (config.kind) {
     case 'postgres':
-      return createPostgresBus({ url: deps.databaseUrl, logger: deps.logger, applicationName: deps.name });
+      return createPostgresBus({
+        url: deps.databaseUrl,
+        logger: deps.logger,
+        applicationName: deps.name,
+      });
     case 'nats':
       return createNatsBus({ url: config.url, logger: deps.logger, name: deps.name });
     case 'memory':

@@ -23,5 +23,7 @@ export class BusError extends Error {
 
 /** Whether a publish may succeed as it is once the transport is back (nothing wrong with the messages). */
 export function isTransient(error: unknown): boolean {
-  return error instanceof BusError && (error.code === 'BUS_UNAVAILABLE' || error.code === 'BUS_CLOSED');
+  return (
+    error instanceof BusError && (error.code === 'BUS_UNAVAILABLE' || error.code === 'BUS_CLOSED')
+  );
 }

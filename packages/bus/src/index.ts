@@ -1,7 +1,18 @@
-export { silentLogger, type Bus, type BusLogger, type BusMessage, type Subscription, type SubscriptionHandlers } from './bus.js';
+export {
+  silentLogger,
+  type Bus,
+  type BusLogger,
+  type BusMessage,
+  type Subscription,
+  type SubscriptionHandlers,
+} from './bus.js';
 export { createBus, type BusConfig, type BusDeps } from './create-bus.js';
 export { BusError, isTransient, type BusErrorCode } from './errors.js';
 export { createMemoryBus } from './memory-bus.js';
 export { createNatsBus, type NatsBusOptions } from './nats-bus.js';
 export { createPostgresBus, runChannel, type PostgresBusOptions } from './postgres-bus.js';
-export { createPostgresListener, type PostgresListener, type PostgresListenerOptions } from './postgres-listener.js';
+export {
+  createPostgresListener,
+  type PostgresListener,
+  type PostgresListenerOptions,
+} from './postgres-listener.js';

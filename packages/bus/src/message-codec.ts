@@ -15,10 +15,19 @@ export function checkMessage(message: BusMessage): void {
     throw new BusError('INVALID_MESSAGE', 'a bus message needs source "outbox" and a runId');
   }
   if (!Number.isInteger(message.seq) || message.seq < 1) {
-    throw new BusError('INVALID_MESSAGE', `a bus message needs a positive integer seq (got ${String(message.seq)})`);
+    throw new BusError(
+      'INVALID_MESSAGE',
+      `a bus message needs a positive integer seq (got ${String(message.seq)})`,
+    );
   }
-  if (message.event !== undefined && (message.event.runId !== message.runId || message.event.seq !== message.seq)) {
-    throw new BusError('INVALID_MESSAGE', 'a bus message and its event must name the same run and seq');
+  if (
+    message.event !== undefined &&
+    (message.event.runId !== message.runId || message.event.seq !== message.seq)
+  ) {
+    throw new BusError(
+      'INVALID_MESSAGE',
+      'a bus message and its event must name the same run and seq',
+    );
   }
 }
 
@@ -32,6 +41,12 @@ export function decodeMessage(payload: string): BusMessage | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const m = value as Partial<BusMessage>;
-  if (m.source !== 'outbox' || typeof m.runId !== 'string' || !Number.isInteger(m.seq) || (m.seq ?? 0) < 1) return undefined;
+  if (
+    m.source !== 'outbox' ||
+    typeof m.runId !== 'string' ||
+    !Number.isInteger(m.seq) ||
+    (m.seq ?? 0) < 1
+  )
+    return undefined;
   return m as BusMessage;
 }

@@ -1,7 +1,14 @@
 import type { NatsConnection, Subscription as NatsSubscription } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 
-import { type Bus, type BusLogger, type BusMessage, type Subscription, type SubscriptionHandlers, silentLogger } from './bus.js';
+import {
+  type Bus,
+  type BusLogger,
+  type BusMessage,
+  type Subscription,
+  type SubscriptionHandlers,
+  silentLogger,
+} from './bus.js';
 import { BusError } from './errors.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
 import { createSubscriberRegistry } from './subscriber-registry.js';
@@ -21,7 +28,10 @@ export interface NatsBusOptions {
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BusError('BUS_UNAVAILABLE', `nats bus: ${what} timed out after ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new BusError('BUS_UNAVAILABLE', `nats bus: ${what} timed out after ${ms} ms`)),
+      ms,
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -53,12 +63,15 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
       maxPingOut: 3,
     });
   } catch (error) {
-    throw new BusError('BUS_UNAVAILABLE', `nats bus: cannot connect to ${options.url}`, { cause: error });
+    throw new BusError('BUS_UNAVAILABLE', `nats bus: cannot connect to ${options.url}`, {
+      cause: error,
+    });
   }
   let connected = true;
 
   const subject = (runId: string): string => {
-    if (!/^[^.*>\s]+$/.test(runId)) throw new BusError('INVALID_MESSAGE', `run id not usable in a subject: ${runId}`);
+    if (!/^[^.*>\s]+$/.test(runId))
+      throw new BusError('INVALID_MESSAGE', `run id not usable in a subject: ${runId}`);
     return `${prefix}.${runId}`;
   };
 
@@ -91,7 +104,8 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
       if (messages.length === 0) return;
       // While disconnected the client would buffer and a flush would wait for the reconnect;
       // refusing at once lets the publisher back off and keep its claim short.
-      if (!connected || nc.isClosed()) throw new BusError('BUS_UNAVAILABLE', 'nats bus: not connected');
+      if (!connected || nc.isClosed())
+        throw new BusError('BUS_UNAVAILABLE', 'nats bus: not connected');
       const limit = maxPayload() - 512;
       const encoded = messages.map((m) => [subject(m.runId), encodeMessage(m, limit)] as const);
       try {

@@ -1,6 +1,13 @@
 import pg from 'pg';
 
-import { type Bus, type BusLogger, type BusMessage, type Subscription, type SubscriptionHandlers, silentLogger } from './bus.js';
+import {
+  type Bus,
+  type BusLogger,
+  type BusMessage,
+  type Subscription,
+  type SubscriptionHandlers,
+  silentLogger,
+} from './bus.js';
 import { BusError } from './errors.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
 import { createPostgresListener } from './postgres-listener.js';
@@ -25,7 +32,8 @@ export interface PostgresBusOptions {
 /** Channels are per run, so each process hears only the runs it follows. */
 export function runChannel(runId: string): string {
   // Identifiers stop at 63 bytes; a uuid makes 50.
-  if (Buffer.byteLength(runId) > 49) throw new BusError('INVALID_MESSAGE', `run id too long for a channel: ${runId}`);
+  if (Buffer.byteLength(runId) > 49)
+    throw new BusError('INVALID_MESSAGE', `run id too long for a channel: ${runId}`);
   return `runstream_run_${runId}`;
 }
 
@@ -69,7 +77,11 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
     },
   });
 
-  const pool = new pg.Pool({ connectionString: options.url, max: 2, application_name: `${appName}-publish` });
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: 2,
+    application_name: `${appName}-publish`,
+  });
   // A publisher connection that dies is replaced at the next checkout; idle, the pool hears it,
   // checked out between two chunks only the client does (the next query then rejects).
   pool.on('error', () => undefined);
@@ -96,15 +108,17 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
       try {
         // One connection for the whole call, chunk after chunk: per-run order is call order.
         for (let i = 0; i < channels.length; i += chunkSize) {
-          await client.query('SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS m(c, p)', [
-            channels.slice(i, i + chunkSize),
-            payloads.slice(i, i + chunkSize),
-          ]);
+          await client.query(
+            'SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS m(c, p)',
+            [channels.slice(i, i + chunkSize), payloads.slice(i, i + chunkSize)],
+          );
         }
       } catch (error) {
         if (isConnectionError(error)) {
           broken = error as Error;
-          throw new BusError('BUS_UNAVAILABLE', 'postgres bus: connection lost while publishing', { cause: error });
+          throw new BusError('BUS_UNAVAILABLE', 'postgres bus: connection lost while publishing', {
+            cause: error,
+          });
         }
         throw new BusError('PUBLISH_FAILED', 'postgres bus: NOTIFY failed', { cause: error });
       } finally {
@@ -152,4 +166,3 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
     },
   };
 }
-

@@ -60,7 +60,9 @@ export function createPostgresListener(options: PostgresListenerOptions): Postgr
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ms);
-      waitAbort.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      waitAbort.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), {
+        once: true,
+      });
     });
 
   const drop = (c: pg.Client, reason: string): void => {
@@ -89,7 +91,8 @@ export function createPostgresListener(options: PostgresListenerOptions): Postgr
     await c.connect();
     try {
       // Every channel asked for so far, in one round trip, before anyone is told we are back.
-      if (channels.size > 0) await c.query([...channels].map((ch) => `LISTEN ${quote(ch)};`).join(' '));
+      if (channels.size > 0)
+        await c.query([...channels].map((ch) => `LISTEN ${quote(ch)};`).join(' '));
     } catch (error) {
       c.removeAllListeners();
       c.on('error', () => undefined);

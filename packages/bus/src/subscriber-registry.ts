@@ -42,10 +42,12 @@ export function createSubscriberRegistry(logger: BusLogger) {
       return [...byRun.keys()];
     },
     deliver(message: BusMessage): void {
-      for (const handlers of byRun.get(message.runId) ?? []) safely(() => handlers.onMessage(message), message.runId);
+      for (const handlers of byRun.get(message.runId) ?? [])
+        safely(() => handlers.onMessage(message), message.runId);
     },
     resyncAll(reason: string): void {
-      for (const [runId, set] of byRun) for (const handlers of set) safely(() => handlers.onResync(reason), runId);
+      for (const [runId, set] of byRun)
+        for (const handlers of set) safely(() => handlers.onResync(reason), runId);
     },
     clear(): void {
       byRun.clear();

@@ -3,7 +3,12 @@ import type { z } from 'zod';
 
 import { RunstreamError, errorFromResponse } from './errors.js';
 import { type Run, type RunPage, RunPageSchema, RunSchema, type RunStatus } from './run.js';
-import { type ReconnectOptions, type RunEventsOptions, abortReason, streamRunEvents } from './run-events.js';
+import {
+  type ReconnectOptions,
+  type RunEventsOptions,
+  abortReason,
+  streamRunEvents,
+} from './run-events.js';
 
 export interface RunstreamClientOptions {
   /**
@@ -55,14 +60,18 @@ export interface RunstreamClient {
   /** Asks for a cancel; the run ends later with `run.cancelled`. RUN_TERMINAL (409) if it has ended. */
   cancel(runId: string, options?: { signal?: AbortSignal }): Promise<Run>;
   /** The run's events in seq order, each exactly once, up to and including the terminal event. */
-  events(runId: string, options?: RunEventsOptions): AsyncGenerator<RunEventEnvelope, void, undefined>;
+  events(
+    runId: string,
+    options?: RunEventsOptions,
+  ): AsyncGenerator<RunEventEnvelope, void, undefined>;
 }
 
 /** A client of the Runstream api; works in Node 20+ and in browsers. */
 export function createRunstreamClient(options: RunstreamClientOptions = {}): RunstreamClient {
   const base = (options.baseUrl ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
   // Bound late so a test or a polyfill that replaces globalThis.fetch after creation is honoured.
-  const fetchImpl: typeof globalThis.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const fetchImpl: typeof globalThis.fetch =
+    options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const headers = (): Record<string, string> =>
     options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
   const url = (path: string): string => `${base}${path}`;
@@ -91,18 +100,38 @@ export function createRunstreamClient(options: RunstreamClientOptions = {}): Run
       });
     } catch (error) {
       if (init.signal?.aborted) throw abortReason(init.signal);
-      const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
-      throw new RunstreamError('NETWORK_ERROR', `cannot reach ${base}: ${reason}`, undefined, undefined, { cause: error });
+      const reason =
+        error instanceof Error
+          ? ((error.cause as Error | undefined)?.message ?? error.message)
+          : String(error);
+      throw new RunstreamError(
+        'NETWORK_ERROR',
+        `cannot reach ${base}: ${reason}`,
+        undefined,
+        undefined,
+        { cause: error },
+      );
     }
     if (!response.ok) throw await errorFromResponse(response);
     const json: unknown = await response.json().catch((error: unknown) => {
-      throw new RunstreamError('INVALID_RESPONSE', `${method} ${path}: body is not JSON`, response.status, undefined, {
-        cause: error,
-      });
+      throw new RunstreamError(
+        'INVALID_RESPONSE',
+        `${method} ${path}: body is not JSON`,
+        response.status,
+        undefined,
+        {
+          cause: error,
+        },
+      );
     });
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      throw new RunstreamError('INVALID_RESPONSE', `${method} ${path}: unexpected body`, response.status, parsed.error.issues);
+      throw new RunstreamError(
+        'INVALID_RESPONSE',
+        `${method} ${path}: unexpected body`,
+        response.status,
+        parsed.error.issues,
+      );
     }
     return { status: response.status, body: parsed.data };
   }
@@ -114,7 +143,10 @@ export function createRunstreamClient(options: RunstreamClientOptions = {}): Run
       const body: Record<string, unknown> = { graph: input.graph };
       if (input.input !== undefined) body.input = input.input;
       if (input.idempotencyKey !== undefined) body.idempotencyKey = input.idempotencyKey;
-      const { status, body: run } = await request('POST', '/v1/runs', RunSchema, { body, signal: opts?.signal });
+      const { status, body: run } = await request('POST', '/v1/runs', RunSchema, {
+        body,
+        signal: opts?.signal,
+      });
       return { run, created: status === 201 };
     },
     async get(runId, opts) {
@@ -129,7 +161,9 @@ export function createRunstreamClient(options: RunstreamClientOptions = {}): Run
       return (await request('GET', `/v1/runs${qs}`, RunPageSchema, { signal: opts?.signal })).body;
     },
     async cancel(runId, opts) {
-      return (await request('POST', `${runPath(runId)}/cancel`, RunSchema, { signal: opts?.signal })).body;
+      return (
+        await request('POST', `${runPath(runId)}/cancel`, RunSchema, { signal: opts?.signal })
+      ).body;
     },
     events(runId, opts) {
       return streamRunEvents({ fetch: fetchImpl, url, headers, reconnect }, runId, opts);

@@ -41,7 +41,10 @@ export class RunstreamError extends Error {
   /** Whether retrying the same request later may succeed (network trouble, 5xx, 429). */
   get retryable(): boolean {
     if (this.code === 'NETWORK_ERROR') return true;
-    return this.status !== undefined && (this.status >= 500 || this.status === 429 || this.status === 408);
+    return (
+      this.status !== undefined &&
+      (this.status >= 500 || this.status === 429 || this.status === 408)
+    );
   }
 }
 
@@ -54,7 +57,9 @@ export async function errorFromResponse(response: Response): Promise<RunstreamEr
   } catch {
     body = undefined;
   }
-  const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+  const error = (
+    body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined
+  )?.error;
   if (error && typeof error.code === 'string') {
     const message = typeof error.message === 'string' ? error.message : `HTTP ${response.status}`;
     return new RunstreamError(error.code, message, response.status, error.details);

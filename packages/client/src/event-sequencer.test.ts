@@ -21,7 +21,10 @@ describe('createEventSequencer', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 40 }),
-        fc.array(fc.tuple(fc.nat(5), fc.integer({ min: 1, max: 15 })), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.tuple(fc.nat(5), fc.integer({ min: 1, max: 15 })), {
+          minLength: 1,
+          maxLength: 30,
+        }),
         (n, connections) => {
           const seq = createEventSequencer({ runId: RUN });
           const delivered: number[] = [];
@@ -69,6 +72,8 @@ describe('createEventSequencer', () => {
 
   it('passes an event type it does not know on its envelope alone', () => {
     const seq = createEventSequencer({ runId: RUN });
-    expect(seq.accept({ runId: RUN, seq: 1, type: 'future.thing', at, data: { x: 1 } }).kind).toBe('event');
+    expect(seq.accept({ runId: RUN, seq: 1, type: 'future.thing', at, data: { x: 1 } }).kind).toBe(
+      'event',
+    );
   });
 });

@@ -67,7 +67,10 @@ export function createEventSequencer(options: EventSequencerOptions): EventSeque
       }
       const event: RunEventEnvelope = parsed.data;
       if (event.runId !== options.runId) {
-        throw new RunstreamError('INVALID_EVENT', `event of run ${event.runId} on the stream of run ${options.runId}`);
+        throw new RunstreamError(
+          'INVALID_EVENT',
+          `event of run ${event.runId} on the stream of run ${options.runId}`,
+        );
       }
       if (done || event.seq <= lastSeq) return { kind: 'duplicate', seq: event.seq };
       if (event.seq !== lastSeq + 1) return { kind: 'gap', expected: lastSeq + 1, seq: event.seq };
@@ -82,6 +85,12 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new RunstreamError('INVALID_EVENT', 'invalid event: malformed JSON', undefined, undefined, { cause: error });
+    throw new RunstreamError(
+      'INVALID_EVENT',
+      'invalid event: malformed JSON',
+      undefined,
+      undefined,
+      { cause: error },
+    );
   }
 }

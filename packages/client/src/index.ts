@@ -13,6 +13,14 @@ export {
   type EventSequencerOptions,
   type SequencerVerdict,
 } from './event-sequencer.js';
-export { RunPageSchema, RunSchema, RunStatusSchema, isTerminalStatus, type Run, type RunPage, type RunStatus } from './run.js';
+export {
+  RunPageSchema,
+  RunSchema,
+  RunStatusSchema,
+  isTerminalStatus,
+  type Run,
+  type RunPage,
+  type RunStatus,
+} from './run.js';
 export type { ReconnectOptions, RunEventsOptions } from './run-events.js';
 export type { RunEventEnvelope } from '@runstream/events';

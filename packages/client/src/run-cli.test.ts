@@ -6,7 +6,15 @@ function io() {
   const out: string[] = [];
   const err: string[] = [];
   // No api listens on port 9: a test that reached the network would fail with exit 1, not 2.
-  return { out, err, io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), env: { RUNSTREAM_URL: 'http://127.0.0.1:9' } } };
+  return {
+    out,
+    err,
+    io: {
+      stdout: (t: string) => out.push(t),
+      stderr: (t: string) => err.push(t),
+      env: { RUNSTREAM_URL: 'http://127.0.0.1:9' },
+    },
+  };
 }
 
 describe('runCli', () => {
@@ -40,7 +48,13 @@ describe('runCli', () => {
 
 describe('formatEvent', () => {
   it('shows text deltas as quoted text', () => {
-    const line = formatEvent({ runId: 'r', seq: 7, type: 'text.delta', at: '2026-01-01T10:11:12.345Z', data: { text: 'hi' } });
+    const line = formatEvent({
+      runId: 'r',
+      seq: 7,
+      type: 'text.delta',
+      at: '2026-01-01T10:11:12.345Z',
+      data: { text: 'hi' },
+    });
     expect(line).toBe('    7  10:11:12.345  text.delta      "hi"\n');
   });
 });

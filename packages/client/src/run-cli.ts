@@ -77,18 +77,32 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (command === 'runs' && sub === 'create') {
       const graph = required(arg, 'runs create <graph>');
       const { run, created } = await client.create(
-        { graph, input: jsonObject(values.input, '--input'), idempotencyKey: values['idempotency-key'] },
+        {
+          graph,
+          input: jsonObject(values.input, '--input'),
+          idempotencyKey: values['idempotency-key'],
+        },
         { signal: io.signal },
       );
       if (values.json) print(run);
-      else io.stdout(`${created ? 'created' : 'existing'} run ${run.id} (${run.graph}, ${run.status})\n`);
+      else
+        io.stdout(
+          `${created ? 'created' : 'existing'} run ${run.id} (${run.graph}, ${run.status})\n`,
+        );
       return EXIT.ok;
     }
     if (command === 'runs' && sub === 'list') {
-      const status = values.status === undefined ? undefined : RunStatusSchema.safeParse(values.status);
-      if (status && !status.success) throw new UsageError(`--status: must be one of ${RunStatusSchema.options.join(', ')}`);
+      const status =
+        values.status === undefined ? undefined : RunStatusSchema.safeParse(values.status);
+      if (status && !status.success)
+        throw new UsageError(`--status: must be one of ${RunStatusSchema.options.join(', ')}`);
       const page = await client.list(
-        { status: status?.data, graph: values.graph, limit: positiveInt(values.limit, '--limit'), cursor: values.cursor },
+        {
+          status: status?.data,
+          graph: values.graph,
+          limit: positiveInt(values.limit, '--limit'),
+          cursor: values.cursor,
+        },
         { signal: io.signal },
       );
       if (values.json) print(page);
@@ -97,7 +111,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (command === 'runs' && (sub === 'get' || sub === 'cancel')) {
       const runId = required(arg, `runs ${sub} <runId>`);
-      const run = sub === 'get' ? await client.get(runId, { signal: io.signal }) : await client.cancel(runId, { signal: io.signal });
+      const run =
+        sub === 'get'
+          ? await client.get(runId, { signal: io.signal })
+          : await client.cancel(runId, { signal: io.signal });
       if (values.json || sub === 'get') print(run);
       else io.stdout(`cancel requested for run ${run.id} (${run.status})\n`);
       return EXIT.ok;
@@ -115,7 +132,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (io.signal?.aborted) return EXIT.interrupted;
     if (error instanceof RunstreamError) {
       const field = fieldOf(error.details);
-      io.stderr(`runstream: ${error.message}${field ? ` (${field})` : ''} [${error.code}${error.status ? ` ${error.status}` : ''}]\n`);
+      io.stderr(
+        `runstream: ${error.message}${field ? ` (${field})` : ''} [${error.code}${error.status ? ` ${error.status}` : ''}]\n`,
+      );
       return EXIT.error;
     }
     io.stderr(`runstream: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -143,7 +162,12 @@ function parse(argv: readonly string[]) {
 
 type Values = ReturnType<typeof parse>['values'];
 
-async function tail(client: RunstreamClient, runId: string, values: Values, io: CliIo): Promise<number> {
+async function tail(
+  client: RunstreamClient,
+  runId: string,
+  values: Values,
+  io: CliIo,
+): Promise<number> {
   const fromSeq = positiveInt(values['from-seq'], '--from-seq');
   let last: RunEventEnvelope | undefined;
   for await (const event of client.events(runId, {
@@ -151,7 +175,9 @@ async function tail(client: RunstreamClient, runId: string, values: Values, io: 
     signal: io.signal,
     onReconnect: ({ lastSeq, delayMs, error }) => {
       const why = error instanceof Error ? error.message : String(error);
-      io.stderr(`runstream: stream dropped (${why}); resuming after seq ${lastSeq} in ${delayMs} ms\n`);
+      io.stderr(
+        `runstream: stream dropped (${why}); resuming after seq ${lastSeq} in ${delayMs} ms\n`,
+      );
     },
   })) {
     last = event;
@@ -165,10 +191,13 @@ export function formatEvent(event: RunEventEnvelope): string {
   const time = event.at.slice(11, 23);
   const data = event.data;
   let detail: string;
-  if (event.type === 'text.delta' && typeof data.text === 'string') detail = JSON.stringify(data.text);
+  if (event.type === 'text.delta' && typeof data.text === 'string')
+    detail = JSON.stringify(data.text);
   else if (Object.keys(data).length === 0) detail = '';
   else detail = JSON.stringify(data);
-  return `${String(event.seq).padStart(5)}  ${time}  ${event.type.padEnd(15)} ${detail}`.trimEnd() + '\n';
+  return (
+    `${String(event.seq).padStart(5)}  ${time}  ${event.type.padEnd(15)} ${detail}`.trimEnd() + '\n'
+  );
 }
 
 function formatRuns(runs: readonly Run[], nextCursor: string | null): string {
@@ -176,7 +205,11 @@ function formatRuns(runs: readonly Run[], nextCursor: string | null): string {
   const rows = runs.map((r) => [r.id, r.status, r.graph, String(r.lastSeq), r.createdAt]);
   const header = ['ID', 'STATUS', 'GRAPH', 'EVENTS', 'CREATED'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const more = nextCursor ? `more: runstream runs list --cursor ${nextCursor}\n` : '';
   return `${[line(header), ...rows.map(line)].join('\n')}\n${more}`;
 }
@@ -189,7 +222,8 @@ function required(value: string | undefined, what: string): string {
 function positiveInt(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name}: must be a whole number of 1 or more`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${name}: must be a whole number of 1 or more`);
   return n;
 }
 

@@ -14,7 +14,12 @@ export interface RunEventsOptions {
   /** Stops the stream: the iterator then throws the signal's reason. */
   signal?: AbortSignal;
   /** Called before each reconnect, with the seq the stream resumes after and why it dropped. */
-  onReconnect?: (info: { lastSeq: number; attempt: number; delayMs: number; error: unknown }) => void;
+  onReconnect?: (info: {
+    lastSeq: number;
+    attempt: number;
+    delayMs: number;
+    error: unknown;
+  }) => void;
 }
 
 /** How the event stream reconnects; part of the client's options. */
@@ -88,7 +93,12 @@ export async function* streamRunEvents(
           throw toNetworkError(error, options.signal);
         });
       if (!response.ok) throw await errorFromResponse(response);
-      if (!response.body) throw new RunstreamError('INVALID_RESPONSE', 'event stream without a body', response.status);
+      if (!response.body)
+        throw new RunstreamError(
+          'INVALID_RESPONSE',
+          'event stream without a body',
+          response.status,
+        );
 
       const parser = createParser({
         onEvent(message) {
@@ -170,15 +180,23 @@ async function readWithIdleTimeout(
 
 function toNetworkError(error: unknown, signal?: AbortSignal): unknown {
   if (signal?.aborted) return abortReason(signal);
-  return new RunstreamError('NETWORK_ERROR', `connection failed: ${describe(error)}`, undefined, undefined, {
-    cause: error,
-  });
+  return new RunstreamError(
+    'NETWORK_ERROR',
+    `connection failed: ${describe(error)}`,
+    undefined,
+    undefined,
+    {
+      cause: error,
+    },
+  );
 }
 
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
-    return cause instanceof Error && cause.message ? `${error.message} (${cause.message})` : error.message;
+    return cause instanceof Error && cause.message
+      ? `${error.message} (${cause.message})`
+      : error.message;
   }
   return String(error);
 }

@@ -22,7 +22,12 @@ env.PATH = [join(pkg, 'node_modules', '.bin'), env.PATH].join(':');
 try {
   execFileSync(
     process.execPath,
-    [require.resolve('prisma/build/index.js'), 'generate', '--schema', join(root, 'prisma', 'schema.prisma')],
+    [
+      require.resolve('prisma/build/index.js'),
+      'generate',
+      '--schema',
+      join(root, 'prisma', 'schema.prisma'),
+    ],
     { cwd: pkg, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
 } catch (error) {

@@ -11,7 +11,15 @@ describe('sqlState', () => {
     expect(sqlState({ originalCode: '23514', code: 'P2004' })).toBe('23514');
     // The shape Prisma 7 gives a failed raw query through @prisma/adapter-pg.
     expect(
-      sqlState({ code: 'P2010', meta: { driverAdapterError: { name: 'DriverAdapterError', cause: { originalCode: '22012', kind: 'postgres' } } } }),
+      sqlState({
+        code: 'P2010',
+        meta: {
+          driverAdapterError: {
+            name: 'DriverAdapterError',
+            cause: { originalCode: '22012', kind: 'postgres' },
+          },
+        },
+      }),
     ).toBe('22012');
     expect(sqlState({ code: 'P0001' })).toBe('P0001');
   });
@@ -42,7 +50,13 @@ describe('run ids', () => {
   });
 
   it('refuse anything that is not a UUID, so it is never sent to the database', () => {
-    for (const bad of ['', 'abc', '0190f0f0-0000-7000-8000-00000000000', "1' OR '1'='1", '0190f0f0-0000-7000-8000-000000000000 ']) {
+    for (const bad of [
+      '',
+      'abc',
+      '0190f0f0-0000-7000-8000-00000000000',
+      "1' OR '1'='1",
+      '0190f0f0-0000-7000-8000-000000000000 ',
+    ]) {
       expect(isRunId(bad)).toBe(false);
     }
   });

@@ -1,4 +1,11 @@
-export { createDatabase, queryRows, type Database, type DatabaseOptions, type Db, type TransactionClient } from './database.js';
+export {
+  createDatabase,
+  queryRows,
+  type Database,
+  type DatabaseOptions,
+  type Db,
+  type TransactionClient,
+} from './database.js';
 export {
   PersistenceError,
   RETRYABLE_SQLSTATES,
@@ -8,7 +15,12 @@ export {
   type PersistenceErrorCode,
 } from './errors.js';
 export { isRunId, newRunId } from './ids.js';
-export { DEFAULT_MIGRATIONS_DIR, migrate, type MigrateOptions, type MigrateResult } from './migrate.js';
+export {
+  DEFAULT_MIGRATIONS_DIR,
+  migrate,
+  type MigrateOptions,
+  type MigrateResult,
+} from './migrate.js';
 export {
   createOutboxRepo,
   type ClaimOptions,

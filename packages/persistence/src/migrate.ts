@@ -8,7 +8,11 @@ import pg from 'pg';
 import { PersistenceError } from './errors.js';
 
 /** The migrations this package carries (a copy of /prisma/migrations made at build time). */
-export const DEFAULT_MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+export const DEFAULT_MIGRATIONS_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'migrations',
+);
 
 // Any constant works; it only has to be the same for every process that migrates this database.
 const MIGRATION_LOCK_KEY = 0x52_53_4d_47; // "RSMG"
@@ -36,12 +40,19 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const dir = options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
   const log = options.log ?? (() => undefined);
   const migrations = await readMigrations(dir);
-  const client = new pg.Client({ connectionString: options.url, application_name: 'runstream-migrate' });
+  const client = new pg.Client({
+    connectionString: options.url,
+    application_name: 'runstream-migrate',
+  });
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query(CREATE_MIGRATIONS_TABLE);
-    const { rows } = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
+    const { rows } = await client.query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+    }>(
       'SELECT migration_name, checksum, finished_at FROM _prisma_migrations WHERE rolled_back_at IS NULL',
     );
     const recorded = new Map(rows.map((r) => [r.migration_name, r]));
@@ -73,16 +84,23 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         const message = error instanceof Error ? error.message : String(error);
-        throw new PersistenceError('MIGRATION_FAILED', `migration ${migration.name} failed: ${message}`, undefined, {
-          cause: error,
-        });
+        throw new PersistenceError(
+          'MIGRATION_FAILED',
+          `migration ${migration.name} failed: ${message}`,
+          undefined,
+          {
+            cause: error,
+          },
+        );
       }
       log(`applied ${migration.name}`);
       result.applied.push(migration.name);
     }
     return result;
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await client
+      .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
+      .catch(() => undefined);
     await client.end();
   }
 }

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type Repos, type TestDatabaseWithClient, createRepos, openTestDatabase, seedRun } from './testing/index.js';
+import {
+  type Repos,
+  type TestDatabaseWithClient,
+  createRepos,
+  openTestDatabase,
+  seedRun,
+} from './testing/index.js';
 
 let t: TestDatabaseWithClient;
 let repos: Repos;
@@ -11,11 +17,18 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.drop());
 
-const delta = (i: number): { type: string; data: Record<string, unknown> } => ({ type: 'text.delta', data: { i } });
+const delta = (i: number): { type: string; data: Record<string, unknown> } => ({
+  type: 'text.delta',
+  data: { i },
+});
 
 async function runWithEvents(n: number): Promise<string> {
   const run = await seedRun(repos);
-  if (n > 1) await repos.events.append(run.id, Array.from({ length: n - 1 }, (_, i) => delta(i)));
+  if (n > 1)
+    await repos.events.append(
+      run.id,
+      Array.from({ length: n - 1 }, (_, i) => delta(i)),
+    );
   return run.id;
 }
 
@@ -30,7 +43,9 @@ describe('outbox claim', () => {
     await publishEverything();
     const a = await runWithEvents(7);
     const b = await runWithEvents(3);
-    const claimed = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx, { maxRuns: 10, maxEventsPerRun: 5 }));
+    const claimed = await t.db.prisma.$transaction((tx) =>
+      repos.outbox.claim(tx, { maxRuns: 10, maxEventsPerRun: 5 }),
+    );
     const byRun = new Map(claimed.map((c) => [c.runId, c.events.map((e) => e.seq)]));
     expect(byRun.get(a)).toEqual([1, 2, 3, 4, 5]);
     expect(byRun.get(b)).toEqual([1, 2, 3]);
@@ -66,7 +81,9 @@ describe('outbox claim', () => {
             held.add(c.runId);
             // I4: a claim starts right after what was published, and moves forward in order.
             expect(c.events[0]!.seq).toBe(published.get(c.runId)! + 1);
-            expect(c.events.map((e) => e.seq)).toEqual(c.events.map((_, i) => c.events[0]!.seq + i));
+            expect(c.events.map((e) => e.seq)).toEqual(
+              c.events.map((_, i) => c.events[0]!.seq + i),
+            );
           }
           // Hold the claim across a few event-loop turns, so that the other claimer runs meanwhile.
           await new Promise((resolve) => setImmediate(resolve));
@@ -101,7 +118,9 @@ describe('outbox claim', () => {
     const blocker = await t.db.pool.connect();
     try {
       await blocker.query('BEGIN');
-      await blocker.query('SELECT 1 FROM run_outbox WHERE run_id = $1 AND seq = 1 FOR UPDATE', [held]);
+      await blocker.query('SELECT 1 FROM run_outbox WHERE run_id = $1 AND seq = 1 FOR UPDATE', [
+        held,
+      ]);
       const claimed = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx));
       expect(claimed.map((c) => c.runId)).toEqual([free]);
     } finally {
@@ -135,15 +154,22 @@ describe('outbox failures, lag and retention', () => {
 
   it('deletes only rows published before the cut-off, at most a batch at a time', async () => {
     await publishEverything();
-    const { rows: before } = await t.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM run_outbox');
+    const { rows: before } = await t.db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM run_outbox',
+    );
     const fresh = await runWithEvents(5);
-    await t.db.pool.query(`UPDATE run_outbox SET published_at = now() - interval '2 hours' WHERE run_id <> $1`, [fresh]);
+    await t.db.pool.query(
+      `UPDATE run_outbox SET published_at = now() - interval '2 hours' WHERE run_id <> $1`,
+      [fresh],
+    );
     const cutoff = new Date(Date.now() - 3600_000);
     expect(await repos.outbox.deletePublished(cutoff, 7)).toBe(7);
     let total = 7;
     for (let n = 7; n === 7; total += n) n = await repos.outbox.deletePublished(cutoff, 7);
     expect(total).toBe(before[0]!.n);
-    const { rows } = await t.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM run_outbox');
+    const { rows } = await t.db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM run_outbox',
+    );
     expect(rows[0]!.n).toBe(5);
     // The events themselves stay: retention trims the outbox, never the log.
     const events = await repos.events.readPage(fresh);

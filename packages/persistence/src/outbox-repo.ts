@@ -109,7 +109,12 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
      * or when the holder's connection dies. Parked runs are skipped.
      */
     async claim(tx: OutboxQueryable, options: ClaimOptions = {}): Promise<ClaimedRun[]> {
-      return groupByRun(await rowsOf<EventRow>(tx, CLAIM_SQL, [options.maxRuns ?? 32, options.maxEventsPerRun ?? 500]));
+      return groupByRun(
+        await rowsOf<EventRow>(tx, CLAIM_SQL, [
+          options.maxRuns ?? 32,
+          options.maxEventsPerRun ?? 500,
+        ]),
+      );
     },
 
     /**
@@ -117,9 +122,13 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
      * statement timeout and the claim as one simple-protocol query, the numbers inlined): the
      * first publish of a wake-up is one round trip sooner. The caller commits or rolls back.
      */
-    async beginAndClaim(client: pg.ClientBase, options: ClaimOptions & { statementTimeoutMs?: number } = {}): Promise<ClaimedRun[]> {
+    async beginAndClaim(
+      client: pg.ClientBase,
+      options: ClaimOptions & { statementTimeoutMs?: number } = {},
+    ): Promise<ClaimedRun[]> {
       const int = (n: number, name: string): number => {
-        if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer`);
+        if (!Number.isSafeInteger(n) || n < 0)
+          throw new RangeError(`${name} must be a non-negative integer`);
         return n;
       };
       const sql = CLAIM_SQL.replace('$1::int', `${int(options.maxRuns ?? 32, 'maxRuns')}`).replace(
@@ -127,7 +136,9 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
         `${int(options.maxEventsPerRun ?? 500, 'maxEventsPerRun')}`,
       );
       const timeout = int(options.statementTimeoutMs ?? 30_000, 'statementTimeoutMs');
-      const results = (await client.query(`BEGIN; SET LOCAL statement_timeout = ${timeout}; ${sql}`)) as unknown as pg.QueryResult<EventRow>[];
+      const results = (await client.query(
+        `BEGIN; SET LOCAL statement_timeout = ${timeout}; ${sql}`,
+      )) as unknown as pg.QueryResult<EventRow>[];
       return groupByRun(results[results.length - 1]?.rows ?? []);
     },
 
@@ -136,9 +147,15 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
      * events, in one statement. Call it only after the bus accepted those events, in the
      * transaction that claimed them.
      */
-    async markPublished(tx: OutboxQueryable, marks: readonly { runId: string; upToSeq: number }[]): Promise<number> {
+    async markPublished(
+      tx: OutboxQueryable,
+      marks: readonly { runId: string; upToSeq: number }[],
+    ): Promise<number> {
       if (marks.length === 0) return 0;
-      const rows = await rowsOf<{ n: number }>(tx, MARK_SQL, [marks.map((m) => m.runId), marks.map((m) => m.upToSeq)]);
+      const rows = await rowsOf<{ n: number }>(tx, MARK_SQL, [
+        marks.map((m) => m.runId),
+        marks.map((m) => m.upToSeq),
+      ]);
       return rows[0]?.n ?? 0;
     },
 
@@ -146,8 +163,17 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
      * Records a failed publish on the run's head row; after `maxAttempts` failures the run is
      * parked (skipped by `claim`) so that it cannot block the others. Returns whether it parked.
      */
-    async recordFailure(runId: string, error: string, maxAttempts: number, tx?: OutboxQueryable): Promise<boolean> {
-      const rows = await rowsOf<{ parked: boolean }>(tx ?? prisma, RECORD_FAILURE_SQL, [runId, error.slice(0, 2000), maxAttempts]);
+    async recordFailure(
+      runId: string,
+      error: string,
+      maxAttempts: number,
+      tx?: OutboxQueryable,
+    ): Promise<boolean> {
+      const rows = await rowsOf<{ parked: boolean }>(tx ?? prisma, RECORD_FAILURE_SQL, [
+        runId,
+        error.slice(0, 2000),
+        maxAttempts,
+      ]);
       return rows[0]?.parked ?? false;
     },
 

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
-import { type Repos, type TestDatabaseWithClient, createRepos, openTestDatabase, seedRun } from './testing/index.js';
+import {
+  type Repos,
+  type TestDatabaseWithClient,
+  createRepos,
+  openTestDatabase,
+  seedRun,
+} from './testing/index.js';
 
 let t: TestDatabaseWithClient;
 let repos: Repos;
@@ -13,7 +19,10 @@ beforeAll(async () => {
 afterAll(async () => t?.drop());
 
 async function seqsOf(runId: string): Promise<number[]> {
-  const rows = await t.db.pool.query<{ seq: number }>('SELECT seq FROM run_events WHERE run_id = $1 ORDER BY seq', [runId]);
+  const rows = await t.db.pool.query<{ seq: number }>(
+    'SELECT seq FROM run_events WHERE run_id = $1 ORDER BY seq',
+    [runId],
+  );
   return rows.rows.map((r) => r.seq);
 }
 
@@ -41,7 +50,10 @@ describe('append', () => {
     expect(results.flat().sort((a, b) => a - b)).toEqual(seqs.slice(1));
     const after = await repos.runs.getById(run.id);
     expect(after.nextSeq).toBe(n + 1);
-    const outbox = await t.db.pool.query('SELECT count(*)::int AS n FROM run_outbox WHERE run_id = $1', [run.id]);
+    const outbox = await t.db.pool.query(
+      'SELECT count(*)::int AS n FROM run_outbox WHERE run_id = $1',
+      [run.id],
+    );
     expect(outbox.rows[0].n).toBe(n);
   });
 
@@ -49,15 +61,23 @@ describe('append', () => {
     for (let round = 0; round < 10; round++) {
       const run = await seedRun(repos);
       const outcomes = await Promise.allSettled([
-        repos.events.append(run.id, [delta(1), { type: 'run.completed', data: { output: { ok: 1 } } }]),
-        repos.events.append(run.id, [{ type: 'run.failed', data: { error: { code: 'X', message: 'x' } } }]),
+        repos.events.append(run.id, [
+          delta(1),
+          { type: 'run.completed', data: { output: { ok: 1 } } },
+        ]),
+        repos.events.append(run.id, [
+          { type: 'run.failed', data: { error: { code: 'X', message: 'x' } } },
+        ]),
       ]);
       const won = outcomes.filter((o) => o.status === 'fulfilled');
       const lost = outcomes.filter((o) => o.status === 'rejected');
       expect(won).toHaveLength(1);
       expect(lost).toHaveLength(1);
       expect((lost[0] as PromiseRejectedResult).reason).toBeInstanceOf(RunTerminalError);
-      const terminal = await t.db.pool.query('SELECT count(*)::int AS n FROM run_events WHERE run_id = $1 AND terminal', [run.id]);
+      const terminal = await t.db.pool.query(
+        'SELECT count(*)::int AS n FROM run_events WHERE run_id = $1 AND terminal',
+        [run.id],
+      );
       expect(terminal.rows[0].n).toBe(1);
       const seqs = await seqsOf(run.id);
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
@@ -73,7 +93,9 @@ describe('append', () => {
     expect(done.output).toEqual({ answer: 42 });
 
     const bad = await seedRun(repos);
-    await repos.events.append(bad.id, [{ type: 'run.failed', data: { error: { code: 'BOOM', message: 'no' } } }]);
+    await repos.events.append(bad.id, [
+      { type: 'run.failed', data: { error: { code: 'BOOM', message: 'no' } } },
+    ]);
     const failed = await repos.runs.getById(bad.id);
     expect(failed.status).toBe('failed');
     expect(failed.error).toEqual({ code: 'BOOM', message: 'no' });
@@ -108,14 +130,18 @@ describe('append', () => {
 
   it('rejects a batch with a terminal event before its end, an empty batch, and an unknown run', async () => {
     const run = await seedRun(repos);
-    await expect(repos.events.append(run.id, [{ type: 'run.completed', data: {} }, delta(1)])).rejects.toMatchObject({
+    await expect(
+      repos.events.append(run.id, [{ type: 'run.completed', data: {} }, delta(1)]),
+    ).rejects.toMatchObject({
       code: 'INVALID_APPEND',
     });
     await expect(repos.events.append(run.id, [])).rejects.toBeInstanceOf(PersistenceError);
-    await expect(repos.events.append('0190f0f0-0000-7000-8000-000000000000', [delta(1)])).rejects.toBeInstanceOf(
+    await expect(
+      repos.events.append('0190f0f0-0000-7000-8000-000000000000', [delta(1)]),
+    ).rejects.toBeInstanceOf(RunNotFoundError);
+    await expect(repos.events.append('not-a-uuid', [delta(1)])).rejects.toBeInstanceOf(
       RunNotFoundError,
     );
-    await expect(repos.events.append('not-a-uuid', [delta(1)])).rejects.toBeInstanceOf(RunNotFoundError);
     expect(await seqsOf(run.id)).toEqual([1]);
   });
 });
@@ -123,9 +149,12 @@ describe('append', () => {
 describe('readPage', () => {
   it('reads a run in pages by seq', async () => {
     const run = await seedRun(repos);
-    await repos.events.append(run.id, Array.from({ length: 249 }, (_, i) => delta(i)));
+    await repos.events.append(
+      run.id,
+      Array.from({ length: 249 }, (_, i) => delta(i)),
+    );
     const seen: number[] = [];
-    for (let from = 1; ; ) {
+    for (let from = 1; ;) {
       const page = await repos.events.readPage(run.id, { fromSeq: from, limit: 100 });
       if (page.length === 0) break;
       seen.push(...page.map((e) => e.seq));
@@ -142,7 +171,10 @@ describe('the database itself', () => {
   it('refuses a raw insert of a duplicate seq', async () => {
     const run = await seedRun(repos);
     await expect(
-      t.db.pool.query(`INSERT INTO run_events (run_id, seq, type, data) VALUES ($1, 1, 'x', '{}')`, [run.id]),
+      t.db.pool.query(
+        `INSERT INTO run_events (run_id, seq, type, data) VALUES ($1, 1, 'x', '{}')`,
+        [run.id],
+      ),
     ).rejects.toMatchObject({ code: '23505', constraint: 'run_events_pkey' });
   });
 
@@ -152,9 +184,10 @@ describe('the database itself', () => {
     // Make room in next_seq so that only the one-terminal rule can refuse it.
     await t.db.pool.query('UPDATE runs SET next_seq = next_seq + 1 WHERE id = $1', [run.id]);
     await expect(
-      t.db.pool.query(`INSERT INTO run_events (run_id, seq, type, data, terminal) VALUES ($1, 3, 'run.failed', '{}', true)`, [
-        run.id,
-      ]),
+      t.db.pool.query(
+        `INSERT INTO run_events (run_id, seq, type, data, terminal) VALUES ($1, 3, 'run.failed', '{}', true)`,
+        [run.id],
+      ),
     ).rejects.toMatchObject({ code: '23505', constraint: 'run_events_one_terminal' });
   });
 
@@ -163,14 +196,20 @@ describe('the database itself', () => {
     await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
     await t.db.pool.query('UPDATE runs SET next_seq = next_seq + 1 WHERE id = $1', [run.id]);
     await expect(
-      t.db.pool.query(`INSERT INTO run_events (run_id, seq, type, data) VALUES ($1, 3, 'text.delta', '{}')`, [run.id]),
+      t.db.pool.query(
+        `INSERT INTO run_events (run_id, seq, type, data) VALUES ($1, 3, 'text.delta', '{}')`,
+        [run.id],
+      ),
     ).rejects.toMatchObject({ code: '23514', constraint: 'run_events_terminal_last' });
   });
 
   it('refuses a raw insert of a seq that next_seq never allocated', async () => {
     const run = await seedRun(repos);
     await expect(
-      t.db.pool.query(`INSERT INTO run_events (run_id, seq, type, data) VALUES ($1, 2, 'text.delta', '{}')`, [run.id]),
+      t.db.pool.query(
+        `INSERT INTO run_events (run_id, seq, type, data) VALUES ($1, 2, 'text.delta', '{}')`,
+        [run.id],
+      ),
     ).rejects.toMatchObject({ code: '23514', constraint: 'run_events_seq_allocated' });
   });
 });

@@ -54,10 +54,14 @@ function checkBatch(runId: string, events: readonly NewEvent[]): TerminalInfo | 
   }
   for (let i = 0; i < events.length - 1; i++) {
     if (isTerminalType(events[i]!.type)) {
-      throw new PersistenceError('INVALID_APPEND', 'a terminal event must be the last of its batch', {
-        runId,
-        index: i,
-      });
+      throw new PersistenceError(
+        'INVALID_APPEND',
+        'a terminal event must be the last of its batch',
+        {
+          runId,
+          index: i,
+        },
+      );
     }
   }
   const last = events[events.length - 1]!;
@@ -121,5 +125,11 @@ export function createRunEventRepo(deps: RunEventRepoDeps) {
 
 /** The canonical envelope of a stored event; the one place that shapes it for the outside. */
 export function toEnvelope(row: EventRow): RunEventEnvelope {
-  return { runId: row.runId, seq: row.seq, type: row.type, at: row.createdAt.toISOString(), data: row.data };
+  return {
+    runId: row.runId,
+    seq: row.seq,
+    type: row.type,
+    at: row.createdAt.toISOString(),
+    data: row.data,
+  };
 }

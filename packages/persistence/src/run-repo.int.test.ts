@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { RunNotFoundError, RunTerminalError } from './errors.js';
-import { type Repos, type TestDatabaseWithClient, createRepos, openTestDatabase, seedRun } from './testing/index.js';
+import {
+  type Repos,
+  type TestDatabaseWithClient,
+  createRepos,
+  openTestDatabase,
+  seedRun,
+} from './testing/index.js';
 
 let t: TestDatabaseWithClient;
 let repos: Repos;
@@ -16,9 +22,20 @@ const queued = { type: 'run.queued', data: { graph: 'synthetic' } };
 
 describe('create', () => {
   it('writes the run and its first event and outbox row together', async () => {
-    const { run, created } = await repos.runs.create({ tenant: 't1', graph: 'synthetic', input: { events: 3 }, firstEvent: queued });
+    const { run, created } = await repos.runs.create({
+      tenant: 't1',
+      graph: 'synthetic',
+      input: { events: 3 },
+      firstEvent: queued,
+    });
     expect(created).toBe(true);
-    expect(run).toMatchObject({ tenant: 't1', graph: 'synthetic', input: { events: 3 }, status: 'queued', nextSeq: 2 });
+    expect(run).toMatchObject({
+      tenant: 't1',
+      graph: 'synthetic',
+      input: { events: 3 },
+      status: 'queued',
+      nextSeq: 2,
+    });
     const events = await repos.events.readPage(run.id);
     expect(events.map((e) => [e.seq, e.type])).toEqual([[1, 'run.queued']]);
     const outbox = await t.db.pool.query('SELECT seq FROM run_outbox WHERE run_id = $1', [run.id]);
@@ -28,17 +45,32 @@ describe('create', () => {
   it('returns the same run for the same idempotency key and tenant, even when created concurrently', async () => {
     const results = await Promise.all(
       Array.from({ length: 8 }, () =>
-        repos.runs.create({ tenant: 't1', graph: 'synthetic', input: {}, idempotencyKey: 'key-1', firstEvent: queued }),
+        repos.runs.create({
+          tenant: 't1',
+          graph: 'synthetic',
+          input: {},
+          idempotencyKey: 'key-1',
+          firstEvent: queued,
+        }),
       ),
     );
     const ids = new Set(results.map((r) => r.run.id));
     expect(ids.size).toBe(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
     const [id] = ids;
-    const events = await t.db.pool.query('SELECT count(*)::int AS n FROM run_events WHERE run_id = $1', [id]);
+    const events = await t.db.pool.query(
+      'SELECT count(*)::int AS n FROM run_events WHERE run_id = $1',
+      [id],
+    );
     expect(events.rows[0].n).toBe(1);
     // Another tenant's identical key is another run.
-    const other = await repos.runs.create({ tenant: 't2', graph: 'synthetic', input: {}, idempotencyKey: 'key-1', firstEvent: queued });
+    const other = await repos.runs.create({
+      tenant: 't2',
+      graph: 'synthetic',
+      input: {},
+      idempotencyKey: 'key-1',
+      firstEvent: queued,
+    });
     expect(other.created).toBe(true);
     expect(other.run.id).not.toBe(id);
   });
@@ -56,7 +88,8 @@ describe('reads are scoped to the tenant', () => {
   it('lists newest first in pages, with filters and an opaque cursor', async () => {
     const tenant = 'lister';
     const made = [];
-    for (let i = 0; i < 7; i++) made.push(await seedRun(repos, { tenant, graph: i % 2 ? 'demo' : 'synthetic' }));
+    for (let i = 0; i < 7; i++)
+      made.push(await seedRun(repos, { tenant, graph: i % 2 ? 'demo' : 'synthetic' }));
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
@@ -66,10 +99,17 @@ describe('reads are scoped to the tenant', () => {
     } while (cursor);
     expect(seen).toEqual(made.map((r) => r.id).reverse());
     const demos = await repos.runs.list({ tenant, graph: 'demo' });
-    expect(demos.runs.map((r) => r.id)).toEqual(made.filter((_, i) => i % 2).map((r) => r.id).reverse());
+    expect(demos.runs.map((r) => r.id)).toEqual(
+      made
+        .filter((_, i) => i % 2)
+        .map((r) => r.id)
+        .reverse(),
+    );
     expect(demos.nextCursor).toBeNull();
     expect((await repos.runs.list({ tenant, status: 'succeeded' })).runs).toEqual([]);
-    await expect(repos.runs.list({ tenant, cursor: 'garbage!' })).rejects.toMatchObject({ code: 'INVALID_CURSOR' });
+    await expect(repos.runs.list({ tenant, cursor: 'garbage!' })).rejects.toMatchObject({
+      code: 'INVALID_CURSOR',
+    });
   });
 });
 
@@ -80,7 +120,9 @@ describe('requestCancel', () => {
     expect(first.cancelRequestedAt).toBeInstanceOf(Date);
     const again = await repos.runs.requestCancel('c', run.id);
     expect(again.cancelRequestedAt).toEqual(first.cancelRequestedAt);
-    await expect(repos.runs.requestCancel('other', run.id)).rejects.toBeInstanceOf(RunNotFoundError);
+    await expect(repos.runs.requestCancel('other', run.id)).rejects.toBeInstanceOf(
+      RunNotFoundError,
+    );
     await repos.events.append(run.id, [{ type: 'run.cancelled', data: {} }]);
     await expect(repos.runs.requestCancel('c', run.id)).rejects.toBeInstanceOf(RunTerminalError);
   });

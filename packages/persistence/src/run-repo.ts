@@ -111,7 +111,9 @@ export function createRunRepo({ prisma }: RunRepoDeps) {
 
     /** The run whatever its tenant; for workers, never for requests. */
     async getById(runId: string, tx?: Db): Promise<RunRecord> {
-      const run = isRunId(runId) ? await (tx ?? prisma).run.findUnique({ where: { id: runId } }) : null;
+      const run = isRunId(runId)
+        ? await (tx ?? prisma).run.findUnique({ where: { id: runId } })
+        : null;
       if (!run) throw new RunNotFoundError(runId);
       return run;
     },
@@ -158,7 +160,12 @@ export function createRunRepo({ prisma }: RunRepoDeps) {
      * status change commits with the claim, so a run is claimed (and executed) once. Queued runs
      * with a cancel request are claimed too: the worker ends them with run.cancelled.
      */
-    async claimQueued(workerId: string, limit: number, leaseMs: number, tx?: Db): Promise<RunRecord[]> {
+    async claimQueued(
+      workerId: string,
+      limit: number,
+      leaseMs: number,
+      tx?: Db,
+    ): Promise<RunRecord[]> {
       const rows = await (tx ?? prisma).$queryRaw<RunRecord[]>`
         UPDATE runs r
            SET status = 'running', lease_owner = ${workerId},
@@ -238,7 +245,13 @@ export class InvalidCursorError extends PersistenceError {
 function decodeCursor(cursor: string): string {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (parsed && typeof parsed === 'object' && 'id' in parsed && typeof parsed.id === 'string' && isRunId(parsed.id)) {
+    if (
+      parsed &&
+      typeof parsed === 'object' &&
+      'id' in parsed &&
+      typeof parsed.id === 'string' &&
+      isRunId(parsed.id)
+    ) {
       return parsed.id;
     }
   } catch {

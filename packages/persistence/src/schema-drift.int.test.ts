@@ -10,10 +10,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type TestDatabaseWithClient, openTestDatabase } from './testing/index.js';
 
-const schemaPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'prisma', 'schema.prisma');
+const schemaPath = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'prisma',
+  'schema.prisma',
+);
 
 /** The PostgreSQL type Prisma maps a field to (its default, or the @db native type). */
-function expectedType(type: string, nativeType: readonly unknown[] | null | undefined, enums: Map<string, string>): string {
+function expectedType(
+  type: string,
+  nativeType: readonly unknown[] | null | undefined,
+  enums: Map<string, string>,
+): string {
   const native = nativeType?.[0];
   if (native === 'Uuid') return 'uuid';
   if (native === 'Timestamptz') return 'timestamp with time zone';
@@ -84,7 +95,9 @@ describe('schema.prisma against the migrated database', () => {
     const dmmf = await internals.getDMMF({ datamodel: readFileSync(schemaPath, 'utf8') });
     const known = new Set(
       dmmf.datamodel.models.flatMap((m) =>
-        m.fields.filter((f) => f.kind !== 'object').map((f) => `${m.dbName ?? m.name}.${f.dbName ?? f.name}`),
+        m.fields
+          .filter((f) => f.kind !== 'object')
+          .map((f) => `${m.dbName ?? m.name}.${f.dbName ?? f.name}`),
       ),
     );
     const tables = dmmf.datamodel.models.map((m) => m.dbName ?? m.name);

@@ -22,21 +22,32 @@ describe('environment parsing', () => {
       RUNSTREAM_BUS: { kind: 'postgres' },
       PORT: 3000,
     });
-    expect(schema.parse({ DATABASE_URL: 'postgresql://h/db', RUNSTREAM_BUS: 'nats://127.0.0.1:4222' }).RUNSTREAM_BUS).toEqual({
+    expect(
+      schema.parse({ DATABASE_URL: 'postgresql://h/db', RUNSTREAM_BUS: 'nats://127.0.0.1:4222' })
+        .RUNSTREAM_BUS,
+    ).toEqual({
       kind: 'nats',
       url: 'nats://127.0.0.1:4222',
     });
-    expect(schema.parse({ DATABASE_URL: 'postgres://h/db', RUNSTREAM_BUS: 'memory' }).RUNSTREAM_BUS).toEqual({ kind: 'memory' });
+    expect(
+      schema.parse({ DATABASE_URL: 'postgres://h/db', RUNSTREAM_BUS: 'memory' }).RUNSTREAM_BUS,
+    ).toEqual({ kind: 'memory' });
   });
 
   it('names the variable at fault in one line', () => {
     expect(problem({})).toMatch(/^DATABASE_URL: /);
-    expect(problem({ DATABASE_URL: 'mysql://h/db' })).toBe('DATABASE_URL: must be a postgres:// or postgresql:// URL');
-    expect(problem({ DATABASE_URL: 'postgres://h/db', PORT: '70000' })).toBe('PORT: must be a whole number from 0 to 65535');
+    expect(problem({ DATABASE_URL: 'mysql://h/db' })).toBe(
+      'DATABASE_URL: must be a postgres:// or postgresql:// URL',
+    );
+    expect(problem({ DATABASE_URL: 'postgres://h/db', PORT: '70000' })).toBe(
+      'PORT: must be a whole number from 0 to 65535',
+    );
     expect(problem({ DATABASE_URL: 'postgres://h/db', PORT: '1.5' })).toMatch(/^PORT: /);
     expect(problem({ DATABASE_URL: 'postgres://h/db', RUNSTREAM_BUS: 'kafka' })).toBe(
       'RUNSTREAM_BUS: must be postgres, memory or nats://host:port',
     );
-    expect(problem({ DATABASE_URL: 'postgres://h/db', RUNSTREAM_BUS: 'nats://' })).toMatch(/^RUNSTREAM_BUS: /);
+    expect(problem({ DATABASE_URL: 'postgres://h/db', RUNSTREAM_BUS: 'nats://' })).toMatch(
+      /^RUNSTREAM_BUS: /,
+    );
   });
 });

@@ -4,7 +4,10 @@ import { z } from 'zod';
  * Parses the process environment once, at start-up. A bad value stops the process with one line
  * naming the variable (exit code 1, no stack trace), as the contract requires.
  */
-export function loadEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+export function loadEnv<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   process.stderr.write(`${formatEnvError(result.error)}\n`);
@@ -34,7 +37,10 @@ export function intFromEnv(options: { min: number; max: number; default: number 
       if (value === undefined || value === '') return options.default;
       const n = Number(value);
       if (!Number.isInteger(n) || n < options.min || n > options.max) {
-        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${options.min} to ${options.max}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a whole number from ${options.min} to ${options.max}`,
+        });
         return z.NEVER;
       }
       return n;
@@ -50,10 +56,13 @@ export const busConfig = z
   .transform((value, ctx): BusConfig => {
     if (value === undefined || value === '' || value === 'postgres') return { kind: 'postgres' };
     if (value === 'memory') return { kind: 'memory' };
-    if (/^nats:\/\/[^/\s]+$/.test(value) && URL.canParse(value)) return { kind: 'nats', url: value };
+    if (/^nats:\/\/[^/\s]+$/.test(value) && URL.canParse(value))
+      return { kind: 'nats', url: value };
     ctx.addIssue({ code: 'custom', message: 'must be postgres, memory or nats://host:port' });
     return z.NEVER;
   });
 
 /** Log level, as pino names them. */
-export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+export const logLevel = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  .default('info');

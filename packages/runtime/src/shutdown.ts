@@ -22,7 +22,10 @@ export interface ShutdownOptions {
  * first, close connections last) and the process exits 0 when all succeeded; a second signal or
  * the deadline forces exit 1. An uncaught error also runs them, then exits 1.
  */
-export function onShutdown(handlers: readonly ShutdownHandler[], options: ShutdownOptions): { close(): void } {
+export function onShutdown(
+  handlers: readonly ShutdownHandler[],
+  options: ShutdownOptions,
+): { close(): void } {
   const { logger } = options;
   const deadlineMs = options.deadlineMs ?? 10_000;
   const graceful = closeWithGrace(
@@ -33,7 +36,8 @@ export function onShutdown(handlers: readonly ShutdownHandler[], options: Shutdo
         logger.warn({ signal }, 'second signal: exiting now');
         process.exit(1);
       },
-      onTimeout: (delay) => logger.error({ delayMs: delay }, 'shutdown deadline passed: exiting now'),
+      onTimeout: (delay) =>
+        logger.error({ delayMs: delay }, 'shutdown deadline passed: exiting now'),
     },
     async ({ signal, err }) => {
       if (err) logger.error({ err }, 'fatal error: shutting down');

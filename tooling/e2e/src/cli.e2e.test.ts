@@ -20,9 +20,21 @@ describe('runstream CLI and client against the real processes', () => {
 
   it('tail prints every event exactly once across an api SIGKILL and restart, and exits 0', async () => {
     const client = createRunstreamClient({ baseUrl: stack.url });
-    const { run } = await client.create({ graph: 'synthetic', input: { events: 200, delayMs: 20 } });
-    const tail = spawnNode([CLI, 'tail', run.id, '--json'], { env: { ...process.env, RUNSTREAM_URL: stack.url } });
-    await waitFor('20 events on stdout', () => tail.output().split('\n').filter((l) => l.startsWith('{')).length >= 20);
+    const { run } = await client.create({
+      graph: 'synthetic',
+      input: { events: 200, delayMs: 20 },
+    });
+    const tail = spawnNode([CLI, 'tail', run.id, '--json'], {
+      env: { ...process.env, RUNSTREAM_URL: stack.url },
+    });
+    await waitFor(
+      '20 events on stdout',
+      () =>
+        tail
+          .output()
+          .split('\n')
+          .filter((l) => l.startsWith('{')).length >= 20,
+    );
     const api = stack.api();
     api.child.kill('SIGKILL');
     await api.exited;

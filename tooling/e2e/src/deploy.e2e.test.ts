@@ -1,10 +1,24 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 
-import { type TestDatabaseWithClient, createRepos, freePort, openTestDatabase, waitFor } from '@runstream/persistence/testing';
+import {
+  type TestDatabaseWithClient,
+  createRepos,
+  freePort,
+  openTestDatabase,
+  waitFor,
+} from '@runstream/persistence/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ROOT, type Spawned, spawnNode, stop } from './processes.js';
@@ -17,7 +31,7 @@ const run = promisify(execFile);
  */
 const APPS = [
   { app: 'api', portVar: 'PORT', path: '/healthz' },
-  { app: 'outbox-worker', portVar: 'OUTBOX_METRICS_PORT', path: '/healthz' },
+  { app: 'outbox-worker', portVar: 'RUNSTREAM_OUTBOX_METRICS_PORT', path: '/healthz' },
   { app: 'run-worker', portVar: undefined, path: undefined },
 ] as const;
 
@@ -30,7 +44,8 @@ function linksOutside(dir: string): string[] {
       const full = join(path, entry.name);
       if (entry.isSymbolicLink()) {
         const target = realpathSync(full);
-        if (relative(root, target).startsWith('..')) outside.push(`${relative(root, full)} -> ${target}`);
+        if (relative(root, target).startsWith('..'))
+          outside.push(`${relative(root, full)} -> ${target}`);
         if (statSync(full).isDirectory() && !relative(root, target).startsWith('..')) continue;
       } else if (entry.isDirectory()) walk(full);
     }
@@ -54,49 +69,55 @@ describe('per-app deploy (pnpm --filter <app> deploy --prod <folder>)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(APPS)('$app runs from its deploy folder alone and shows it is healthy', async ({ app, portVar, path }) => {
-    const target = join(dir, app);
-    await run('pnpm', ['--filter', `@runstream/${app}`, 'deploy', '--prod', target], { cwd: ROOT, timeout: 170_000 });
-    expect(existsSync(join(target, 'dist', 'main.js'))).toBe(true);
-    expect(linksOutside(target)).toEqual([]);
+  it.each(APPS)(
+    '$app runs from its deploy folder alone and shows it is healthy',
+    async ({ app, portVar, path }) => {
+      const target = join(dir, app);
+      await run('pnpm', ['--filter', `@runstream/${app}`, 'deploy', '--prod', target], {
+        cwd: ROOT,
+        timeout: 170_000,
+      });
+      expect(existsSync(join(target, 'dist', 'main.js'))).toBe(true);
+      expect(linksOutside(target)).toEqual([]);
 
-    const port = await freePort();
-    // Only what a container would set: no repository paths, no NODE_PATH, no inherited test variables.
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      HOME: target,
-      DATABASE_URL: database.url,
-      RUNSTREAM_BUS: 'postgres',
-      OUTBOX_METRICS_PORT: '0',
-    };
-    if (portVar) env[portVar] = String(port);
-    const proc = spawnNode(['dist/main.js'], { cwd: target, env });
-    running.push(proc);
-    const alive = (): void => {
-      if (proc.child.exitCode !== null) throw new Error(`${app} exited:\n${proc.output()}`);
-    };
-    if (path) {
-      const status = await waitFor(`${app} to answer ${path}`, async () => {
-        alive();
-        return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
-      });
-      expect(status).toBe(200);
-    } else {
-      const repos = createRepos(database.db);
-      const { run: created } = await repos.runs.create({
-        tenant: 'default',
-        graph: 'synthetic',
-        input: { events: 3 },
-        firstEvent: { type: 'run.queued', data: { graph: 'synthetic' } },
-      });
-      const status = await waitFor(`${app} to run a run`, async () => {
-        alive();
-        const run = await repos.runs.get('default', created.id);
-        return run.status === 'succeeded' || run.status === 'failed' ? run.status : undefined;
-      });
-      expect(status).toBe('succeeded');
-    }
-    proc.child.kill('SIGTERM');
-    expect((await proc.exited).code).toBe(0);
-  });
+      const port = await freePort();
+      // Only what a container would set: no repository paths, no NODE_PATH, no inherited test variables.
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: target,
+        DATABASE_URL: database.url,
+        RUNSTREAM_BUS: 'postgres',
+        RUNSTREAM_OUTBOX_METRICS_PORT: '0',
+      };
+      if (portVar) env[portVar] = String(port);
+      const proc = spawnNode(['dist/main.js'], { cwd: target, env });
+      running.push(proc);
+      const alive = (): void => {
+        if (proc.child.exitCode !== null) throw new Error(`${app} exited:\n${proc.output()}`);
+      };
+      if (path) {
+        const status = await waitFor(`${app} to answer ${path}`, async () => {
+          alive();
+          return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+        });
+        expect(status).toBe(200);
+      } else {
+        const repos = createRepos(database.db);
+        const { run: created } = await repos.runs.create({
+          tenant: 'default',
+          graph: 'synthetic',
+          input: { events: 3 },
+          firstEvent: { type: 'run.queued', data: { graph: 'synthetic' } },
+        });
+        const status = await waitFor(`${app} to run a run`, async () => {
+          alive();
+          const run = await repos.runs.get('default', created.id);
+          return run.status === 'succeeded' || run.status === 'failed' ? run.status : undefined;
+        });
+        expect(status).toBe('succeeded');
+      }
+      proc.child.kill('SIGTERM');
+      expect((await proc.exited).code).toBe(0);
+    },
+  );
 });

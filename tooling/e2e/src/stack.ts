@@ -1,6 +1,11 @@
 import { join } from 'node:path';
 
-import { type TestDatabase, createTestDatabase, freePort, waitFor } from '@runstream/persistence/testing';
+import {
+  type TestDatabase,
+  createTestDatabase,
+  freePort,
+  waitFor,
+} from '@runstream/persistence/testing';
 
 import { ROOT, type Spawned, spawnNode, stop } from './processes.js';
 
@@ -23,10 +28,11 @@ export async function startStack(): Promise<Stack> {
     RUNSTREAM_BUS: 'postgres',
     PORT: String(port),
     HOST: '127.0.0.1',
-    OUTBOX_METRICS_PORT: '0',
+    RUNSTREAM_OUTBOX_METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
   };
-  const app = (name: string): Spawned => spawnNode([join(ROOT, 'apps', name, 'dist', 'main.js')], { env });
+  const app = (name: string): Spawned =>
+    spawnNode([join(ROOT, 'apps', name, 'dist', 'main.js')], { env });
   const workers = [app('outbox-worker'), app('run-worker')];
   let api: Spawned | undefined;
   const startApi = async (): Promise<void> => {

@@ -23,7 +23,7 @@ describe('pnpm start (scripts/start.mjs)', () => {
       RUNSTREAM_SKIP_BUILD: '1',
       PORT: String(port),
       RUNSTREAM_PG_PORT: '0',
-      OUTBOX_METRICS_PORT: '0',
+      RUNSTREAM_OUTBOX_METRICS_PORT: '0',
       RUN_WORKER_METRICS_PORT: '0',
       NO_COLOR: '1',
     };
@@ -43,7 +43,8 @@ describe('pnpm start (scripts/start.mjs)', () => {
     const url = await waitFor(
       'the viewer URL',
       () => {
-        if (start.child.exitCode !== null) throw new Error(`pnpm start exited early:\n${start.output()}`);
+        if (start.child.exitCode !== null)
+          throw new Error(`pnpm start exited early:\n${start.output()}`);
         return /viewer:\s+(http:\/\/\S+)\//.exec(start.output())?.[1];
       },
       120_000,
@@ -62,7 +63,9 @@ describe('pnpm start (scripts/start.mjs)', () => {
     const second = spawnNode(['scripts/start.mjs'], { env: env(await freePort()) });
     started.push(second);
     expect((await second.exited).code).toBe(1);
-    expect(second.output()).toMatch(/already running \(pid \d+.*viewer at http:\/\/127\.0\.0\.1:\d+\//);
+    expect(second.output()).toMatch(
+      /already running \(pid \d+.*viewer at http:\/\/127\.0\.0\.1:\d+\//,
+    );
 
     start.child.kill('SIGINT');
     expect(await start.exited).toEqual({ code: 0, signal: null });

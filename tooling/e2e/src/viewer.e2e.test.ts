@@ -10,7 +10,16 @@ import { type Stack, startStack } from './stack.js';
 
 // Debian's chromium, with the flags this machine needs (see ENVIRONMENT.md).
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const RESULTS = join(ROOT, 'tooling', 'e2e', 'test-results');
 
 describe('the run viewer in headless Chromium', () => {
@@ -43,13 +52,18 @@ describe('the run viewer in headless Chromium', () => {
     await api.exited;
     await stack.startApi();
 
-    await page.getByTestId('status').getByText(/succeeded|failed|cancelled/).waitFor({ timeout: 90_000 });
+    await page
+      .getByTestId('status')
+      .getByText(/succeeded|failed|cancelled/)
+      .waitFor({ timeout: 90_000 });
     const run = await createRunstreamClient({ baseUrl: stack.url }).get(runId);
     expect(run.status).toBe('succeeded');
     // The kill happened mid-stream: the page had not yet shown the whole run.
     expect(shownBeforeKill).toBeLessThan(run.lastSeq);
     await page.locator(`li[data-seq="${run.lastSeq}"]`).waitFor();
-    const seqs = await page.locator('li[data-seq]').evaluateAll((items) => items.map((li) => Number(li.getAttribute('data-seq'))));
+    const seqs = await page
+      .locator('li[data-seq]')
+      .evaluateAll((items) => items.map((li) => Number(li.getAttribute('data-seq'))));
     expect(seqs).toEqual(Array.from({ length: run.lastSeq }, (_, i) => i + 1));
     expect(await page.getByTestId('status').textContent()).toBe('succeeded');
     expect(await page.getByTestId('result').textContent()).toContain('output');

@@ -27,7 +27,7 @@ export function takeWorkerOutputs(): string[] {
 
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', OUTBOX_METRICS_PORT: '0', ...env },
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', RUNSTREAM_OUTBOX_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -74,7 +74,10 @@ export async function killAllWorkers(): Promise<void> {
  * to be read, so tests can insist that nothing was lost on the bus.
  */
 export function createCollector(bus: Bus, events: RunEventRepo) {
-  const runs = new Map<string, { seqs: number[]; live: Set<number>; duplicates: number; gaps: number; queue: Promise<void> }>();
+  const runs = new Map<
+    string,
+    { seqs: number[]; live: Set<number>; duplicates: number; gaps: number; queue: Promise<void> }
+  >();
   let resyncs = 0;
   const errors: unknown[] = [];
 
@@ -115,7 +118,13 @@ export function createCollector(bus: Bus, events: RunEventRepo) {
 
   return {
     async follow(runId: string) {
-      runs.set(runId, { seqs: [], live: new Set(), duplicates: 0, gaps: 0, queue: Promise.resolve() });
+      runs.set(runId, {
+        seqs: [],
+        live: new Set(),
+        duplicates: 0,
+        gaps: 0,
+        queue: Promise.resolve(),
+      });
       return bus.subscribe(runId, {
         onMessage: (m) => enqueue(runId, () => onMessage(m)),
         onResync: () => {
@@ -140,7 +149,11 @@ export function createCollector(bus: Bus, events: RunEventRepo) {
     resyncs: () => resyncs,
     errors: () => errors,
     /** Waits until each of these runs has seen as many events as `expected` says. */
-    async waitForAll(runIds: readonly string[], expected: (runId: string) => number, timeoutMs = 60_000) {
+    async waitForAll(
+      runIds: readonly string[],
+      expected: (runId: string) => number,
+      timeoutMs = 60_000,
+    ) {
       await vi.waitUntil(() => runIds.every((id) => runs.get(id)!.seqs.length >= expected(id)), {
         timeout: timeoutMs,
         interval: 50,

@@ -13,8 +13,12 @@ describe('assertEndedRun', () => {
     const gap = run('run.queued', 'run.started', 'run.completed').filter((e) => e.seq !== 2);
     expect(() => assertEndedRun(gap)).toThrow(/1\.\.2/);
     expect(() => assertEndedRun(run('run.queued', 'run.started'))).toThrow(/one terminal/);
-    expect(() => assertEndedRun(run('run.queued', 'run.failed', 'run.completed'))).toThrow(/one terminal/);
-    expect(() => assertEndedRun(run('run.queued', 'run.completed', 'text.delta'))).toThrow(/not terminal/);
+    expect(() => assertEndedRun(run('run.queued', 'run.failed', 'run.completed'))).toThrow(
+      /one terminal/,
+    );
+    expect(() => assertEndedRun(run('run.queued', 'run.completed', 'text.delta'))).toThrow(
+      /not terminal/,
+    );
     expect(() => assertEndedRun([])).toThrow(/one terminal/);
   });
 });

@@ -10,7 +10,10 @@ export interface RunEventRow {
 }
 
 /** A run's events in seq order, read straight from run_events (no repository in between). */
-export async function readRunEvents(db: Pick<Database, 'pool'>, runId: string): Promise<RunEventRow[]> {
+export async function readRunEvents(
+  db: Pick<Database, 'pool'>,
+  runId: string,
+): Promise<RunEventRow[]> {
   const { rows } = await db.pool.query<RunEventRow>(
     'SELECT seq, type, data FROM run_events WHERE run_id = $1 ORDER BY seq',
     [runId],
@@ -27,7 +30,9 @@ export function assertEndedRun(events: readonly Pick<RunEventRow, 'seq' | 'type'
   if (seqs.some((seq, i) => seq !== i + 1))
     throw new Error(`seqs are not exactly 1..${seqs.length}: ${seqs.join(',')}`);
   const terminals = events.filter((e) => isTerminalType(e.type)).map((e) => `${e.seq}:${e.type}`);
-  if (terminals.length !== 1) throw new Error(`expected one terminal event, got [${terminals.join(', ')}]`);
+  if (terminals.length !== 1)
+    throw new Error(`expected one terminal event, got [${terminals.join(', ')}]`);
   const last = events.at(-1)!;
-  if (!isTerminalType(last.type)) throw new Error(`the last event (seq ${last.seq}) is ${last.type}, not terminal`);
+  if (!isTerminalType(last.type))
+    throw new Error(`the last event (seq ${last.seq}) is ${last.type}, not terminal`);
 }

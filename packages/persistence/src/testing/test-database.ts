@@ -19,7 +19,10 @@ export function withDatabase(url: string, database: string): string {
 }
 
 async function admin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl, application_name: 'runstream-test-admin' });
+  const client = new pg.Client({
+    connectionString: adminUrl,
+    application_name: 'runstream-test-admin',
+  });
   await client.connect();
   try {
     return await fn(client);
@@ -57,7 +60,8 @@ async function dropOrphans(c: pg.Client): Promise<void> {
   );
   for (const { datname } of rows) {
     const pid = Number(datname.split('_')[2]);
-    if (!isAlive(pid)) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+    if (!isAlive(pid))
+      await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
   }
 }
 
@@ -86,10 +90,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = process.env[TEST_ENV.adminUrl];
   const template = process.env[TEST_ENV.template];
   if (!adminUrl || !template) {
-    throw new Error('no test database server: add @runstream/persistence/testing/global-setup to vitest globalSetup');
+    throw new Error(
+      'no test database server: add @runstream/persistence/testing/global-setup to vitest globalSetup',
+    );
   }
   const name = uniqueName('rs_test');
-  await admin(adminUrl, (c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${template}" STRATEGY FILE_COPY`));
+  await admin(adminUrl, (c) =>
+    c.query(`CREATE DATABASE "${name}" TEMPLATE "${template}" STRATEGY FILE_COPY`),
+  );
   return { url: withDatabase(adminUrl, name), name, drop: () => dropDatabase(adminUrl, name) };
 }
 
@@ -98,9 +106,15 @@ export interface TestDatabaseWithClient extends TestDatabase {
   db: Database;
 }
 
-export async function openTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabaseWithClient> {
+export async function openTestDatabase(
+  options: { poolSize?: number } = {},
+): Promise<TestDatabaseWithClient> {
   const testDb = await createTestDatabase();
-  const db = createDatabase({ url: testDb.url, poolSize: options.poolSize ?? 10, applicationName: 'runstream-test' });
+  const db = createDatabase({
+    url: testDb.url,
+    poolSize: options.poolSize ?? 10,
+    applicationName: 'runstream-test',
+  });
   return {
     ...testDb,
     db,

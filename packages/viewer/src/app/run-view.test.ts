@@ -39,7 +39,10 @@ describe('applyEvent', () => {
   it('closes the open node when the run fails', () => {
     const view = emptyRunView();
     applyEvent(view, ev(1, 'node.started', 0, { node: 'slow' }));
-    applyEvent(view, ev(2, 'run.failed', 40, { error: { code: 'WORKER_LOST', message: 'lease expired' } }));
+    applyEvent(
+      view,
+      ev(2, 'run.failed', 40, { error: { code: 'WORKER_LOST', message: 'lease expired' } }),
+    );
     expect(view.status).toBe('failed');
     expect(view.nodes[0]!.endedAt).toBe(view.nodes[0]!.startedAt + 40);
   });

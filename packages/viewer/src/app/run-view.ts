@@ -44,7 +44,9 @@ export function applyEvent(view: RunView, event: RunEventEnvelope): RunView {
       break;
     case 'node.completed':
     case 'node.failed': {
-      const span = [...view.nodes].reverse().find((n) => n.node === node && n.endedAt === undefined);
+      const span = [...view.nodes]
+        .reverse()
+        .find((n) => n.node === node && n.endedAt === undefined);
       if (span) {
         span.endedAt = at;
         span.state = event.type === 'node.completed' ? 'completed' : 'failed';

@@ -96,7 +96,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     'outbox-worker': {
       ...base,
       RUNSTREAM_BUS: nats ? nats.url : 'postgres',
-      OUTBOX_METRICS_PORT: '0',
+      RUNSTREAM_OUTBOX_METRICS_PORT: '0',
       ...options.env?.['outbox-worker'],
     },
     'run-worker': { ...base, ...options.env?.['run-worker'] },

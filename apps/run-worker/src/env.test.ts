@@ -1,0 +1,34 @@
+import { formatEnvError } from '@runstream/runtime';
+import { describe, expect, it } from 'vitest';
+
+import { EnvSchema } from './env.js';
+
+const base = { DATABASE_URL: 'postgres://u@h/db' };
+
+function problem(env: Record<string, string>): string {
+  const result = EnvSchema.safeParse(env);
+  if (result.success) throw new Error('expected a failure');
+  return formatEnvError(result.error);
+}
+
+describe('run-worker environment', () => {
+  it('has the documented defaults', () => {
+    expect(EnvSchema.parse(base)).toMatchObject({
+      RUNSTREAM_RUN_WORKER_CONCURRENCY: 4,
+      RUNSTREAM_RUN_WORKER_LEASE_MS: 30_000,
+      RUNSTREAM_RUN_WORKER_CANCEL_POLL_MS: 250,
+      RUNSTREAM_RUN_WORKER_DRAIN_MS: 7000,
+    });
+  });
+
+  it('names the variable at fault', () => {
+    expect(problem({})).toMatch(/^DATABASE_URL: /);
+    expect(problem({ ...base, RUNSTREAM_RUN_WORKER_CONCURRENCY: '0' })).toBe(
+      'RUNSTREAM_RUN_WORKER_CONCURRENCY: must be a whole number from 1 to 256',
+    );
+    // The contract's 1 s bound for a cancel to reach a run cannot be configured away.
+    expect(problem({ ...base, RUNSTREAM_RUN_WORKER_CANCEL_POLL_MS: '5000' })).toMatch(
+      /^RUNSTREAM_RUN_WORKER_CANCEL_POLL_MS: /,
+    );
+  });
+});
