@@ -8,7 +8,13 @@ export {
   type TestDatabase,
   type TestDatabaseWithClient,
 } from './test-database.js';
-export { freePort, startEmbedded, startTestServer, type TestServer } from './test-server.js';
+export {
+  checkEmbeddedPostgresReachable,
+  freePort,
+  startEmbedded,
+  startTestServer,
+  type TestServer,
+} from './test-server.js';
 export { createRepos, seedRun, type Repos } from './fixtures.js';
 export { assertEndedRun, readRunEvents, type RunEventRow } from './run-invariants.js';
 export { waitFor } from './wait-for.js';

