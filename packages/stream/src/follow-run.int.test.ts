@@ -76,6 +76,9 @@ describe('followRun', () => {
   it('closes the replay-to-live race: events committed between subscribe and replay arrive once', async () => {
     const run = await seedRun(repos);
     const inner = createMemoryBus();
+    // The run must not end before the injected events are in: the rest waits for them.
+    let injected!: () => void;
+    const injectedDone = new Promise<void>((resolve) => (injected = resolve));
     // The bus activates the subscription, then events are appended and published before the
     // follower's first replay query runs: they reach it both live and from the replay.
     const bus: Bus = {
@@ -101,12 +104,14 @@ describe('followRun', () => {
             },
           })),
         );
+        injected();
         return subscription;
       },
     };
     const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: inner });
     cleanups.push(() => publisher.stop());
     const received = collect(bus, run.id);
+    await injectedDone;
     await appendAll(run.id, 100);
     expect(seqs(await received)).toEqual(range(1, 104));
   });
