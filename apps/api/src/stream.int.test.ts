@@ -189,7 +189,7 @@ describe('SSE stream', () => {
     await reader.waitFor((events) => events.length >= 1);
     await vi.waitUntil(() => serverSockets.length === 2, { timeout: 5000, interval: 20 });
     const payloadBytes = 64 * 1024;
-    const events = 400;
+    const events = 600;
     await appendEvents(fx.repos, run.id, events, { batch: 10, payloadBytes });
     await reader.closed;
     expect(seqs(reader.events)).toEqual(range(1, events + 2));
@@ -199,9 +199,10 @@ describe('SSE stream', () => {
     );
     const stalledServerSide = serverSockets.find((s) => s.remotePort === stalled.localPort)!.socket;
     expect(stalledServerSide.destroyed).toBe(true);
-    // Of the ~26 MB of frames, the server took in only what the socket buffers held before it
-    // stalled: it never formatted or queued the rest.
-    expect(stalledServerSide.bytesWritten).toBeLessThan((events * payloadBytes) / 4);
+    // Of the ~39 MB of frames, the server took in only what the socket buffers held before it
+    // stalled: it never formatted or queued the rest. Loopback kernel buffers alone can hold
+    // several MB (6.5 MB seen here), hence a bound of half the run rather than a tight one.
+    expect(stalledServerSide.bytesWritten).toBeLessThan((events * payloadBytes) / 2);
     expect((await app.inject('/metrics')).body).toMatch(/runstream_sse_streams_open 0/);
     stalled.destroy();
   });
