@@ -1,5 +1,5 @@
 // pnpm bench:persistence: the append and replay hot paths against raw pg doing the same statements
-// on the same database in the same run, and against a plain autocommit single-row INSERT (the floor).
+// (prepared once per connection, as the repository does) on the same database in the same run, and against a plain autocommit single-row INSERT (the floor).
 import { createDatabase, createRunEventRepo, createRunRepo } from '@runstream/persistence';
 import { APPEND_EVENTS_SQL, READ_EVENTS_SQL } from '@runstream/persistence/sql';
 import pg from 'pg';
@@ -57,7 +57,12 @@ const rawRun = await newRun();
 let floorSeq = 0;
 const single = await compare({
   repo: () => events.append(repoRun, one),
-  raw: () => raw.query(APPEND_EVENTS_SQL, [rawRun, JSON.stringify(one), 1, null, null, null]),
+  raw: () =>
+    raw.query({
+      name: 'append',
+      text: APPEND_EVENTS_SQL,
+      values: [rawRun, JSON.stringify(one), 1, null, null, null],
+    }),
   floor: () =>
     raw.query('INSERT INTO bench_floor (run_id, seq, type, data) VALUES ($1, $2, $3, $4)', [
       rawRun,
@@ -73,7 +78,12 @@ const floorValues = Array.from(
 ).join(', ');
 const batch = await compare({
   repo: () => events.append(repoRun, hundred),
-  raw: () => raw.query(APPEND_EVENTS_SQL, [rawRun, JSON.stringify(hundred), 100, null, null, null]),
+  raw: () =>
+    raw.query({
+      name: 'append',
+      text: APPEND_EVENTS_SQL,
+      values: [rawRun, JSON.stringify(hundred), 100, null, null, null],
+    }),
   floor: () =>
     raw.query(`INSERT INTO bench_floor (run_id, seq, type, data) VALUES ${floorValues}`, [
       rawRun,
@@ -107,8 +117,13 @@ const replay = await compare({
   raw: () =>
     replayAll(
       async (from) =>
-        (await raw.query<{ seq: number }>(READ_EVENTS_SQL, [replayRun, from, 2_147_483_647, 1000]))
-          .rows,
+        (
+          await raw.query<{ seq: number }>({
+            name: 'read',
+            text: READ_EVENTS_SQL,
+            values: [replayRun, from, 2_147_483_647, 1000],
+          })
+        ).rows,
     ),
 });
 const replayEvents = 100_001;

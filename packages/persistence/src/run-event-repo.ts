@@ -8,6 +8,9 @@ import { isRunId } from './ids.js';
 import { APPEND_EVENTS_SQL } from './sql/append-events.js';
 import { READ_EVENTS_SQL } from './sql/read-events.js';
 
+const APPEND_EVENTS = { name: 'runstream_append_events', text: APPEND_EVENTS_SQL };
+const READ_EVENTS = { name: 'runstream_read_events', text: READ_EVENTS_SQL };
+
 /** An event to append: the repository gives it its seq and time. */
 export interface NewEvent {
   type: string;
@@ -95,7 +98,7 @@ export function createRunEventRepo(deps: RunEventRepoDeps) {
       if (!isRunId(runId)) throw new RunNotFoundError(runId);
       const db = tx ?? prisma;
       const n = events.length;
-      const rows = await queryRows<{ first_seq: number; at: Date }>(deps, tx, APPEND_EVENTS_SQL, [
+      const rows = await queryRows<{ first_seq: number; at: Date }>(deps, tx, APPEND_EVENTS, [
         runId,
         JSON.stringify(events),
         n,
@@ -118,7 +121,7 @@ export function createRunEventRepo(deps: RunEventRepoDeps) {
       const fromSeq = options.fromSeq ?? 1;
       const toSeq = options.toSeq ?? 2_147_483_647;
       const limit = options.limit ?? 1000;
-      return queryRows<EventRow>(deps, tx, READ_EVENTS_SQL, [runId, fromSeq, toSeq, limit]);
+      return queryRows<EventRow>(deps, tx, READ_EVENTS, [runId, fromSeq, toSeq, limit]);
     },
   };
 }
