@@ -305,7 +305,10 @@ function sseReplay(): Promise<{ seconds: number; firstMs: number; events: number
   });
 }
 
-/** The same rows, read by keyset pages of 1,000 with raw pg and decoded to JSON (what the api reads). */
+/**
+ * The same rows, read by keyset pages of 1,000 with raw pg and decoded to JSON (what the api
+ * reads), prepared once as the repository prepares its read.
+ */
 async function rawReplay(
   client: pg.Client,
 ): Promise<{ seconds: number; firstMs: number; events: number }> {
@@ -313,10 +316,11 @@ async function rawReplay(
   let first = 0;
   let count = 0;
   for (let from = 1; ;) {
-    const { rows } = await client.query<{ seq: number }>(
-      'SELECT run_id, seq, type, data, created_at FROM run_events WHERE run_id = $1 AND seq >= $2 ORDER BY seq LIMIT 1000',
-      [replayRun, from],
-    );
+    const { rows } = await client.query<{ seq: number }>({
+      name: 'raw_replay_page',
+      text: 'SELECT run_id, seq, type, data, created_at FROM run_events WHERE run_id = $1 AND seq >= $2 ORDER BY seq LIMIT 1000',
+      values: [replayRun, from],
+    });
     if (rows.length === 0) break;
     if (first === 0) first = performance.now() - start;
     count += rows.length;
