@@ -36,6 +36,15 @@ describe('applyEvent', () => {
     expect(view.lastSeq).toBe(9);
   });
 
+  it("starts a new paragraph where another node's text begins", () => {
+    const view = [
+      ev(1, 'text.delta', 10, { node: 'plan', text: 'I will look.' }),
+      ev(2, 'text.delta', 20, { node: 'answer', text: 'Run' }),
+      ev(3, 'text.delta', 30, { node: 'answer', text: 'stream' }),
+    ].reduce(applyEvent, emptyRunView());
+    expect(view.text).toBe('I will look.\n\nRunstream');
+  });
+
   it('closes the open node when the run fails', () => {
     const view = emptyRunView();
     applyEvent(view, ev(1, 'node.started', 0, { node: 'slow' }));

@@ -14,8 +14,13 @@ export interface RunView {
   startedAt?: number;
   endedAt?: number;
   nodes: NodeSpan[];
-  /** The streamed answer: every `text.delta` concatenated in seq order. */
+  /**
+   * The streamed text: every `text.delta` concatenated in seq order, a blank line between the
+   * text of one node and the next (a plan and an answer read as two paragraphs, not one).
+   */
   text: string;
+  /** The node of the last text delta, to tell where a new paragraph starts. */
+  textNode?: string;
   output?: unknown;
   error?: unknown;
   lastSeq: number;
@@ -53,9 +58,14 @@ export function applyEvent(view: RunView, event: RunEventEnvelope): RunView {
       }
       break;
     }
-    case 'text.delta':
-      if (typeof data.text === 'string') view.text += data.text;
+    case 'text.delta': {
+      if (typeof data.text !== 'string') break;
+      const node = typeof data.node === 'string' ? data.node : undefined;
+      if (view.text !== '' && node !== view.textNode) view.text += '\n\n';
+      view.text += data.text;
+      view.textNode = node;
       break;
+    }
     case 'run.completed':
       view.status = 'succeeded';
       view.output = data.output;
