@@ -9,7 +9,6 @@ export default tseslint.config(
       '**/generated/**',
       '**/node_modules/**',
       '**/*.config.*',
-      'scripts/**',
       'bench/**',
     ],
   },

@@ -8,9 +8,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { type Spawned, descendants, isAlive, spawnNode, stop } from './processes.js';
 
+/** `pnpm start` without pnpm around it, so that signals reach it as they do from a terminal. */
+const START = ['--import', 'tsx', 'tooling/dev/src/start.ts'];
+
 // `pnpm start` as a newcomer runs it: no DATABASE_URL, so an embedded PostgreSQL in its own state
 // folder (a temporary one here, instead of .runstream/), the three built apps, then Ctrl-C.
-describe('pnpm start (scripts/start.mjs)', () => {
+describe('pnpm start (tooling/dev)', () => {
   const home = mkdtempSync(join(tmpdir(), 'runstream-start-'));
   // As root, PostgreSQL runs as the user "postgres", which must be able to enter the folder.
   chmodSync(home, 0o755);
@@ -24,7 +27,7 @@ describe('pnpm start (scripts/start.mjs)', () => {
       PORT: String(port),
       RUNSTREAM_PG_PORT: '0',
       RUNSTREAM_OUTBOX_METRICS_PORT: '0',
-      RUN_WORKER_METRICS_PORT: '0',
+      RUNSTREAM_RUN_WORKER_METRICS_PORT: '0',
       NO_COLOR: '1',
     };
     delete e.DATABASE_URL;
@@ -38,7 +41,7 @@ describe('pnpm start (scripts/start.mjs)', () => {
 
   it('runs everything on an embedded PostgreSQL, refuses a second start, and stops without leftovers on SIGINT', async () => {
     const port = await freePort();
-    const start = spawnNode(['scripts/start.mjs'], { env: env(port) });
+    const start = spawnNode(START, { env: env(port) });
     started.push(start);
     const url = await waitFor(
       'the viewer URL',
@@ -60,7 +63,7 @@ describe('pnpm start (scripts/start.mjs)', () => {
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     expect((await client.get(run.id)).status).toBe('succeeded');
 
-    const second = spawnNode(['scripts/start.mjs'], { env: env(await freePort()) });
+    const second = spawnNode(START, { env: env(await freePort()) });
     started.push(second);
     expect((await second.exited).code).toBe(1);
     expect(second.output()).toMatch(
@@ -72,7 +75,7 @@ describe('pnpm start (scripts/start.mjs)', () => {
     await waitFor('every child process to end', () => tree.every((pid) => !isAlive(pid)), 20_000);
     expect(existsSync(join(home, 'pg', 'postmaster.pid'))).toBe(false);
     expect(existsSync(join(home, 'start.json'))).toBe(false);
-    expect(start.output()).toMatch(/\[api\]\s+\S+ INFO /);
+    expect(start.output()).toMatch(/\[api\]\s+\[[\d:.]+\] INFO: /);
     // The apps stopped while PostgreSQL still answered: the stop order held.
     expect(start.output()).not.toMatch(/database system is shutting down|57P03/);
   });
