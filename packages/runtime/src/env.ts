@@ -28,15 +28,19 @@ export const databaseUrl = z
     message: 'must be a postgres:// or postgresql:// URL',
   });
 
-/** A whole number of milliseconds or of something else, from an environment string. */
+/**
+ * A whole number from an environment string: decimal digits only. `Number()` alone would also read
+ * `0x50` (80), `1e3` (1000), ` 80` and `8.0`, so a typo could silently pick a privileged port or a
+ * timing a thousand times off; leading zeros are harmless and allowed.
+ */
 export function intFromEnv(options: { min: number; max: number; default: number }) {
   return z
     .string()
     .optional()
     .transform((value, ctx) => {
       if (value === undefined || value === '') return options.default;
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < options.min || n > options.max) {
+      const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+      if (!Number.isSafeInteger(n) || n < options.min || n > options.max) {
         ctx.addIssue({
           code: 'custom',
           message: `must be a whole number from ${options.min} to ${options.max}`,
