@@ -60,7 +60,9 @@ async function supervise() {
 
   const home = process.env.RUNSTREAM_HOME || join(ROOT, '.runstream');
   const host = process.env.HOST || '127.0.0.1';
-  const port = Number(process.env.PORT || 3000);
+  // Decimal digits only, as the apps read numbers: Number() would also take 0x50 or 1e3.
+  const rawPort = process.env.PORT || '3000';
+  const port = /^[0-9]+$/.test(rawPort) ? Number(rawPort) : Number.NaN;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     fail('PORT: must be a whole number from 1 to 65535');
     process.exit(1);
@@ -138,7 +140,16 @@ async function supervise() {
       return;
     }
 
-    const env = { ...process.env, DATABASE_URL: databaseUrl, HOST: host, PORT: String(port) };
+    const env = {
+      // The workers' endpoints take a free port unless one is set: a demo beside another stack on
+      // this machine must not fail on 9464 or 9465. Each worker logs the port it took (metricsPort).
+      RUNSTREAM_OUTBOX_METRICS_PORT: '0',
+      RUNSTREAM_RUN_WORKER_METRICS_PORT: '0',
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      HOST: host,
+      PORT: String(port),
+    };
     delete env[SUPERVISOR];
     for (const [name, color] of [
       ['api', 'cyan'],

@@ -24,7 +24,7 @@ describe('pnpm start (scripts/start.mjs)', () => {
       PORT: String(port),
       RUNSTREAM_PG_PORT: '0',
       RUNSTREAM_OUTBOX_METRICS_PORT: '0',
-      RUN_WORKER_METRICS_PORT: '0',
+      RUNSTREAM_RUN_WORKER_METRICS_PORT: '0',
       NO_COLOR: '1',
     };
     delete e.DATABASE_URL;
