@@ -139,6 +139,14 @@ describe('the api process', () => {
     expect(line).toBe('PORT: must be a whole number from 0 to 65535');
   });
 
+  it('4: stops on SIGINT (Ctrl-C) as on SIGTERM: exit 0 within 10 s', async () => {
+    const { api } = await startApi();
+    const stoppedAt = Date.now();
+    api.child.kill('SIGINT');
+    expect((await api.exit).code).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+  });
+
   it('ends open streams on SIGTERM and exits 0 within 10 s', async () => {
     const { url, api } = await startApi();
     const created = await fetch(`${url}/v1/runs`, {
