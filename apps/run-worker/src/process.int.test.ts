@@ -68,7 +68,7 @@ async function expectStartupFailure(worker: WorkerProcess, variable: string): Pr
   expect(exit).toEqual({ code: 1, signal: null });
 }
 
-describe('run-worker endpoints (contract: worker endpoints)', () => {
+describe('run-worker endpoints', () => {
   it('1: serves /healthz, /readyz and /metrics on RUNSTREAM_RUN_WORKER_METRICS_PORT, and counts what it did', async () => {
     const worker = spawnWorker(workerEnv());
     const port = await worker.metricsPort();
