@@ -1,3 +1,3 @@
 import { runstreamVitestConfig } from '@runstream/vitest-config';
 
-export default runstreamVitestConfig();
+export default runstreamVitestConfig({ int: true, database: false });

@@ -5,6 +5,12 @@ export interface RunstreamVitestOptions {
   int?: boolean;
   /** @default 60000 */
   intTimeoutMs?: number;
+  /**
+   * Whether the `int` project needs PostgreSQL; `false` leaves out the global setup (a package
+   * whose process tests need no database, and that must not depend on persistence).
+   * @default true
+   */
+  database?: boolean;
 }
 
 export function runstreamVitestConfig(options?: RunstreamVitestOptions): UserConfig;

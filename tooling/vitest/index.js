@@ -2,7 +2,10 @@
 // real PostgreSQL through the persistence package's global setup, and real processes).
 import { defineConfig } from 'vitest/config';
 
-/** @param {{ int?: boolean, intTimeoutMs?: number }} [options] */
+/**
+ * @param {{ int?: boolean, intTimeoutMs?: number, database?: boolean }} [options] `database: false`
+ *   for an `int` project that spawns processes but needs no PostgreSQL (no global setup).
+ */
 export function runstreamVitestConfig(options = {}) {
   const projects = [
     {
@@ -18,7 +21,8 @@ export function runstreamVitestConfig(options = {}) {
       test: {
         name: 'int',
         include: ['src/**/*.int.test.ts'],
-        globalSetup: ['@runstream/persistence/testing/global-setup'],
+        globalSetup:
+          options.database === false ? [] : ['@runstream/persistence/testing/global-setup'],
         testTimeout: options.intTimeoutMs ?? 60_000,
         hookTimeout: 60_000,
         // Database tests share two cores with PostgreSQL: run files one after another.

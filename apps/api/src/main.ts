@@ -1,11 +1,19 @@
 import { createBus } from '@runstream/bus';
 import { createDefaultGraphRegistry } from '@runstream/orchestrator';
 import { createDatabase } from '@runstream/persistence';
-import { createLogger, onShutdown } from '@runstream/runtime';
+import {
+  createLogger,
+  describeBus,
+  guardStartup,
+  listenFailure,
+  onShutdown,
+  unreachable,
+} from '@runstream/runtime';
 
 import { buildApp } from './app.js';
 import { readEnv } from './env.js';
 
+const startup = guardStartup();
 const env = readEnv();
 const logger = createLogger('api', env.LOG_LEVEL);
 const db = createDatabase({
@@ -18,7 +26,7 @@ const bus = await createBus(env.RUNSTREAM_BUS, {
   databaseUrl: env.DATABASE_URL,
   logger,
   name: 'runstream-api',
-});
+}).catch(unreachable('RUNSTREAM_BUS', describeBus(env.RUNSTREAM_BUS)));
 const app = await buildApp({
   db,
   bus,
@@ -37,6 +45,14 @@ onShutdown(
     { name: 'bus', run: () => bus.close() },
     { name: 'database', run: () => db.close() },
   ],
-  { logger, deadlineMs: 9000 },
+  { logger },
 );
-await app.listen({ host: env.HOST, port: env.PORT });
+await app.listen({ host: env.HOST, port: env.PORT }).catch((error: unknown) => {
+  throw listenFailure(error, {
+    host: env.HOST,
+    port: env.PORT,
+    hostVariable: 'HOST',
+    portVariable: 'PORT',
+  });
+});
+startup.done();

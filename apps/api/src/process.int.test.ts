@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { freePort } from '@runstream/persistence/testing';
+import { freePort, occupyPort } from '@runstream/persistence/testing';
 import { openSse } from '@runstream/stream/testing';
 
 import { type StreamFixture, openFixture, range } from './testing/harness.js';
@@ -26,21 +26,38 @@ afterAll(async () => {
 
 interface Spawned {
   child: ChildProcess;
-  exit: Promise<{ code: number | null; stderr: string }>;
+  /** The exit code, what the process wrote to stderr, and all it wrote (stdout and stderr). */
+  exit: Promise<{ code: number | null; stderr: string; output: string }>;
 }
 
 function start(name: string, env: Record<string, string>): Spawned {
   const child = spawn(process.execPath, [app(name)], {
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) =>
-    child.once('exit', (code) => resolve({ code, stderr })),
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    output += chunk.toString();
+  });
+  const exit = new Promise<{ code: number | null; stderr: string; output: string }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, stderr, output })),
   );
   return { child, exit };
+}
+
+/** A failed start: exit code 1 and one line on stderr, `VARIABLE: problem`, and nothing else at all. */
+async function expectStartupFailure(spawned: Spawned, variable: string): Promise<string> {
+  const { code, stderr, output } = await spawned.exit;
+  expect(output, 'everything the process wrote').toBe(stderr);
+  expect(stderr.trim().split('\n'), stderr).toHaveLength(1);
+  expect(stderr).toMatch(new RegExp(`^${variable}: \\S`));
+  expect(stderr).not.toMatch(/\bat .+:\d+:\d+|node_modules|BusError|Error:/);
+  expect(code).toBe(1);
+  return stderr.trim();
 }
 
 async function startApi(env: Record<string, string> = {}): Promise<{ url: string; api: Spawned }> {
@@ -77,6 +94,59 @@ describe('the api process', () => {
     expect(stderr.trim()).toMatch(/^RUNSTREAM_API_KEYS: [^\n]+$/);
   });
 
+  // Keys set, so that the auth-off warning is not a line of its own; info level, so that any other
+  // line the failed start wrote would show.
+  const keyed = { RUNSTREAM_API_KEYS: 'acme:key-acme-123456789', LOG_LEVEL: 'info' };
+
+  it('2 (row 95): an unreachable NATS bus at start is one line naming RUNSTREAM_BUS, exit 1', async () => {
+    const port = await freePort();
+    const line = await expectStartupFailure(
+      start('api', {
+        DATABASE_URL: fx.testDb.url,
+        RUNSTREAM_BUS: `nats://127.0.0.1:${port}`,
+        ...keyed,
+      }),
+      'RUNSTREAM_BUS',
+    );
+    expect(line).toContain(`127.0.0.1:${port}`);
+  });
+
+  it('2 (row 96): a PORT in use is one line naming PORT, exit 1', async () => {
+    const held = await occupyPort();
+    try {
+      const line = await expectStartupFailure(
+        start('api', { DATABASE_URL: fx.testDb.url, PORT: String(held.port), ...keyed }),
+        'PORT',
+      );
+      expect(line).toContain(String(held.port));
+    } finally {
+      await held.release();
+    }
+  });
+
+  it('2 (row 96): a HOST that does not resolve is one line naming HOST, exit 1', async () => {
+    await expectStartupFailure(
+      start('api', { DATABASE_URL: fx.testDb.url, HOST: 'not-a-host.invalid', ...keyed }),
+      'HOST',
+    );
+  });
+
+  it('3 (row 89): PORT=0x50 is refused, not read as port 80', async () => {
+    const line = await expectStartupFailure(
+      start('api', { DATABASE_URL: fx.testDb.url, PORT: '0x50', ...keyed }),
+      'PORT',
+    );
+    expect(line).toBe('PORT: must be a whole number from 0 to 65535');
+  });
+
+  it('4: stops on SIGINT (Ctrl-C) as on SIGTERM: exit 0 within 10 s', async () => {
+    const { api } = await startApi();
+    const stoppedAt = Date.now();
+    api.child.kill('SIGINT');
+    expect((await api.exit).code).toBe(0);
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+  });
+
   it('ends open streams on SIGTERM and exits 0 within 10 s', async () => {
     const { url, api } = await startApi();
     const created = await fetch(`${url}/v1/runs`, {
@@ -106,7 +176,7 @@ describe('the api process', () => {
       RUNSTREAM_OUTBOX_METRICS_PORT: '0',
       ...bus,
     });
-    start('run-worker', { DATABASE_URL: fx.testDb.url });
+    start('run-worker', { DATABASE_URL: fx.testDb.url, RUNSTREAM_RUN_WORKER_METRICS_PORT: '0' });
     const first = await startApi(bus);
     const created = await fetch(`${first.url}/v1/runs`, {
       method: 'POST',

@@ -1,11 +1,21 @@
 import { createBus, createPostgresListener } from '@runstream/bus';
 import { OUTBOX_WAKEUP_CHANNEL, createDatabase, createOutboxRepo } from '@runstream/persistence';
-import { createLogger, onShutdown } from '@runstream/runtime';
+import {
+  type Dependency,
+  createLogger,
+  describeBus,
+  guardStartup,
+  onShutdown,
+  startHealthServer,
+  unreachable,
+  waitForDependency,
+} from '@runstream/runtime';
 
 import { parseEnv } from './env.js';
-import { createOutboxMetrics, startMetricsServer } from './metrics.js';
+import { createOutboxMetrics } from './metrics.js';
 import { createOutboxWorker } from './outbox-worker.js';
 
+const startup = guardStartup();
 const env = parseEnv();
 const logger = createLogger('outbox-worker', env.LOG_LEVEL);
 
@@ -15,13 +25,18 @@ const db = createDatabase({
   applicationName: 'runstream-outbox-worker',
   onConnectionError: (error) => logger.warn({ err: error }, 'database connection lost'),
 });
+const database: Dependency = {
+  name: 'database',
+  variable: 'DATABASE_URL',
+  check: () => db.pool.query('SELECT 1'),
+};
 const outbox = createOutboxRepo({ prisma: db.prisma });
 const metrics = createOutboxMetrics(outbox);
 const bus = await createBus(env.RUNSTREAM_BUS, {
   databaseUrl: env.DATABASE_URL,
   logger,
   name: 'runstream-outbox-worker-bus',
-});
+}).catch(unreachable('RUNSTREAM_BUS', describeBus(env.RUNSTREAM_BUS)));
 const worker = createOutboxWorker(
   { db, outbox, bus, logger, metrics },
   {
@@ -41,29 +56,38 @@ const wakeups = createPostgresListener({
   // Wake-ups sent while the listener was down are lost; look at once.
   onReconnect: () => worker.wake(),
 });
-await wakeups.listen(OUTBOX_WAKEUP_CHANNEL);
-const { server, port } = await startMetricsServer(metrics.registry, {
+const health = await startHealthServer({
   host: env.RUNSTREAM_OUTBOX_METRICS_HOST,
   port: env.RUNSTREAM_OUTBOX_METRICS_PORT,
+  hostVariable: 'RUNSTREAM_OUTBOX_METRICS_HOST',
+  portVariable: 'RUNSTREAM_OUTBOX_METRICS_PORT',
+  dependencies: [database, { name: 'bus', variable: 'RUNSTREAM_BUS', check: () => bus.ping() }],
+  metrics: metrics.registry,
 });
+logger.info({ metricsPort: health.port }, 'health and metrics endpoint listening');
 
 const stop = new AbortController();
-const running = worker.run(stop.signal);
-logger.info({ bus: env.RUNSTREAM_BUS.kind, metricsPort: port }, 'outbox worker started');
-
-onShutdown(
+let running: Promise<void> | undefined;
+const shutdown = onShutdown(
   [
     { name: 'outbox loop', run: () => (stop.abort(), running) },
     { name: 'wake-up listener', run: () => wakeups.close() },
-    {
-      name: 'metrics server',
-      run: () =>
-        new Promise<void>(
-          (resolve) => (server.close(() => resolve()), server.closeAllConnections()),
-        ),
-    },
+    { name: 'health server', run: () => health.close() },
     { name: 'bus', run: () => bus.close() },
     { name: 'database', run: () => db.close() },
   ],
-  { logger, deadlineMs: 9000 },
+  { logger },
 );
+
+// Publishing starts once the database answers: until then the process says why, once, and waits.
+if (await waitForDependency(database, { logger, signal: shutdown.signal })) {
+  // A stop that comes while LISTEN is on its way closes the listener under it: not a failed start.
+  await wakeups.listen(OUTBOX_WAKEUP_CHANNEL).catch((error: unknown) => {
+    if (!shutdown.signal.aborted) throw error;
+  });
+  if (!shutdown.signal.aborted) {
+    running = worker.run(stop.signal);
+    logger.info({ bus: env.RUNSTREAM_BUS.kind, metricsPort: health.port }, 'outbox worker started');
+  }
+}
+startup.done();

@@ -1,6 +1,3 @@
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
 import type { OutboxRepo } from '@runstream/persistence';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -52,29 +49,3 @@ export function createOutboxMetrics(outbox: OutboxRepo) {
 }
 
 export type OutboxMetrics = ReturnType<typeof createOutboxMetrics>;
-
-/** /metrics and /healthz on a small HTTP port of their own. */
-export async function startMetricsServer(
-  registry: Registry,
-  options: { host: string; port: number },
-): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      return;
-    }
-    if (req.url === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        () => res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n'),
-      );
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  return { server, port: (server.address() as AddressInfo).port };
-}

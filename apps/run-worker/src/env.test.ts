@@ -18,6 +18,8 @@ describe('run-worker environment', () => {
       RUNSTREAM_RUN_WORKER_LEASE_MS: 30_000,
       RUNSTREAM_RUN_WORKER_CANCEL_POLL_MS: 250,
       RUNSTREAM_RUN_WORKER_DRAIN_MS: 7000,
+      RUNSTREAM_RUN_WORKER_METRICS_PORT: 9465,
+      RUNSTREAM_RUN_WORKER_METRICS_HOST: '127.0.0.1',
     });
   });
 
@@ -29,6 +31,13 @@ describe('run-worker environment', () => {
     // The contract's 1 s bound for a cancel to reach a run cannot be configured away.
     expect(problem({ ...base, RUNSTREAM_RUN_WORKER_CANCEL_POLL_MS: '5000' })).toMatch(
       /^RUNSTREAM_RUN_WORKER_CANCEL_POLL_MS: /,
+    );
+    // The drain must leave time to cancel and close inside the shutdown deadline.
+    expect(problem({ ...base, RUNSTREAM_RUN_WORKER_DRAIN_MS: '9000' })).toBe(
+      'RUNSTREAM_RUN_WORKER_DRAIN_MS: must be a whole number from 0 to 8000',
+    );
+    expect(problem({ ...base, RUNSTREAM_RUN_WORKER_METRICS_PORT: '65536' })).toMatch(
+      /^RUNSTREAM_RUN_WORKER_METRICS_PORT: /,
     );
   });
 });

@@ -1,4 +1,10 @@
-import { databaseUrl, intFromEnv, loadEnv, logLevel } from '@runstream/runtime';
+import {
+  SHUTDOWN_DEADLINE_MS,
+  databaseUrl,
+  intFromEnv,
+  loadEnv,
+  logLevel,
+} from '@runstream/runtime';
 import { z } from 'zod';
 
 export const EnvSchema = z.object({
@@ -15,10 +21,18 @@ export const EnvSchema = z.object({
   /** How often the worker looks for runs whose lease expired. */
   RUNSTREAM_RUN_WORKER_REAP_MS: intFromEnv({ min: 10, max: 600_000, default: 2000 }),
   /**
-   * On SIGTERM, how long in-flight runs may finish before they are cancelled. Cancelling and
-   * closing must fit in what is left of the contract's 10 s.
+   * On SIGTERM, how long in-flight runs may finish before they are cancelled. Cancelling them and
+   * closing take the rest of the shutdown deadline: at least 1.5 s of it, 2.5 s by default.
    */
-  RUNSTREAM_RUN_WORKER_DRAIN_MS: intFromEnv({ min: 0, max: 8000, default: 7000 }),
+  RUNSTREAM_RUN_WORKER_DRAIN_MS: intFromEnv({
+    min: 0,
+    max: SHUTDOWN_DEADLINE_MS - 1500,
+    default: SHUTDOWN_DEADLINE_MS - 2500,
+  }),
+  /** The /healthz, /readyz and /metrics endpoint; 0 picks a free port (logged as `metricsPort`). */
+  RUNSTREAM_RUN_WORKER_METRICS_PORT: intFromEnv({ min: 0, max: 65_535, default: 9465 }),
+  /** Loopback by default: the endpoint has no auth. A container sets 0.0.0.0. */
+  RUNSTREAM_RUN_WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export type Env = z.output<typeof EnvSchema>;

@@ -1,9 +1,18 @@
 import { createDefaultGraphRegistry, createRunWorker } from '@runstream/orchestrator';
 import { createDatabase, createOutboxWakeup, createRepositories } from '@runstream/persistence';
-import { createLogger, onShutdown } from '@runstream/runtime';
+import {
+  type Dependency,
+  createLogger,
+  guardStartup,
+  onShutdown,
+  startHealthServer,
+  waitForDependency,
+} from '@runstream/runtime';
 
 import { parseEnv } from './env.js';
+import { createRunWorkerMetrics, instrumentRunWorkerDeps } from './metrics.js';
 
+const startup = guardStartup();
 const env = parseEnv();
 const logger = createLogger('run-worker', env.LOG_LEVEL);
 
@@ -14,15 +23,24 @@ const db = createDatabase({
   applicationName: 'runstream-run-worker',
   onConnectionError: (error) => logger.warn({ err: error }, 'database connection lost'),
 });
+const database: Dependency = {
+  name: 'database',
+  variable: 'DATABASE_URL',
+  check: () => db.pool.query('SELECT 1'),
+};
 const repos = createRepositories(db);
+const metrics = createRunWorkerMetrics();
 const worker = createRunWorker(
-  {
-    runs: repos.runs,
-    events: repos.events,
-    wakeup: createOutboxWakeup(db.pool),
-    registry: createDefaultGraphRegistry(),
-    logger,
-  },
+  instrumentRunWorkerDeps(
+    {
+      runs: repos.runs,
+      events: repos.events,
+      wakeup: createOutboxWakeup(db.pool),
+      registry: createDefaultGraphRegistry(),
+      logger,
+    },
+    metrics,
+  ),
   {
     concurrency: env.RUNSTREAM_RUN_WORKER_CONCURRENCY,
     leaseMs: env.RUNSTREAM_RUN_WORKER_LEASE_MS,
@@ -31,12 +49,27 @@ const worker = createRunWorker(
     reapMs: env.RUNSTREAM_RUN_WORKER_REAP_MS,
   },
 );
-worker.start();
+metrics.countActive(() => worker.active);
+const health = await startHealthServer({
+  host: env.RUNSTREAM_RUN_WORKER_METRICS_HOST,
+  port: env.RUNSTREAM_RUN_WORKER_METRICS_PORT,
+  hostVariable: 'RUNSTREAM_RUN_WORKER_METRICS_HOST',
+  portVariable: 'RUNSTREAM_RUN_WORKER_METRICS_PORT',
+  dependencies: [database],
+  metrics: metrics.registry,
+});
+logger.info({ metricsPort: health.port }, 'health and metrics endpoint listening');
 
-onShutdown(
+const shutdown = onShutdown(
   [
     { name: 'run worker', run: () => worker.stop({ drainMs: env.RUNSTREAM_RUN_WORKER_DRAIN_MS }) },
+    { name: 'health server', run: () => health.close() },
     { name: 'database', run: () => db.close() },
   ],
-  { logger, deadlineMs: 9500 },
+  { logger },
 );
+
+// Work starts once the database answers: an outage at start is then one line in the log, not a
+// failed claim at every poll.
+if (await waitForDependency(database, { logger, signal: shutdown.signal })) worker.start();
+startup.done();

@@ -50,4 +50,21 @@ describe('environment parsing', () => {
       /^RUNSTREAM_BUS: /,
     );
   });
+
+  it.each(['0x50', '1e3', '8.0', '+80', ' 80', '80 ', '-0', '0b1010', '0o17', '１２'])(
+    '3 (row 89): %j is not a whole number in decimal digits, and is refused',
+    (value) => {
+      expect(problem({ DATABASE_URL: 'postgres://h/db', PORT: value })).toBe(
+        'PORT: must be a whole number from 0 to 65535',
+      );
+    },
+  );
+
+  it('reads decimal digits, leading zeros included', () => {
+    expect(schema.parse({ DATABASE_URL: 'postgres://h/db', PORT: '0' }).PORT).toBe(0);
+    expect(schema.parse({ DATABASE_URL: 'postgres://h/db', PORT: '08080' }).PORT).toBe(8080);
+    expect(problem({ DATABASE_URL: 'postgres://h/db', PORT: '99999999999999999999' })).toMatch(
+      /^PORT: /,
+    );
+  });
 });

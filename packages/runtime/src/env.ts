@@ -1,8 +1,10 @@
 import { z } from 'zod';
 
+import { StartupError, redactUrl } from './startup-error.js';
+
 /**
- * Parses the process environment once, at start-up. A bad value stops the process with one line
- * naming the variable (exit code 1, no stack trace), as the contract requires.
+ * Parses the process environment once, at start-up. A bad value throws a StartupError naming the
+ * first variable at fault, which `guardStartup` prints as one line before exiting 1.
  */
 export function loadEnv<S extends z.ZodType>(
   schema: S,
@@ -10,15 +12,23 @@ export function loadEnv<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  process.stderr.write(`${formatEnvError(result.error)}\n`);
-  process.exit(1);
+  throw envError(result.error);
+}
+
+/** The first invalid variable of a failed parse, as a StartupError naming it. */
+export function envError(error: z.ZodError): StartupError {
+  const issue = error.issues[0];
+  return new StartupError(
+    'INVALID_CONFIG',
+    issue?.path.join('.') || 'environment',
+    issue?.message ?? 'invalid',
+    { cause: error },
+  );
 }
 
 /** `NAME: problem` for the first invalid variable. */
 export function formatEnvError(error: z.ZodError): string {
-  const issue = error.issues[0];
-  const name = issue?.path.join('.') || 'environment';
-  return `${name}: ${issue?.message ?? 'invalid'}`;
+  return envError(error).toLine();
 }
 
 /** A PostgreSQL connection string. */
@@ -28,15 +38,19 @@ export const databaseUrl = z
     message: 'must be a postgres:// or postgresql:// URL',
   });
 
-/** A whole number of milliseconds or of something else, from an environment string. */
+/**
+ * A whole number from an environment string: decimal digits only. `Number()` alone would also read
+ * `0x50` (80), `1e3` (1000), ` 80` and `8.0`, so a typo could silently pick a privileged port or a
+ * timing a thousand times off; leading zeros are harmless and allowed.
+ */
 export function intFromEnv(options: { min: number; max: number; default: number }) {
   return z
     .string()
     .optional()
     .transform((value, ctx) => {
       if (value === undefined || value === '') return options.default;
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < options.min || n > options.max) {
+      const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+      if (!Number.isSafeInteger(n) || n < options.min || n > options.max) {
         ctx.addIssue({
           code: 'custom',
           message: `must be a whole number from ${options.min} to ${options.max}`,
@@ -61,6 +75,11 @@ export const busConfig = z
     ctx.addIssue({ code: 'custom', message: 'must be postgres, memory or nats://host:port' });
     return z.NEVER;
   });
+
+/** Where the bus is, fit for a message: a NATS URL with its credentials redacted, else the kind. */
+export function describeBus(config: BusConfig): string {
+  return config.kind === 'nats' ? redactUrl(config.url) : config.kind;
+}
 
 /** Log level, as pino names them. */
 export const logLevel = z

@@ -26,13 +26,13 @@ import { ROOT, type Spawned, spawnNode, stop } from './processes.js';
 const run = promisify(execFile);
 
 /**
- * Each app and how it shows it is healthy: the variable that sets the port of its health endpoint
- * and that endpoint's path. The run-worker has no HTTP endpoint: it proves itself by running a run.
+ * Each app and how it shows it is ready: the variable that sets the port of its endpoint. Every app
+ * answers /readyz once its database (and bus) answer; the run-worker also proves itself by running a run.
  */
 const APPS = [
-  { app: 'api', portVar: 'PORT', path: '/healthz' },
-  { app: 'outbox-worker', portVar: 'RUNSTREAM_OUTBOX_METRICS_PORT', path: '/healthz' },
-  { app: 'run-worker', portVar: undefined, path: undefined },
+  { app: 'api', portVar: 'PORT', runsARun: false },
+  { app: 'outbox-worker', portVar: 'RUNSTREAM_OUTBOX_METRICS_PORT', runsARun: false },
+  { app: 'run-worker', portVar: 'RUNSTREAM_RUN_WORKER_METRICS_PORT', runsARun: true },
 ] as const;
 
 /** Every symlink under `dir` that resolves outside it: a deploy folder must hold all it needs. */
@@ -70,8 +70,8 @@ describe('per-app deploy (pnpm --filter <app> deploy --prod <folder>)', () => {
   });
 
   it.each(APPS)(
-    '$app runs from its deploy folder alone and shows it is healthy',
-    async ({ app, portVar, path }) => {
+    '$app runs from its deploy folder alone and shows it is ready',
+    async ({ app, portVar, runsARun }) => {
       const target = join(dir, app);
       await run('pnpm', ['--filter', `@runstream/${app}`, 'deploy', '--prod', target], {
         cwd: ROOT,
@@ -88,20 +88,21 @@ describe('per-app deploy (pnpm --filter <app> deploy --prod <folder>)', () => {
         DATABASE_URL: database.url,
         RUNSTREAM_BUS: 'postgres',
         RUNSTREAM_OUTBOX_METRICS_PORT: '0',
+        RUNSTREAM_RUN_WORKER_METRICS_PORT: '0',
       };
-      if (portVar) env[portVar] = String(port);
+      env[portVar] = String(port);
       const proc = spawnNode(['dist/main.js'], { cwd: target, env });
       running.push(proc);
       const alive = (): void => {
         if (proc.child.exitCode !== null) throw new Error(`${app} exited:\n${proc.output()}`);
       };
-      if (path) {
-        const status = await waitFor(`${app} to answer ${path}`, async () => {
-          alive();
-          return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
-        });
-        expect(status).toBe(200);
-      } else {
+      const status = await waitFor(`${app} to answer /readyz`, async () => {
+        alive();
+        const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+        return response.ok && response.status;
+      });
+      expect(status).toBe(200);
+      if (runsARun) {
         const repos = createRepos(database.db);
         const { run: created } = await repos.runs.create({
           tenant: 'default',
@@ -109,12 +110,12 @@ describe('per-app deploy (pnpm --filter <app> deploy --prod <folder>)', () => {
           input: { events: 3 },
           firstEvent: { type: 'run.queued', data: { graph: 'synthetic' } },
         });
-        const status = await waitFor(`${app} to run a run`, async () => {
+        const ended = await waitFor(`${app} to run a run`, async () => {
           alive();
           const run = await repos.runs.get('default', created.id);
           return run.status === 'succeeded' || run.status === 'failed' ? run.status : undefined;
         });
-        expect(status).toBe('succeeded');
+        expect(ended).toBe('succeeded');
       }
       proc.child.kill('SIGTERM');
       expect((await proc.exited).code).toBe(0);

@@ -29,6 +29,7 @@ export async function startStack(): Promise<Stack> {
     PORT: String(port),
     HOST: '127.0.0.1',
     RUNSTREAM_OUTBOX_METRICS_PORT: '0',
+    RUNSTREAM_RUN_WORKER_METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
   };
   const app = (name: string): Spawned =>

@@ -17,6 +17,8 @@ export interface WorkerProcess {
   output(): string;
   /** The worker id it logged at start, once it has started. */
   started(): Promise<string>;
+  /** The port of its health and metrics endpoint, once it has logged it. */
+  metricsPort(): Promise<number>;
   kill(signal?: NodeJS.Signals): Promise<Exit>;
 }
 
@@ -24,7 +26,13 @@ const live = new Set<WorkerProcess>();
 
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env },
+    // Port 0: workers started side by side must not compete for the default port.
+    env: {
+      PATH: process.env.PATH,
+      LOG_LEVEL: 'info',
+      RUNSTREAM_RUN_WORKER_METRICS_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -39,6 +47,14 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
     output: () => out,
     started: () =>
       vi.waitUntil(() => /"workerId":"([^"]+)"/.exec(out)?.[1], { timeout: 20_000, interval: 25 }),
+    metricsPort: () =>
+      vi.waitUntil(
+        () => {
+          const port = Number(/"metricsPort":(\d+)/.exec(out)?.[1] ?? 0);
+          return port > 0 ? port : undefined;
+        },
+        { timeout: 20_000, interval: 25 },
+      ),
     async kill(signal = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;

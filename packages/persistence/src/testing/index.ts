@@ -4,6 +4,7 @@ export {
   createTestDatabase,
   dropDatabase,
   openTestDatabase,
+  refuseConnections,
   withDatabase,
   type TestDatabase,
   type TestDatabaseWithClient,
@@ -11,6 +12,7 @@ export {
 export {
   checkEmbeddedPostgresReachable,
   freePort,
+  occupyPort,
   startEmbedded,
   startTestServer,
   type TestServer,

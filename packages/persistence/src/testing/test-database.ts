@@ -124,3 +124,33 @@ export async function openTestDatabase(
     },
   };
 }
+
+/**
+ * Makes a test database unreachable for the processes named `applicationName` (a prefix of their
+ * pg_stat_activity application_name), at the server's edge: the database refuses every new
+ * connection, and their open connections are ended. The test's own open connections stay usable.
+ * `restore()` lets connections in again.
+ */
+export async function refuseConnections(
+  database: TestDatabase,
+  applicationName: string,
+): Promise<{ ended: number; restore(): Promise<void> }> {
+  const adminUrl = process.env[TEST_ENV.adminUrl];
+  if (!adminUrl) throw new Error('no test database server: see createTestDatabase');
+  const ended = await admin(adminUrl, async (c) => {
+    await c.query(`ALTER DATABASE "${database.name}" WITH ALLOW_CONNECTIONS false`);
+    const { rows } = await c.query<{ n: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+        WHERE datname = $1 AND starts_with(application_name, $2)`,
+      [database.name, applicationName],
+    );
+    return rows[0]?.n ?? 0;
+  });
+  return {
+    ended,
+    restore: () =>
+      admin(adminUrl, async (c) => {
+        await c.query(`ALTER DATABASE "${database.name}" WITH ALLOW_CONNECTIONS true`);
+      }),
+  };
+}

@@ -105,3 +105,18 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** A port held by a listener of the test's own on 127.0.0.1, for tests of a port in use. */
+export async function occupyPort(): Promise<{ port: number; release(): Promise<void> }> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = srv.address();
+  if (typeof address !== 'object' || !address) throw new Error('no port');
+  return {
+    port: address.port,
+    release: () => new Promise<void>((resolve) => srv.close(() => resolve())),
+  };
+}

@@ -99,7 +99,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       RUNSTREAM_OUTBOX_METRICS_PORT: '0',
       ...options.env?.['outbox-worker'],
     },
-    'run-worker': { ...base, ...options.env?.['run-worker'] },
+    'run-worker': {
+      ...base,
+      RUNSTREAM_RUN_WORKER_METRICS_PORT: '0',
+      ...options.env?.['run-worker'],
+    },
   };
   const running = new Map<Role, Spawned>();
   const outputs = new Map<Role, string>();
