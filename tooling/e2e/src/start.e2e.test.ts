@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -6,7 +6,7 @@ import { createRunstreamClient } from '@runstream/client';
 import { freePort, waitFor } from '@runstream/persistence/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { type Spawned, descendants, isAlive, spawnNode, stop } from './processes.js';
+import { ROOT, type Spawned, descendants, isAlive, spawnNode, stop } from './processes.js';
 
 /** `pnpm start` without pnpm around it, so that signals reach it as they do from a terminal. */
 const START = ['--import', 'tsx', 'tooling/dev/src/start.ts'];
@@ -14,9 +14,11 @@ const START = ['--import', 'tsx', 'tooling/dev/src/start.ts'];
 // `pnpm start` as a newcomer runs it: no DATABASE_URL, so an embedded PostgreSQL in its own state
 // folder (a temporary one here, instead of .runstream/), the three built apps, then Ctrl-C.
 describe('pnpm start (tooling/dev)', () => {
-  const home = mkdtempSync(join(tmpdir(), 'runstream-start-'));
+  // A checkout-like folder whose state folder is `.runstream`, as in a real checkout.
+  const checkout = mkdtempSync(join(tmpdir(), 'runstream-start-'));
+  const home = join(checkout, '.runstream');
   // As root, PostgreSQL runs as the user "postgres", which must be able to enter the folder.
-  chmodSync(home, 0o755);
+  chmodSync(checkout, 0o755);
   const started: Spawned[] = [];
 
   const env = (port: number): NodeJS.ProcessEnv => {
@@ -36,7 +38,7 @@ describe('pnpm start (tooling/dev)', () => {
 
   afterAll(async () => {
     for (const s of started) await stop(s);
-    rmSync(home, { recursive: true, force: true });
+    rmSync(checkout, { recursive: true, force: true });
   });
 
   it('runs everything on an embedded PostgreSQL, refuses a second start, and stops without leftovers on SIGINT', async () => {
@@ -62,6 +64,22 @@ describe('pnpm start (tooling/dev)', () => {
     for await (const event of client.events(run.id)) seqs.push(event.seq);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     expect((await client.get(run.id)).status).toBe('succeeded');
+
+    // The CLI, run in a folder of that checkout with RUNSTREAM_URL unset, finds this start (on a
+    // free port, not the default 3000) through its lock.
+    const cwd = join(checkout, 'packages', 'app');
+    mkdirSync(cwd, { recursive: true });
+    const cliEnv = { ...process.env };
+    delete cliEnv.RUNSTREAM_URL;
+    const cli = spawnNode(
+      [join(ROOT, 'packages', 'client', 'dist', 'cli.js'), 'runs', 'get', run.id],
+      {
+        cwd,
+        env: cliEnv,
+      },
+    );
+    expect((await cli.exited).code, cli.output()).toBe(0);
+    expect(cli.output()).toContain(`"id": "${run.id}"`);
 
     const second = spawnNode(START, { env: env(await freePort()) });
     started.push(second);
