@@ -19,6 +19,18 @@ export const EnvSchema = z.object({
    * closing must fit in what is left of the contract's 10 s.
    */
   RUNSTREAM_RUN_WORKER_DRAIN_MS: intFromEnv({ min: 0, max: 8000, default: 7000 }),
+  /** Runs of one tenant running at once over all workers; claims go round robin across tenants. */
+  RUNSTREAM_TENANT_MAX_RUNNING: intFromEnv({ min: 1, max: 1_000_000, default: 16 }),
+  /** Events a run's nodes may emit (lifecycle events aside); over it, run.failed LIMIT_EXCEEDED. */
+  RUNSTREAM_RUN_MAX_EVENTS: intFromEnv({ min: 1, max: 2_147_483_647, default: 100_000 }),
+  /** Summed bytes of the `data` of those events; over it, run.failed LIMIT_EXCEEDED. */
+  RUNSTREAM_RUN_MAX_BYTES: intFromEnv({
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    default: 268_435_456,
+  }),
+  /** Wall time of one run, in ms (at most about 24.8 days, a timer's range); over it, LIMIT_EXCEEDED. */
+  RUNSTREAM_RUN_MAX_DURATION_MS: intFromEnv({ min: 1, max: 2_147_483_647, default: 3_600_000 }),
 });
 
 export type Env = z.output<typeof EnvSchema>;

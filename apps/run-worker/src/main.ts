@@ -17,7 +17,7 @@ const db = createDatabase({
 const repos = createRepositories(db);
 const worker = createRunWorker(
   {
-    runs: repos.runs,
+    leases: repos.leases,
     events: repos.events,
     wakeup: createOutboxWakeup(db.pool),
     registry: createDefaultGraphRegistry(),
@@ -29,6 +29,12 @@ const worker = createRunWorker(
     pollMs: env.RUNSTREAM_RUN_WORKER_POLL_MS,
     cancelPollMs: env.RUNSTREAM_RUN_WORKER_CANCEL_POLL_MS,
     reapMs: env.RUNSTREAM_RUN_WORKER_REAP_MS,
+    tenantMaxRunning: env.RUNSTREAM_TENANT_MAX_RUNNING,
+    limits: {
+      maxEvents: env.RUNSTREAM_RUN_MAX_EVENTS,
+      maxBytes: env.RUNSTREAM_RUN_MAX_BYTES,
+      maxDurationMs: env.RUNSTREAM_RUN_MAX_DURATION_MS,
+    },
   },
 );
 worker.start();

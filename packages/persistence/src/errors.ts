@@ -107,6 +107,18 @@ const TRANSIENT_ERRNO = new Set([
  */
 const TRANSIENT_PRISMA = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'P2028']);
 
+/**
+ * How Prisma's driver adapter names the same conditions when it maps a pg error (a lost connection
+ * has no SQLSTATE): `meta.driverAdapterError.cause.kind`.
+ */
+const TRANSIENT_ADAPTER_KIND = new Set([
+  'ConnectionClosed',
+  'DatabaseNotReachable',
+  'TooManyConnections',
+  'SocketTimeout',
+  'TransactionWriteConflict',
+]);
+
 /** node-postgres errors that carry no code: a lost connection, or a pool or query timeout. */
 const TRANSIENT_MESSAGE =
   /Connection terminated|connection error|timeout exceeded when trying to connect|Query read timeout|not queryable/i;
@@ -123,6 +135,7 @@ export function isTransientDatabaseError(error: unknown): boolean {
     const e = current as {
       code?: unknown;
       originalCode?: unknown;
+      kind?: unknown;
       message?: unknown;
       errors?: unknown;
       meta?: { code?: unknown; driverAdapterError?: unknown };
@@ -133,6 +146,7 @@ export function isTransientDatabaseError(error: unknown): boolean {
       if (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_ERRNO.has(code) || TRANSIENT_PRISMA.has(code))
         return true;
     }
+    if (typeof e.kind === 'string' && TRANSIENT_ADAPTER_KIND.has(e.kind)) return true;
     if (typeof e.message === 'string' && TRANSIENT_MESSAGE.test(e.message)) return true;
     // Connecting to `localhost` tries each address and fails with an AggregateError of them.
     if (Array.isArray(e.errors) && e.errors.some((inner) => isTransientDatabaseError(inner)))

@@ -14,7 +14,8 @@ export interface PostgresProxy {
    */
   refuse: boolean;
   /**
-   * Arms a one-shot fault: the next time a client executes the prepared statement `name`, the proxy
+   * Arms a one-shot fault: the next time a client executes a prepared statement whose name starts
+   * with `name`, the proxy
    * lets the server finish it (CommandComplete, then ReadyForQuery: an autocommit statement has
    * committed by then), swallows the answer and resets the client's connection. The client sees
    * an error for a write that did commit. Resolves once it has happened.
@@ -90,7 +91,11 @@ export async function startPostgresProxy(url: string): Promise<PostgresProxy> {
       const { messages, rest } = frames(fromClient);
       fromClient = Buffer.from(rest);
       for (const message of messages) {
-        if (armed && message[0] === 0x42 /* B */ && boundStatement(message) === armed.name) {
+        if (
+          armed &&
+          message[0] === 0x42 /* B */ &&
+          boundStatement(message).startsWith(armed.name)
+        ) {
           trap = armed;
           armed = undefined;
         }
