@@ -14,15 +14,18 @@ ALTER TABLE "run_events" ADD CONSTRAINT "run_events_terminal_type"
 --   allocated   every new seq is below next_seq;
 --   gapless     the new seqs are contiguous, the first one's predecessor exists (or it is 1), and
 --               the last one is next_seq - 1, so the counter and the rows never drift apart;
---   terminal    nothing after a terminal event, the terminal event last;
+--   terminal    no terminal event before the statement's last row. With the two rules above the
+--               last new row is the run's last row, so this is both "nothing after the terminal
+--               event" and "the terminal event is last";
 --   finished    a terminal event comes with its run finished in the matching status (the append
 --               sets both in one statement).
--- Cost: one aggregate over the statement's rows, and per run one primary-key probe, one probe of
--- run_events_one_terminal and one of the primary key after a terminal row, whatever the batch size.
+-- One query per statement: an aggregate over the new rows, then per run two primary-key probes
+-- (the run, the predecessor) and one probe of run_events_one_terminal, whatever the batch size.
 CREATE OR REPLACE FUNCTION "run_events_guard"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     unallocated BOOLEAN;
     gap BOOLEAN;
+    after_terminal BOOLEAN;
     unfinished BOOLEAN;
 BEGIN
     SELECT bool_or(b.hi >= r."next_seq"),
@@ -30,13 +33,16 @@ BEGIN
                    OR b.hi <> r."next_seq" - 1
                    OR (b.lo > 1 AND NOT EXISTS (
                          SELECT 1 FROM "run_events" p WHERE p."run_id" = b.run_id AND p."seq" = b.lo - 1))),
+           bool_or(EXISTS (
+                   SELECT 1 FROM "run_events" t
+                    WHERE t."run_id" = b.run_id AND t."terminal" AND t."seq" < b.hi)),
            bool_or(b.terminal_type IS NOT NULL AND (
                    r."finished_at" IS NULL
                    OR r."status" <> CASE b.terminal_type
                                       WHEN 'run.completed' THEN 'succeeded'::"run_status"
                                       WHEN 'run.failed' THEN 'failed'::"run_status"
                                       ELSE 'cancelled'::"run_status" END))
-      INTO unallocated, gap, unfinished
+      INTO unallocated, gap, after_terminal, unfinished
       FROM (SELECT "run_id" AS run_id, min("seq") AS lo, max("seq") AS hi, count(*) AS n,
                    max("type") FILTER (WHERE "terminal") AS terminal_type
               FROM new_rows GROUP BY "run_id") b
@@ -49,16 +55,7 @@ BEGIN
         RAISE EXCEPTION 'run_events: a run''s seqs must be gapless and end at runs.next_seq - 1'
             USING ERRCODE = '23514', CONSTRAINT = 'run_events_gapless';
     END IF;
-    -- Nothing after the terminal event, and the terminal event is the last one: an index probe
-    -- each (run_events_one_terminal, then the primary key).
-    IF EXISTS (
-        SELECT 1 FROM new_rows n JOIN "run_events" t
-            ON t."run_id" = n."run_id" AND t."terminal" AND t."seq" < n."seq"
-    ) OR EXISTS (
-        SELECT 1 FROM new_rows n
-         WHERE n."terminal"
-           AND EXISTS (SELECT 1 FROM "run_events" t WHERE t."run_id" = n."run_id" AND t."seq" > n."seq")
-    ) THEN
+    IF after_terminal THEN
         RAISE EXCEPTION 'run_events: no event may follow a run''s terminal event'
             USING ERRCODE = '23514', CONSTRAINT = 'run_events_terminal_last';
     END IF;
