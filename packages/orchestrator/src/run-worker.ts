@@ -449,7 +449,9 @@ export function createRunWorker(deps: RunWorkerDeps, options: RunWorkerOptions =
             );
             for (const entry of active.values())
               entry.writes.abort(new RunAbort('SHUTDOWN', 'given up'));
-            await settled(inFlight(), shutdownGraceMs);
+            // Their tracers now refuse every call; a node that neither emits nor heeds its signal
+            // cannot be waited for within the process's shutdown deadline.
+            await settled(inFlight(), 250);
           }
         }
       }
