@@ -463,6 +463,29 @@ describe('fenced appends', () => {
     expect(await eventsOf(runId)).toHaveLength(rows[0]!.next_seq - 1);
   });
 
+  it('a worker that takes over its own run (its lease ran out during an outage) keeps running it', async () => {
+    gate = newGate();
+    const worker = startWorker({ leaseMs: 60_000, reapMs: 20 });
+    const runId = await enqueue('gated');
+    await vi.waitUntil(
+      async () => (await eventsOf(runId)).some((e) => e.data.text === 'before'),
+      poll,
+    );
+    // As if the database had been away for longer than the lease: nobody renewed it.
+    await t.db.pool.query(
+      `UPDATE runs SET lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+      [runId],
+    );
+    // Its own reaper takes it over, which renews the lease; the run must go on, not end WORKER_LOST.
+    await vi.waitUntil(
+      async () => (await repos.runs.getById(runId)).leaseExpiresAt!.getTime() > Date.now(),
+      poll,
+    );
+    expect(worker.active).toBe(1);
+    gate.open();
+    expect((await ended(runId)).at(-1)!.type).toBe('run.completed');
+  });
+
   it('B3: an append whose connection is reset after the server committed is retried and written once', async () => {
     const proxy = await startPostgresProxy(t.url);
     const db = createDatabase({ url: proxy.url, poolSize: 4 });
