@@ -11,6 +11,7 @@ import {
   createDatabase,
   createOutboxWakeup,
   createRunEventRepo,
+  createRunLeaseRepo,
   createRunRepo,
 } from '@runstream/persistence';
 import pg from 'pg';
@@ -32,6 +33,7 @@ const db = createDatabase({
   applicationName: 'bench-orchestrator',
 });
 const runs = createRunRepo({ prisma: db.prisma });
+const leases = createRunLeaseRepo({ prisma: db.prisma });
 const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
 const registry = createDefaultGraphRegistry();
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -78,7 +80,7 @@ async function rawAppend(
 
 function startWorker(concurrency: number): RunWorker {
   const worker = createRunWorker(
-    { runs, events, wakeup: createOutboxWakeup(db.pool), registry, logger: quiet },
+    { leases, events, wakeup: createOutboxWakeup(db.pool), registry, logger: quiet },
     { concurrency, pollMs: 5, cancelPollMs: 250, leaseMs: 60_000 },
   );
   worker.start();

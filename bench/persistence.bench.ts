@@ -61,7 +61,7 @@ const single = await compare({
     raw.query({
       name: 'append',
       text: APPEND_EVENTS_SQL,
-      values: [rawRun, JSON.stringify(one), 1, null, null, null],
+      values: [rawRun, JSON.stringify(one), 1, null, null, null, null, null],
     }),
   floor: () =>
     raw.query('INSERT INTO bench_floor (run_id, seq, type, data) VALUES ($1, $2, $3, $4)', [
@@ -82,7 +82,7 @@ const batch = await compare({
     raw.query({
       name: 'append',
       text: APPEND_EVENTS_SQL,
-      values: [rawRun, JSON.stringify(hundred), 100, null, null, null],
+      values: [rawRun, JSON.stringify(hundred), 100, null, null, null, null, null],
     }),
   floor: () =>
     raw.query(`INSERT INTO bench_floor (run_id, seq, type, data) VALUES ${floorValues}`, [
@@ -100,6 +100,8 @@ for (let i = 0; i < 100; i++) {
       Array.from({ length: 1000 }, (_, k) => ({ type: 'text.delta', data: { ...payload, k } })),
     ),
     1000,
+    null,
+    null,
     null,
     null,
     null,

@@ -20,6 +20,10 @@ describe('run-worker environment', () => {
       RUNSTREAM_RUN_WORKER_DRAIN_MS: 7000,
       RUNSTREAM_RUN_WORKER_METRICS_PORT: 9465,
       RUNSTREAM_RUN_WORKER_METRICS_HOST: '127.0.0.1',
+      RUNSTREAM_TENANT_MAX_RUNNING: 16,
+      RUNSTREAM_RUN_MAX_EVENTS: 100_000,
+      RUNSTREAM_RUN_MAX_BYTES: 268_435_456,
+      RUNSTREAM_RUN_MAX_DURATION_MS: 3_600_000,
     });
   });
 
@@ -28,6 +32,14 @@ describe('run-worker environment', () => {
     expect(problem({ ...base, RUNSTREAM_RUN_WORKER_CONCURRENCY: '0' })).toBe(
       'RUNSTREAM_RUN_WORKER_CONCURRENCY: must be a whole number from 1 to 256',
     );
+    for (const name of [
+      'RUNSTREAM_TENANT_MAX_RUNNING',
+      'RUNSTREAM_RUN_MAX_EVENTS',
+      'RUNSTREAM_RUN_MAX_BYTES',
+      'RUNSTREAM_RUN_MAX_DURATION_MS',
+    ]) {
+      expect(problem({ ...base, [name]: '0' })).toMatch(new RegExp(`^${name}: `));
+    }
     // The contract's 1 s bound for a cancel to reach a run cannot be configured away.
     expect(problem({ ...base, RUNSTREAM_RUN_WORKER_CANCEL_POLL_MS: '5000' })).toMatch(
       /^RUNSTREAM_RUN_WORKER_CANCEL_POLL_MS: /,

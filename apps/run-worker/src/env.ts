@@ -21,7 +21,7 @@ export const EnvSchema = z.object({
   /** How often the worker looks for runs whose lease expired. */
   RUNSTREAM_RUN_WORKER_REAP_MS: intFromEnv({ min: 10, max: 600_000, default: 2000 }),
   /**
-   * On SIGTERM, how long in-flight runs may finish before they are cancelled. Cancelling them and
+   * On SIGTERM, how long in-flight runs may finish before they end run.failed WORKER_SHUTDOWN. Cancelling them and
    * closing take the rest of the shutdown deadline: at least 1.5 s of it, 2.5 s by default.
    */
   RUNSTREAM_RUN_WORKER_DRAIN_MS: intFromEnv({
@@ -33,6 +33,18 @@ export const EnvSchema = z.object({
   RUNSTREAM_RUN_WORKER_METRICS_PORT: intFromEnv({ min: 0, max: 65_535, default: 9465 }),
   /** Loopback by default: the endpoint has no auth. A container sets 0.0.0.0. */
   RUNSTREAM_RUN_WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Runs of one tenant running at once over all workers; claims go round robin across tenants. */
+  RUNSTREAM_TENANT_MAX_RUNNING: intFromEnv({ min: 1, max: 1_000_000, default: 16 }),
+  /** Events a run's nodes may emit (lifecycle events aside); over it, run.failed LIMIT_EXCEEDED. */
+  RUNSTREAM_RUN_MAX_EVENTS: intFromEnv({ min: 1, max: 2_147_483_647, default: 100_000 }),
+  /** Summed bytes of the `data` of those events; over it, run.failed LIMIT_EXCEEDED. */
+  RUNSTREAM_RUN_MAX_BYTES: intFromEnv({
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    default: 268_435_456,
+  }),
+  /** Wall time of one run, in ms (at most about 24.8 days, a timer's range); over it, LIMIT_EXCEEDED. */
+  RUNSTREAM_RUN_MAX_DURATION_MS: intFromEnv({ min: 1, max: 2_147_483_647, default: 3_600_000 }),
 });
 
 export type Env = z.output<typeof EnvSchema>;

@@ -33,7 +33,7 @@ const metrics = createRunWorkerMetrics();
 const worker = createRunWorker(
   instrumentRunWorkerDeps(
     {
-      runs: repos.runs,
+      leases: repos.leases,
       events: repos.events,
       wakeup: createOutboxWakeup(db.pool),
       registry: createDefaultGraphRegistry(),
@@ -47,6 +47,12 @@ const worker = createRunWorker(
     pollMs: env.RUNSTREAM_RUN_WORKER_POLL_MS,
     cancelPollMs: env.RUNSTREAM_RUN_WORKER_CANCEL_POLL_MS,
     reapMs: env.RUNSTREAM_RUN_WORKER_REAP_MS,
+    tenantMaxRunning: env.RUNSTREAM_TENANT_MAX_RUNNING,
+    limits: {
+      maxEvents: env.RUNSTREAM_RUN_MAX_EVENTS,
+      maxBytes: env.RUNSTREAM_RUN_MAX_BYTES,
+      maxDurationMs: env.RUNSTREAM_RUN_MAX_DURATION_MS,
+    },
   },
 );
 metrics.countActive(() => worker.active);

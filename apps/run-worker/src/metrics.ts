@@ -74,19 +74,19 @@ export function instrumentRunWorkerDeps(
   deps: RunWorkerDeps,
   metrics: RunWorkerMetrics,
 ): RunWorkerDeps {
-  const { runs, events } = deps;
+  const { leases, events } = deps;
   return {
     ...deps,
-    runs: {
-      ...runs,
+    leases: {
+      ...leases,
       async claimQueued(...args) {
-        const claimed = await runs.claimQueued(...args);
+        const claimed = await leases.claimQueued(...args);
         metrics.claimed.inc(claimed.length);
         return claimed;
       },
       async renewLeases(...args) {
         try {
-          const held = await runs.renewLeases(...args);
+          const held = await leases.renewLeases(...args);
           metrics.leasesLost.inc(args[1].length - held.length);
           return held;
         } catch (error) {

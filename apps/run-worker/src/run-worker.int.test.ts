@@ -42,8 +42,12 @@ function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-async function enqueue(input: Record<string, unknown>, graph = 'synthetic'): Promise<string> {
-  const { run } = await enqueueRun({ runs: repos.runs, registry }, { tenant: 't', graph, input });
+async function enqueue(
+  input: Record<string, unknown>,
+  graph = 'synthetic',
+  tenant = 't',
+): Promise<string> {
+  const { run } = await enqueueRun({ runs: repos.runs, registry }, { tenant, graph, input });
   return run.id;
 }
 
@@ -161,7 +165,7 @@ describe('run-worker processes', () => {
     expect(events.map((e) => e.type)).toContain('tool.result');
   });
 
-  it('on SIGTERM stops claiming, lets short runs finish, cancels long ones, and exits 0', async () => {
+  it('on SIGTERM stops claiming, lets short runs finish, ends long ones WORKER_SHUTDOWN, and exits 0', async () => {
     const worker = spawnWorker(workerEnv({ RUNSTREAM_RUN_WORKER_DRAIN_MS: '1500' }));
     await worker.started();
     const short = await enqueue({ events: 20, delayMs: 20 });
@@ -179,10 +183,40 @@ describe('run-worker processes', () => {
     expect(Date.now() - signalled).toBeLessThan(10_000);
     expect((await ended(short)).at(-1)!.type).toBe('run.completed');
     expect((await ended(long)).at(-1)).toMatchObject({
-      type: 'run.cancelled',
-      data: { reason: 'the worker is shutting down' },
+      type: 'run.failed',
+      data: { error: { code: 'WORKER_SHUTDOWN' } },
     });
     expect((await repos.runs.getById(queuedAfter)).status).toBe('queued');
+  });
+
+  it("fairness: with tenant a's 40 long runs queued first, tenant b's run starts on a free slot", async () => {
+    // Two workers, 4 slots; a may hold 3 of them at once, over both workers.
+    const env = workerEnv({
+      RUNSTREAM_RUN_WORKER_CONCURRENCY: '2',
+      RUNSTREAM_TENANT_MAX_RUNNING: '3',
+    });
+    const workers = [spawnWorker(env), spawnWorker(env)];
+    await Promise.all(workers.map((w) => w.started()));
+    const flood: string[] = [];
+    for (let i = 0; i < 40; i++)
+      flood.push(await enqueue({ events: 100_000, delayMs: 50 }, 'synthetic', 'a'));
+    const runningOf = async (tenant: string) =>
+      (
+        await t.db.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM runs WHERE tenant = $1 AND status = 'running'`,
+          [tenant],
+        )
+      ).rows[0]!.n;
+    await vi.waitUntil(async () => (await runningOf('a')) === 3, poll);
+    const b = await enqueue({ events: 1 }, 'synthetic', 'b');
+    expect((await ended(b)).at(-1)!.type).toBe('run.completed');
+    // a never went past its cap, and its backlog is still waiting.
+    expect(await runningOf('a')).toBe(3);
+    const started = await t.db.pool.query<{ n: number }>(
+      `SELECT count(DISTINCT run_id)::int AS n FROM run_events WHERE type = 'run.started' AND run_id = ANY($1::uuid[])`,
+      [flood],
+    );
+    expect(started.rows[0]!.n).toBe(3);
   });
 
   it('stops with one line naming the variable when the configuration is bad', async () => {

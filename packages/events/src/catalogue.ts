@@ -59,10 +59,11 @@ const bodies = {
   'run.completed': z.object({ output: z.unknown() }),
   /**
    * Terminal: the run failed; `node` names the node that threw, when one did. `WORKER_LOST` means
-   * its worker died and its lease expired.
+   * its worker died and its lease expired; `WORKER_SHUTDOWN` that its worker was stopped before the
+   * run ended; `LIMIT_EXCEEDED` that it went over a per-run limit (`details.limit`, `details.max`).
    */
   'run.failed': z.object({ error: RunErrorSchema, node: node.optional() }),
-  /** Terminal: the run was cancelled on request (or by a worker shutting down). */
+  /** Terminal: the run was cancelled on request. */
   'run.cancelled': z.object({ reason: z.string().optional() }),
 } as const;
 

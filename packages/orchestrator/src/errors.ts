@@ -49,3 +49,41 @@ export class NodeError extends Error {
     super(message, options);
   }
 }
+
+/** The per-run limit a run went over. */
+export type RunLimit = 'events' | 'bytes' | 'durationMs';
+
+/**
+ * A run went over one of its limits (events its nodes emitted, bytes of their data, wall time). It
+ * ends `run.failed` with code `LIMIT_EXCEEDED`, whose details name the limit and its value.
+ */
+export class RunLimitError extends Error {
+  override readonly name = 'RunLimitError';
+  readonly code = 'LIMIT_EXCEEDED';
+
+  constructor(
+    readonly limit: RunLimit,
+    readonly max: number,
+  ) {
+    super(LIMIT_MESSAGES[limit](max));
+  }
+
+  /** The error as run.failed carries it. */
+  toRunError(): {
+    code: 'LIMIT_EXCEEDED';
+    message: string;
+    details: { limit: RunLimit; max: number };
+  } {
+    return {
+      code: this.code,
+      message: this.message,
+      details: { limit: this.limit, max: this.max },
+    };
+  }
+}
+
+const LIMIT_MESSAGES: Record<RunLimit, (max: number) => string> = {
+  events: (max) => `the run emitted more than ${max} events (RUNSTREAM_RUN_MAX_EVENTS)`,
+  bytes: (max) => `the run's event data exceeded ${max} bytes (RUNSTREAM_RUN_MAX_BYTES)`,
+  durationMs: (max) => `the run ran longer than ${max} ms (RUNSTREAM_RUN_MAX_DURATION_MS)`,
+};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { NodeError } from './errors.js';
+import { NodeError, RunLimitError } from './errors.js';
 import { toRunError } from './execute-run.js';
 
 describe('toRunError', () => {
@@ -29,5 +29,15 @@ describe('toRunError', () => {
     const error = toRunError(value);
     expect(error.code).toBe('NODE_FAILED');
     expect(error.message).toBe(`a node threw a non-Error value: ${shown}`);
+  });
+});
+
+describe('RunLimitError', () => {
+  it('is run.failed LIMIT_EXCEEDED naming the limit, its value and its variable', () => {
+    expect(new RunLimitError('bytes', 5000).toRunError()).toEqual({
+      code: 'LIMIT_EXCEEDED',
+      message: "the run's event data exceeded 5000 bytes (RUNSTREAM_RUN_MAX_BYTES)",
+      details: { limit: 'bytes', max: 5000 },
+    });
   });
 });

@@ -1,9 +1,9 @@
 import { inspect } from 'node:util';
 
 import type { RunError } from '@runstream/events';
-import { RunTerminalError } from '@runstream/persistence';
+import { LeaseLostError, RunTerminalError } from '@runstream/persistence';
 
-import { NodeError } from './errors.js';
+import { NodeError, RunLimitError } from './errors.js';
 import type { GraphDefinition, GraphEdge, NodeContext, NodeTracer } from './graph.js';
 import { RunAbort } from './run-abort.js';
 import type { Tracer } from './tracer.js';
@@ -22,8 +22,9 @@ export interface ExecuteRunOptions {
 
 /**
  * How an execution ended. `abandoned`: this execution wrote no terminal event, because another
- * process ended the run, the lease was lost, or the database refused the write; the run's lease
- * then expires and another worker ends it.
+ * process ended the run, the lease was lost, the database refused the write, or the worker gave
+ * up waiting for it; unless another writer ended the run, its lease expires and another worker
+ * ends it.
  */
 export type RunOutcome =
   | { status: 'succeeded'; output: unknown }
@@ -95,17 +96,39 @@ async function finish(
   node: string | undefined,
 ): Promise<RunOutcome> {
   const { tracer, signal } = options;
-  if (tracer.failure !== undefined || thrown instanceof RunTerminalError) {
+  if (
+    tracer.failure !== undefined ||
+    thrown instanceof RunTerminalError ||
+    thrown instanceof LeaseLostError
+  ) {
     await tracer.discard();
     return { status: 'abandoned', cause: tracer.failure ?? thrown };
   }
   try {
+    const reason: unknown = signal.aborted ? signal.reason : undefined;
+    if (reason instanceof RunAbort && reason.code === 'LEASE_LOST') {
+      await tracer.discard();
+      return { status: 'abandoned', cause: reason };
+    }
+    if (reason instanceof RunAbort && reason.code === 'SHUTDOWN') {
+      // A deploy is not a user's cancel (cancel is an explicit request): the run failed because
+      // its worker went away, and says so at once rather than 30 s later through the reaper.
+      const error: RunError = { code: 'WORKER_SHUTDOWN', message: reason.message };
+      await tracer.end({ type: 'run.failed', data: { error } });
+      return { status: 'failed', error };
+    }
+    const limit =
+      reason instanceof RunLimitError
+        ? reason
+        : thrown instanceof RunLimitError
+          ? thrown
+          : undefined;
+    if (limit) {
+      const error = limit.toRunError();
+      await tracer.end({ type: 'run.failed', data: { error } });
+      return { status: 'failed', error };
+    }
     if (signal.aborted) {
-      const reason: unknown = signal.reason;
-      if (reason instanceof RunAbort && reason.code === 'LEASE_LOST') {
-        await tracer.discard();
-        return { status: 'abandoned', cause: reason };
-      }
       const text = reason instanceof Error ? reason.message : 'cancelled';
       await tracer.end({ type: 'run.cancelled', data: { reason: text } });
       return { status: 'cancelled', reason: text };

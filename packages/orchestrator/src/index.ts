@@ -13,8 +13,12 @@ export {
   GraphDefinitionError,
   GraphInputError,
   NodeError,
+  RunLimitError,
   type GraphInputErrorCode,
+  type RunLimit,
 } from './errors.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { createDatabaseHealth, type DatabaseHealth } from './database-health.js';
 export {
   createDefaultGraphRegistry,
   createGraphRegistry,
@@ -29,11 +33,14 @@ export {
   createTracer,
   type TerminalEventBody,
   type Tracer,
+  type RunLimits,
   type TracerDeps,
+  type TracerFence,
   type TracerOptions,
   type Wakeup,
 } from './tracer.js';
 export {
+  DEFAULT_RUN_LIMITS,
   createRunWorker,
   type RunWorker,
   type RunWorkerDeps,

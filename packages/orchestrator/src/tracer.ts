@@ -1,6 +1,15 @@
-import type { RunEventBody, TerminalEventType } from '@runstream/events';
-import type { AppendResult, RunEventRepo } from '@runstream/persistence';
+import { setTimeout as sleep } from 'node:timers/promises';
 
+import type { RunEventBody, TerminalEventType } from '@runstream/events';
+import {
+  type AppendResult,
+  type RunEventRepo,
+  isTransientDatabaseError,
+} from '@runstream/persistence';
+
+import { type BackoffOptions, backoffDelay } from './backoff.js';
+import type { DatabaseHealth } from './database-health.js';
+import { RunLimitError } from './errors.js';
 import type { NodeEventBody } from './graph.js';
 
 /** Wakes the outbox workers after a commit; `createOutboxWakeup(pool)` in production. */
@@ -11,6 +20,35 @@ export interface Wakeup {
 export interface TracerDeps {
   events: Pick<RunEventRepo, 'append'>;
   wakeup: Wakeup;
+  /** Told about appends that failed and are retried, and about the first one that works again. */
+  health?: Pick<DatabaseHealth, 'failed' | 'ok'>;
+}
+
+/** Limits on what a run's nodes may emit; lifecycle and terminal events do not count. */
+export interface RunLimits {
+  /**
+   * Events the run's nodes may emit.
+   * @default unlimited
+   */
+  maxEvents?: number;
+  /**
+   * Summed bytes of those events' `data`, as UTF-8 JSON.
+   * @default unlimited
+   */
+  maxBytes?: number;
+  /**
+   * Wall time from the tracer's creation after which emits are refused, in milliseconds.
+   * @default unlimited
+   */
+  maxDurationMs?: number;
+}
+
+/** The lease a run's writer holds, and where the run's seqs stand at the start. */
+export interface TracerFence {
+  /** The worker holding the run's lease. */
+  leaseOwner: string;
+  /** The run's next seq when the worker got it (`runs.next_seq`). */
+  nextSeq: number;
 }
 
 export interface TracerOptions {
@@ -24,6 +62,18 @@ export interface TracerOptions {
    * @default 5
    */
   flushMs?: number;
+  /**
+   * Fences every append with the lease owner and the expected seq: a worker that lost the run
+   * writes nothing, and an append that failed for a transient reason (a lost connection, too many
+   * clients, a pool timeout) is retried with backoff until it works, the fence fails or `signal`
+   * is aborted. Without a fence a failed append is final.
+   */
+  fence?: TracerFence;
+  /** Aborted when the writer gives up: retries stop and every later call fails. */
+  signal?: AbortSignal;
+  /** Backoff of the retries. @default { baseMs: 100, maxMs: 5000 } */
+  retry?: BackoffOptions;
+  limits?: RunLimits;
 }
 
 /** The tracer was used after the run's terminal event, or after it was discarded. */
@@ -63,6 +113,8 @@ export interface Tracer {
   discard(): Promise<void>;
   /** The first append failure, if any: once one failed, nothing more is written. */
   readonly failure: unknown;
+  /** The seq the next append starts at, as far as this tracer knows (with a fence: exactly). */
+  readonly nextSeq: number;
 }
 
 export function createTracer(deps: TracerDeps, runId: string, options: TracerOptions = {}): Tracer {
@@ -76,10 +128,70 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
   let failure: unknown;
   let failed = false;
   let closed = false;
+  const { fence, signal, limits = {} } = options;
+  let nextSeq = fence?.nextSeq ?? 0;
+  const startedAt = Date.now();
+  let emitted = 0;
+  let emittedBytes = 0;
+  let overLimit: RunLimitError | undefined;
+  signal?.addEventListener(
+    'abort',
+    () => {
+      if (failed) return;
+      failed = true;
+      failure = signal.reason;
+    },
+    { once: true },
+  );
 
   const check = (): void => {
     if (failed) throw failure;
     if (closed) throw new TracerClosedError(runId);
+    // Once over a limit, only the terminal event may still be written (end() skips this).
+    if (overLimit) throw overLimit;
+  };
+
+  /** Counts a node's event against the run's limits; the event that would go over is refused. */
+  const charge = (event: NodeEventBody): void => {
+    if (limits.maxDurationMs !== undefined && Date.now() - startedAt > limits.maxDurationMs)
+      overLimit = new RunLimitError('durationMs', limits.maxDurationMs);
+    else if (limits.maxEvents !== undefined && emitted + 1 > limits.maxEvents)
+      overLimit = new RunLimitError('events', limits.maxEvents);
+    else if (limits.maxBytes !== undefined) {
+      const bytes = Buffer.byteLength(JSON.stringify(event.data), 'utf8');
+      if (emittedBytes + bytes > limits.maxBytes)
+        overLimit = new RunLimitError('bytes', limits.maxBytes);
+      else emittedBytes += bytes;
+    }
+    if (overLimit) throw overLimit;
+    emitted++;
+  };
+
+  /**
+   * One batch's append. Fenced, it is safe to repeat after an ambiguous failure (the repository
+   * returns the committed result instead of writing twice), so a transient failure is retried for
+   * as long as it takes: PostgreSQL refusing connections or a pool timeout must never fail a run.
+   */
+  const write = async (batch: RunEventBody[]): Promise<AppendResult> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await deps.events.append(
+          runId,
+          batch,
+          fence && { leaseOwner: fence.leaseOwner, expectedSeq: nextSeq },
+        );
+        nextSeq = result.lastSeq + 1;
+        if (attempt > 0) deps.health?.ok();
+        return result;
+      } catch (error) {
+        if (!fence || !isTransientDatabaseError(error) || signal?.aborted) throw error;
+        deps.health?.failed(error, 'append');
+        const waited = await sleep(backoffDelay(attempt, options.retry), true, { signal }).catch(
+          () => false,
+        );
+        if (!waited) throw error;
+      }
+    }
   };
 
   const flush = (): Promise<AppendResult | undefined> => {
@@ -92,7 +204,7 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
     buffer = [];
     chain = chain.then(async () => {
       try {
-        const result = await deps.events.append(runId, batch);
+        const result = await write(batch);
         deps.wakeup.notify();
         return result;
       } catch (error) {
@@ -116,8 +228,12 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
     get failure() {
       return failure;
     },
+    get nextSeq() {
+      return nextSeq;
+    },
     async emit(event) {
       check();
+      charge(event);
       buffer.push(event);
       if (buffer.length < maxBatch) {
         flushSoon();
@@ -136,7 +252,8 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
       await flush();
     },
     async end(event) {
-      check();
+      if (failed) throw failure;
+      if (closed) throw new TracerClosedError(runId);
       buffer.push(event);
       closed = true;
       const result = await flush();

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { RunNotFoundError, RunTerminalError, sqlState } from './errors.js';
+import {
+  RunNotFoundError,
+  RunTerminalError,
+  isTransientDatabaseError,
+  sqlState,
+} from './errors.js';
 import { isRunId, newRunId } from './ids.js';
 
 describe('sqlState', () => {
@@ -30,6 +35,45 @@ describe('sqlState', () => {
     expect(sqlState(null)).toBeUndefined();
     expect(sqlState({ code: 'ECONNRESET' })).toBeUndefined();
     expect(sqlState({ code: 'P2025' })).toBeUndefined();
+  });
+});
+
+describe('isTransientDatabaseError', () => {
+  it('knows a failed connection, a refusal, a restart and a timeout, however wrapped', () => {
+    for (const error of [
+      { code: 'ECONNRESET' },
+      { code: 'ECONNREFUSED' },
+      { code: '53300' },
+      { code: '57P01' },
+      { code: '08006' },
+      { code: '40001' },
+      new Error('Connection terminated unexpectedly'),
+      new Error('timeout exceeded when trying to connect'),
+      new AggregateError([{ code: 'ECONNREFUSED' }]),
+      { code: 'P2024' },
+      { code: 'P2010', meta: { driverAdapterError: { cause: { kind: 'ConnectionClosed' } } } },
+      {
+        code: 'P2010',
+        meta: { driverAdapterError: { cause: { originalCode: '53300', kind: 'postgres' } } },
+      },
+      new Error('outer', { cause: { code: 'EPIPE' } }),
+    ]) {
+      expect(isTransientDatabaseError(error)).toBe(true);
+    }
+  });
+
+  it('is false for a statement the database refused, and for anything else', () => {
+    for (const error of [
+      { code: '23505' },
+      { code: '22P05' },
+      { code: 'P2002' },
+      new Error('plain'),
+      'a string',
+      null,
+      { code: 'LEASE_LOST' },
+    ]) {
+      expect(isTransientDatabaseError(error)).toBe(false);
+    }
   });
 });
 

@@ -1,6 +1,11 @@
 /** Codes of the errors the persistence layer raises; the api maps each to an HTTP status. */
 export type PersistenceErrorCode =
-  'RUN_NOT_FOUND' | 'RUN_TERMINAL' | 'INVALID_APPEND' | 'INVALID_CURSOR' | 'MIGRATION_FAILED';
+  | 'RUN_NOT_FOUND'
+  | 'RUN_TERMINAL'
+  | 'LEASE_LOST'
+  | 'INVALID_APPEND'
+  | 'INVALID_CURSOR'
+  | 'MIGRATION_FAILED';
 
 /** An expected failure of a repository call, named by a stable `code`. */
 export class PersistenceError extends Error {
@@ -30,6 +35,22 @@ export class RunTerminalError extends PersistenceError {
   }
 }
 
+/**
+ * A fenced append found the run leased to another worker, or its next seq moved: another writer
+ * owns the run now, so this one must stop writing (it wrote nothing).
+ */
+export class LeaseLostError extends PersistenceError {
+  constructor(
+    readonly runId: string,
+    details: { leaseOwner?: string | undefined; expectedSeq?: number | undefined },
+  ) {
+    super('LEASE_LOST', `run ${runId} is no longer this writer's to append to`, {
+      runId,
+      ...details,
+    });
+  }
+}
+
 /** SQLSTATEs after which a whole transaction may be retried as it was. */
 export const RETRYABLE_SQLSTATES = {
   serializationFailure: '40001',
@@ -56,4 +77,81 @@ export function sqlState(error: unknown): string | undefined {
     current = e.meta?.driverAdapterError ?? e.cause;
   }
   return undefined;
+}
+
+/**
+ * SQLSTATE classes and codes that say the database, not the statement, failed: the same statement
+ * may succeed later. 08 connection exception, 53 insufficient resources (53300 too many
+ * connections), 57P01..57P03 the server is shutting down or starting, 57014 a statement or lock
+ * timeout cut the query, 40001/40P01 a serialization failure or deadlock.
+ */
+const TRANSIENT_SQLSTATE = /^(08...|53...|57P0[123]|57014|40001|40P01|55P03)$/;
+
+/** Socket errors that node-postgres passes through with the errno as `code`. */
+const TRANSIENT_ERRNO = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Prisma's own codes for the same conditions: P1001 cannot reach the server, P1002 timed out,
+ * P1017 the server closed the connection, P2024 no pool connection in time, P2028 a transaction
+ * could not start in time.
+ */
+const TRANSIENT_PRISMA = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'P2028']);
+
+/**
+ * How Prisma's driver adapter names the same conditions when it maps a pg error (a lost connection
+ * has no SQLSTATE): `meta.driverAdapterError.cause.kind`.
+ */
+const TRANSIENT_ADAPTER_KIND = new Set([
+  'ConnectionClosed',
+  'DatabaseNotReachable',
+  'TooManyConnections',
+  'SocketTimeout',
+  'TransactionWriteConflict',
+]);
+
+/** node-postgres errors that carry no code: a lost connection, or a pool or query timeout. */
+const TRANSIENT_MESSAGE =
+  /Connection terminated|connection error|timeout exceeded when trying to connect|Query read timeout|not queryable/i;
+
+/**
+ * Whether a failed database call may be retried as it was: the connection or the server failed
+ * (a reset, a refusal, too many clients, a restart, a pool or query timeout), not the statement.
+ * A write that failed this way may still have committed; only a write that can tell (a fenced
+ * append) may be retried blindly.
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current && typeof current === 'object'; depth++) {
+    const e = current as {
+      code?: unknown;
+      originalCode?: unknown;
+      kind?: unknown;
+      message?: unknown;
+      errors?: unknown;
+      meta?: { code?: unknown; driverAdapterError?: unknown };
+      cause?: unknown;
+    };
+    for (const code of [e.originalCode, e.code, e.meta?.code]) {
+      if (typeof code !== 'string') continue;
+      if (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_ERRNO.has(code) || TRANSIENT_PRISMA.has(code))
+        return true;
+    }
+    if (typeof e.kind === 'string' && TRANSIENT_ADAPTER_KIND.has(e.kind)) return true;
+    if (typeof e.message === 'string' && TRANSIENT_MESSAGE.test(e.message)) return true;
+    // Connecting to `localhost` tries each address and fails with an AggregateError of them.
+    if (Array.isArray(e.errors) && e.errors.some((inner) => isTransientDatabaseError(inner)))
+      return true;
+    current = e.meta?.driverAdapterError ?? e.cause;
+  }
+  return false;
 }

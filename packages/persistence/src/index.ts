@@ -7,10 +7,12 @@ export {
   type TransactionClient,
 } from './database.js';
 export {
+  LeaseLostError,
   PersistenceError,
   RETRYABLE_SQLSTATES,
   RunNotFoundError,
   RunTerminalError,
+  isTransientDatabaseError,
   sqlState,
   type PersistenceErrorCode,
 } from './errors.js';
@@ -42,8 +44,17 @@ export {
   type RunStatus,
 } from './run-repo.js';
 export {
+  createRunLeaseRepo,
+  type ClaimQueuedOptions,
+  type RunLeaseRepo,
+  type RunLeaseRepoDeps,
+  type TakenRun,
+} from './run-lease-repo.js';
+export { toStorableJson } from './storable-json.js';
+export {
   createRunEventRepo,
   toEnvelope,
+  type AppendFence,
   type AppendResult,
   type EventRow,
   type NewEvent,

@@ -1,12 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
+import { createDatabase } from './database.js';
+import {
+  LeaseLostError,
+  PersistenceError,
+  RunNotFoundError,
+  RunTerminalError,
+  isTransientDatabaseError,
+} from './errors.js';
+import { createRepositories } from './repositories.js';
 import {
   type Repos,
   type TestDatabaseWithClient,
   createRepos,
   openTestDatabase,
   seedRun,
+  startPostgresProxy,
 } from './testing/index.js';
 
 let t: TestDatabaseWithClient;
@@ -118,7 +127,7 @@ describe('append', () => {
     const rollback = new Error('rollback on purpose');
     await expect(
       t.db.prisma.$transaction(async (tx) => {
-        await repos.events.append(run.id, [delta(2), delta(3)], tx);
+        await repos.events.append(run.id, [delta(2), delta(3)], {}, tx);
         throw rollback;
       }),
     ).rejects.toBe(rollback);
@@ -143,6 +152,99 @@ describe('append', () => {
       RunNotFoundError,
     );
     expect(await seqsOf(run.id)).toEqual([1]);
+  });
+});
+
+describe('fenced appends', () => {
+  /** A run claimed by `owner`, with its next seq. */
+  async function leased(owner: string): Promise<{ id: string; nextSeq: number }> {
+    const run = await seedRun(repos);
+    await repos.leases.claimQueued(owner, { limit: 1, leaseMs: 60_000 });
+    return { id: run.id, nextSeq: (await repos.runs.getById(run.id)).nextSeq };
+  }
+
+  it('B3: a zombie worker whose lease was taken over writes nothing, not even its terminal event', async () => {
+    await t.db.pool.query(`DELETE FROM runs`);
+    const run = await leased('zombie');
+    await repos.events.append(run.id, [delta(1)], { leaseOwner: 'zombie', expectedSeq: 2 });
+    await t.db.pool.query(
+      `UPDATE runs SET lease_expires_at = now() - interval '1 second' WHERE id = $1`,
+      [run.id],
+    );
+    const [taken] = await repos.leases.takeExpiredLeases('reaper', 1, 60_000);
+    expect(taken).toMatchObject({ id: run.id, lostOwner: 'zombie', nextSeq: 3 });
+    for (const batch of [[delta(2)], [delta(3), { type: 'run.completed', data: { output: 1 } }]]) {
+      const error = await repos.events
+        .append(run.id, batch, { leaseOwner: 'zombie', expectedSeq: 3 })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LeaseLostError);
+      expect(error).toMatchObject({ code: 'LEASE_LOST' });
+    }
+    // Without its seq either: the owner alone fences it.
+    await expect(
+      repos.events.append(run.id, [delta(4)], { leaseOwner: 'zombie' }),
+    ).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    expect(await seqsOf(run.id)).toEqual([1, 2]);
+    // The new holder writes, and ends the run.
+    await repos.events.append(
+      run.id,
+      [{ type: 'run.failed', data: { error: { code: 'WORKER_LOST', message: 'lost' } } }],
+      { leaseOwner: 'reaper', expectedSeq: 3 },
+    );
+    expect(await seqsOf(run.id)).toEqual([1, 2, 3]);
+  });
+
+  it('B3: an append whose expected seq moved (another writer appended) writes nothing', async () => {
+    const run = await leased('me');
+    await repos.events.append(run.id, [delta(1)]);
+    await expect(
+      repos.events.append(run.id, [delta(2)], { leaseOwner: 'me', expectedSeq: 2 }),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await seqsOf(run.id)).toEqual([1, 2]);
+  });
+
+  it('B3: an append retried after its connection was reset past the commit is written once', async () => {
+    const run = await leased('me');
+    const proxy = await startPostgresProxy(t.url);
+    const db = createDatabase({ url: proxy.url, poolSize: 2 });
+    try {
+      const proxied = createRepositories(db);
+      const batch = [delta(1), delta(2), { type: 'run.completed', data: { output: { n: 2 } } }];
+      const fence = { leaseOwner: 'me', expectedSeq: run.nextSeq };
+      const reset = proxy.resetAfterCommit('runstream_append_events_v2');
+      const first = await proxied.events.append(run.id, batch, fence).catch((e: unknown) => e);
+      await reset;
+      // The server committed, the client saw its connection die: a transient, ambiguous failure.
+      expect(first).toBeInstanceOf(Error);
+      expect(isTransientDatabaseError(first)).toBe(true);
+      expect(await seqsOf(run.id)).toEqual([1, 2, 3, 4]);
+      const retried = await proxied.events.append(run.id, batch, fence);
+      expect(retried).toMatchObject({ firstSeq: 2, lastSeq: 4 });
+      expect(await seqsOf(run.id)).toEqual([1, 2, 3, 4]);
+      const outbox = await t.db.pool.query(
+        'SELECT count(*)::int AS n FROM run_outbox WHERE run_id = $1',
+        [run.id],
+      );
+      expect(outbox.rows[0].n).toBe(4);
+      expect((await repos.runs.getById(run.id)).status).toBe('succeeded');
+    } finally {
+      await db.close();
+      await proxy.close();
+    }
+  });
+
+  it('A4: stores U+0000 and lone surrogates in data (keys too) and in the output as U+FFFD', async () => {
+    const run = await seedRun(repos);
+    await repos.events.append(run.id, [
+      { type: 'text.delta', data: { text: 'a\u0000b \ud83d', ['k\u0000']: '\ude00' } },
+      { type: 'run.completed', data: { output: { text: 'x\u0000' } } },
+    ]);
+    const { rows } = await t.db.pool.query<{ data: Record<string, unknown> }>(
+      'SELECT data FROM run_events WHERE run_id = $1 AND seq = 2',
+      [run.id],
+    );
+    expect(rows[0]!.data).toEqual({ text: 'a\uFFFDb \uFFFD', ['k\uFFFD']: '\uFFFD' });
+    expect((await repos.runs.getById(run.id)).output).toEqual({ text: 'x\uFFFD' });
   });
 });
 
@@ -201,6 +303,54 @@ describe('the database itself', () => {
         [run.id],
       ),
     ).rejects.toMatchObject({ code: '23514', constraint: 'run_events_terminal_last' });
+  });
+
+  it('A10: refuses a raw insert that leaves a seq gap (next_seq bumped by 5, seq 5 alone)', async () => {
+    const run = await seedRun(repos);
+    await t.db.pool.query('UPDATE runs SET next_seq = next_seq + 5 WHERE id = $1', [run.id]);
+    for (const seqs of [[5], [6], [2], [2, 3, 5, 6]]) {
+      await expect(
+        t.db.pool.query(
+          `INSERT INTO run_events (run_id, seq, type, data) SELECT $1, s, 'text.delta', '{}' FROM unnest($2::int[]) s`,
+          [run.id, seqs],
+        ),
+      ).rejects.toMatchObject({ code: '23514', constraint: 'run_events_gapless' });
+    }
+    expect(await seqsOf(run.id)).toEqual([1]);
+  });
+
+  it('A10: refuses a raw insert of run.completed with terminal = false', async () => {
+    const run = await seedRun(repos);
+    await t.db.pool.query('UPDATE runs SET next_seq = next_seq + 2 WHERE id = $1', [run.id]);
+    await expect(
+      t.db.pool.query(
+        `INSERT INTO run_events (run_id, seq, type, data, terminal) VALUES ($1, 2, 'run.completed', '{}', false)`,
+        [run.id],
+      ),
+    ).rejects.toMatchObject({ code: '23514', constraint: 'run_events_terminal_type' });
+    await expect(
+      t.db.pool.query(
+        `INSERT INTO run_events (run_id, seq, type, data, terminal) VALUES ($1, 2, 'text.delta', '{}', true)`,
+        [run.id],
+      ),
+    ).rejects.toMatchObject({ code: '23514', constraint: 'run_events_terminal_type' });
+  });
+
+  it('A10: refuses a raw terminal event whose run is not finished in the matching status', async () => {
+    const run = await seedRun(repos);
+    await t.db.pool.query('UPDATE runs SET next_seq = next_seq + 1 WHERE id = $1', [run.id]);
+    const insertCompleted = `INSERT INTO run_events (run_id, seq, type, data, terminal) VALUES ($1, 2, 'run.completed', '{}', true)`;
+    await expect(t.db.pool.query(insertCompleted, [run.id])).rejects.toMatchObject({
+      code: '23514',
+      constraint: 'run_events_terminal_finishes_run',
+    });
+    await t.db.pool.query(`UPDATE runs SET status = 'failed', finished_at = now() WHERE id = $1`, [
+      run.id,
+    ]);
+    await expect(t.db.pool.query(insertCompleted, [run.id])).rejects.toMatchObject({
+      constraint: 'run_events_terminal_finishes_run',
+    });
+    expect(await seqsOf(run.id)).toEqual([1]);
   });
 
   it('refuses a raw insert of a seq that next_seq never allocated', async () => {

@@ -3,12 +3,16 @@ import { type RunEventEnvelope, TERMINAL_STATUS, isTerminalType } from '@runstre
 import type pg from 'pg';
 
 import { type Db, queryRows } from './database.js';
-import { PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
+import { LeaseLostError, PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
 import { isRunId } from './ids.js';
-import { APPEND_EVENTS_SQL } from './sql/append-events.js';
+import { APPEND_EVENTS_SQL, APPEND_OUTCOME_SQL } from './sql/append-events.js';
 import { READ_EVENTS_SQL } from './sql/read-events.js';
+import { toStorableJson } from './storable-json.js';
 
-const APPEND_EVENTS = { name: 'runstream_append_events', text: APPEND_EVENTS_SQL };
+// v2: the statement gained the fence parameters; a new name keeps a connection that prepared the
+// old text from running it with the wrong parameter count.
+const APPEND_EVENTS = { name: 'runstream_append_events_v2', text: APPEND_EVENTS_SQL };
+const APPEND_OUTCOME = { name: 'runstream_append_outcome', text: APPEND_OUTCOME_SQL };
 const READ_EVENTS = { name: 'runstream_read_events', text: READ_EVENTS_SQL };
 
 /** An event to append: the repository gives it its seq and time. */
@@ -21,8 +25,24 @@ export interface AppendResult {
   /** Seq of the first appended event; the batch holds firstSeq..lastSeq. */
   firstSeq: number;
   lastSeq: number;
-  /** Commit-ordered time the events were written (one statement, one time). */
+  /** The time the events were written (one statement, one time). */
   at: Date;
+}
+
+/**
+ * What a writer that holds a run's lease asserts about the run, checked in the append statement
+ * under the run's row lock. A mismatch writes nothing and fails with LEASE_LOST. Writers without a
+ * lease (tests, tools) leave it out.
+ */
+export interface AppendFence {
+  /** The worker that must hold the run's lease. */
+  leaseOwner?: string;
+  /**
+   * The seq the batch's first event must get: the run's next seq as this writer last saw it. With
+   * it the append is idempotent: retried after an ambiguous failure (the connection dropped, the
+   * server may have committed), it returns the first attempt's result instead of writing twice.
+   */
+  expectedSeq?: number;
 }
 
 export interface ReadPageOptions {
@@ -73,9 +93,17 @@ function checkBatch(runId: string, events: readonly NewEvent[]): TerminalInfo | 
   const output = last.data.output;
   return {
     status: TERMINAL_STATUS[last.type],
-    error: error === undefined ? null : JSON.stringify(error),
-    output: output === undefined ? null : JSON.stringify(output),
+    error: error === undefined ? null : toStorableJson(error),
+    output: output === undefined ? null : toStorableJson(output),
   };
+}
+
+interface AppendOutcome {
+  leaseOwner: string | null;
+  nextSeq: number;
+  finished: boolean;
+  committed: boolean;
+  at: Date | null;
 }
 
 interface TerminalInfo {
@@ -85,34 +113,59 @@ interface TerminalInfo {
 }
 
 export function createRunEventRepo(deps: RunEventRepoDeps) {
-  const { prisma } = deps;
   return {
     /**
      * Appends events to a run in one statement (see APPEND_EVENTS_SQL for the invariants it keeps):
      * seqs from runs.next_seq under the run's row lock, each event with its outbox row, and with a
-     * terminal event the run's final status. An append to an ended run fails with RUN_TERMINAL
-     * and writes nothing. Runs in the caller's transaction when given `tx`.
+     * terminal event the run's final status. Text PostgreSQL cannot store (U+0000, lone
+     * surrogates) is replaced with U+FFFD. An append to an ended run fails with RUN_TERMINAL, a
+     * fenced one whose fence no longer holds with LEASE_LOST; both write nothing. A fenced append
+     * with `expectedSeq` that an earlier attempt already committed returns that attempt's result.
+     * Runs in the caller's transaction when given `tx`.
      */
-    async append(runId: string, events: readonly NewEvent[], tx?: Db): Promise<AppendResult> {
+    async append(
+      runId: string,
+      events: readonly NewEvent[],
+      fence: AppendFence = {},
+      tx?: Db,
+    ): Promise<AppendResult> {
       const terminal = checkBatch(runId, events);
       if (!isRunId(runId)) throw new RunNotFoundError(runId);
-      const db = tx ?? prisma;
       const n = events.length;
+      const batch = toStorableJson(events);
       const rows = await queryRows<{ first_seq: number; at: Date }>(deps, tx, APPEND_EVENTS, [
         runId,
-        JSON.stringify(events),
+        batch,
         n,
         terminal?.status ?? null,
         terminal?.error ?? null,
         terminal?.output ?? null,
+        fence.leaseOwner ?? null,
+        fence.expectedSeq ?? null,
       ]);
       const row = rows[0];
-      if (!row) {
-        // Nothing was written: tell an unknown run from an ended one.
-        const exists = await db.run.findUnique({ where: { id: runId }, select: { id: true } });
-        throw exists ? new RunTerminalError(runId) : new RunNotFoundError(runId);
+      if (row) return { firstSeq: row.first_seq, lastSeq: row.first_seq + n - 1, at: row.at };
+      // Nothing was written: find out why, on the rare path only.
+      const [state] = await queryRows<AppendOutcome>(deps, tx, APPEND_OUTCOME, [
+        runId,
+        batch,
+        n,
+        fence.expectedSeq ?? 0,
+      ]);
+      if (!state) throw new RunNotFoundError(runId);
+      if (fence.expectedSeq !== undefined && state.committed && state.at) {
+        return { firstSeq: fence.expectedSeq, lastSeq: fence.expectedSeq + n - 1, at: state.at };
       }
-      return { firstSeq: row.first_seq, lastSeq: row.first_seq + n - 1, at: row.at };
+      if (state.finished) throw new RunTerminalError(runId);
+      if (fence.leaseOwner === undefined && fence.expectedSeq === undefined) {
+        // Unfenced, unfinished, yet not written: the run finished and was reopened in between,
+        // which nothing does; report it as the race it most likely was.
+        throw new RunTerminalError(runId);
+      }
+      throw new LeaseLostError(runId, {
+        leaseOwner: fence.leaseOwner,
+        expectedSeq: fence.expectedSeq,
+      });
     },
 
     /** Events of a run in seq order from `fromSeq` (inclusive), one page of at most `limit`. */

@@ -16,13 +16,6 @@ export const RUN_COLUMNS = Prisma.raw(`
   cancel_requested_at AS "cancelRequestedAt", output, error, created_at AS "createdAt",
   updated_at AS "updatedAt", started_at AS "startedAt", finished_at AS "finishedAt"`);
 
-/** RUN_COLUMNS qualified with the alias `r`, for statements that join `runs r` with a subquery. */
-const RUN_COLUMNS_R = Prisma.raw(`
-  r.id, r.tenant, r.graph, r.input, r.status, r.next_seq AS "nextSeq", r.idempotency_key AS "idempotencyKey",
-  r.lease_owner AS "leaseOwner", r.lease_expires_at AS "leaseExpiresAt",
-  r.cancel_requested_at AS "cancelRequestedAt", r.output, r.error, r.created_at AS "createdAt",
-  r.updated_at AS "updatedAt", r.started_at AS "startedAt", r.finished_at AS "finishedAt"`);
-
 export interface CreateRunInput {
   tenant: string;
   graph: string;
@@ -152,81 +145,6 @@ export function createRunRepo({ prisma }: RunRepoDeps) {
       if (rows[0]) return rows[0];
       await this.get(tenant, runId, tx);
       throw new RunTerminalError(runId);
-    },
-
-    /**
-     * Claims up to `limit` queued runs for `workerId`, oldest first, and leases them for `leaseMs`.
-     * SKIP LOCKED lets concurrent workers claim disjoint runs without waiting on each other, and the
-     * status change commits with the claim, so a run is claimed (and executed) once. Queued runs
-     * with a cancel request are claimed too: the worker ends them with run.cancelled.
-     */
-    async claimQueued(
-      workerId: string,
-      limit: number,
-      leaseMs: number,
-      tx?: Db,
-    ): Promise<RunRecord[]> {
-      const rows = await (tx ?? prisma).$queryRaw<RunRecord[]>`
-        UPDATE runs r
-           SET status = 'running', lease_owner = ${workerId},
-               lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond',
-               started_at = COALESCE(r.started_at, now()), updated_at = now()
-          FROM (SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT ${limit}::int
-                FOR UPDATE SKIP LOCKED) claimed
-         WHERE r.id = claimed.id
-        RETURNING ${RUN_COLUMNS_R}`;
-      return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
-    },
-
-    /**
-     * Extends the leases `workerId` still holds among `runIds` and reports, for each, whether a
-     * cancel was requested. A run missing from the answer is no longer this worker's: it ended,
-     * or its lease expired and another worker took it over.
-     */
-    async renewLeases(
-      workerId: string,
-      runIds: readonly string[],
-      leaseMs: number,
-      tx?: Db,
-    ): Promise<{ id: string; cancelRequested: boolean }[]> {
-      if (runIds.length === 0) return [];
-      return (tx ?? prisma).$queryRaw<{ id: string; cancelRequested: boolean }[]>`
-        UPDATE runs
-           SET lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond'
-         WHERE id = ANY(${[...runIds]}::uuid[]) AND lease_owner = ${workerId} AND finished_at IS NULL
-        RETURNING id, cancel_requested_at IS NOT NULL AS "cancelRequested"`;
-    },
-
-    /** Which of these unfinished runs have a cancel request: a read, cheap enough to poll often. */
-    async cancelRequested(runIds: readonly string[], tx?: Db): Promise<string[]> {
-      if (runIds.length === 0) return [];
-      const rows = await (tx ?? prisma).$queryRaw<{ id: string }[]>`
-        SELECT id FROM runs
-         WHERE id = ANY(${[...runIds]}::uuid[]) AND cancel_requested_at IS NOT NULL AND finished_at IS NULL`;
-      return rows.map((r) => r.id);
-    },
-
-    /**
-     * Takes over up to `limit` running runs whose lease expired (their worker died or hung), leasing
-     * them to `workerId` for `leaseMs` so that one worker ends each. `lostOwner` is the previous
-     * holder. If the taker dies before ending a run, that lease expires in turn.
-     */
-    async takeExpiredLeases(
-      workerId: string,
-      limit: number,
-      leaseMs: number,
-      tx?: Db,
-    ): Promise<(RunRecord & { lostOwner: string | null })[]> {
-      return (tx ?? prisma).$queryRaw<(RunRecord & { lostOwner: string | null })[]>`
-        UPDATE runs r
-           SET lease_owner = ${workerId},
-               lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond', updated_at = now()
-          FROM (SELECT id, lease_owner FROM runs
-                 WHERE status = 'running' AND lease_expires_at < now()
-                 ORDER BY lease_expires_at LIMIT ${limit}::int
-                 FOR UPDATE SKIP LOCKED) expired
-         WHERE r.id = expired.id
-        RETURNING ${RUN_COLUMNS_R}, expired.lease_owner AS "lostOwner"`;
     },
   };
 }

@@ -8,9 +8,17 @@
  * ended run writes nothing (the caller then raises RUN_TERMINAL). A terminal batch sets the run's
  * status, output, error and finish time in the same statement, and releases its lease.
  *
+ * Fencing: a writer that holds the run's lease passes its worker id ($7) and the seq it expects its
+ * batch to start at ($8). The UPDATE then matches only while the lease is still this writer's and
+ * nobody appended since, checked under the same row lock that allocates the seqs: a worker whose
+ * lease was taken over writes nothing, however late it wakes up. It also makes the append safe to
+ * retry after an ambiguous failure (the connection dropped after the server committed): the
+ * retry's fence no longer matches, writes nothing, and the repository reads back what happened.
+ *
  * $1 run id, $2 events as a JSON array of {type, data}, $3 number of events,
- * $4 terminal status or NULL, $5 error JSON or NULL, $6 output JSON or NULL.
- * Returns one row (first_seq, at) or none when the run is unknown or ended.
+ * $4 terminal status or NULL, $5 error JSON or NULL, $6 output JSON or NULL,
+ * $7 lease owner or NULL (no lease check), $8 expected first seq or NULL (no seq check).
+ * Returns one row (first_seq, at) or none when the run is unknown, ended, or fenced off.
  */
 export const APPEND_EVENTS_SQL = `
 WITH run AS (
@@ -24,6 +32,8 @@ WITH run AS (
          lease_expires_at = CASE WHEN $4::run_status IS NULL THEN lease_expires_at END,
          updated_at = now()
    WHERE id = $1::uuid AND finished_at IS NULL
+     AND ($7::text IS NULL OR lease_owner = $7::text)
+     AND ($8::int IS NULL OR next_seq = $8::int)
   RETURNING next_seq - $3::int AS first_seq
 ), event AS (
   INSERT INTO run_events (run_id, seq, type, data, terminal)
@@ -35,3 +45,23 @@ WITH run AS (
   INSERT INTO run_outbox (run_id, seq) SELECT run_id, seq FROM event
 )
 SELECT first_seq, now() AS at FROM run`;
+
+/**
+ * Why a fenced append wrote nothing; read only after it did, so it costs nothing on the hot path.
+ * `committed` is true when the rows at the expected seqs are exactly the batch: an earlier attempt
+ * of this very append committed before its connection failed. Exact equality of type and data
+ * (jsonb compares by value) is what tells our batch from another writer's that took those seqs.
+ *
+ * $1 run id, $2 events as a JSON array of {type, data}, $3 number of events, $4 expected first seq.
+ * Returns no row for an unknown run.
+ */
+export const APPEND_OUTCOME_SQL = `
+SELECT r.lease_owner AS "leaseOwner", r.next_seq AS "nextSeq", r.finished_at IS NOT NULL AS finished,
+       (SELECT count(*)::int FROM run_events e
+          JOIN jsonb_array_elements($2::jsonb) WITH ORDINALITY AS b(value, ord)
+            ON e.seq = $4::int + b.ord::int - 1
+         WHERE e.run_id = r.id AND e.type = b.value->>'type' AND e.data = b.value->'data'
+       ) = $3::int AS committed,
+       (SELECT created_at FROM run_events WHERE run_id = r.id AND seq = $4::int) AS at
+  FROM runs r
+ WHERE r.id = $1::uuid`;

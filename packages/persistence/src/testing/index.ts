@@ -20,3 +20,4 @@ export {
 export { createRepos, seedRun, type Repos } from './fixtures.js';
 export { assertEndedRun, readRunEvents, type RunEventRow } from './run-invariants.js';
 export { waitFor } from './wait-for.js';
+export { startPostgresProxy, type PostgresProxy } from './postgres-proxy.js';

@@ -1,0 +1,63 @@
+/**
+ * Claims up to $2 queued runs for worker $1, leased for $3 ms, fairly across tenants and never
+ * more than $4 running runs per tenant. Run it in a transaction right after taking
+ * CLAIM_LOCK_SQL, in a statement of its own: the lock serializes claims (across all workers), and
+ * a statement that starts after the lock is granted sees every earlier claim committed, so the
+ * per-tenant count cannot be raced past the cap (the security review saw one tenant hold every
+ * slot). Only a claim moves a run to running; ends and hand-backs only lower the count.
+ *
+ * Fairness: each tenant with queued runs (walked one index probe per tenant, runs_queued_tenant_idx)
+ * offers its oldest queued runs, the k-th ranked (running now + k). Taking the lowest ranks first,
+ * oldest first among equals, is a round robin that starts with the tenants running the least: a
+ * tenant with a backlog of thousands waits its turn like everyone else, and a newcomer's run takes
+ * the next free slot. Queued runs with a cancel request come first and outside the cap: their
+ * worker only writes run.cancelled. SKIP LOCKED passes over a queued run another transaction holds
+ * (a cancel request being written); the status check after the lock drops one that moved on.
+ *
+ * Keeps "a run is executed once": its status changes to running in the statement that claims it.
+ */
+export const CLAIM_QUEUED_RUNS_SQL = `
+WITH RECURSIVE tenants AS (
+  (SELECT tenant FROM runs WHERE status = 'queued' ORDER BY tenant LIMIT 1)
+  UNION ALL
+  SELECT (SELECT r.tenant FROM runs r WHERE r.status = 'queued' AND r.tenant > t.tenant
+           ORDER BY r.tenant LIMIT 1)
+    FROM tenants t WHERE t.tenant IS NOT NULL
+), fair AS (
+  SELECT q.id, running.n + q.rn AS rank
+    FROM tenants t
+   CROSS JOIN LATERAL (
+         SELECT count(*)::int AS n FROM (
+           SELECT 1 FROM runs WHERE status = 'running' AND tenant = t.tenant LIMIT $4::int) capped
+       ) running
+   CROSS JOIN LATERAL (
+         SELECT id, row_number() OVER (ORDER BY id)::int AS rn FROM (
+           SELECT id FROM runs
+            WHERE status = 'queued' AND tenant = t.tenant AND cancel_requested_at IS NULL
+            ORDER BY id LIMIT $2::int) oldest
+       ) q
+   WHERE t.tenant IS NOT NULL AND q.rn <= $4::int - running.n
+), cancelled AS (
+  SELECT id, 0 AS rank FROM runs
+   WHERE status = 'queued' AND cancel_requested_at IS NOT NULL ORDER BY id LIMIT $2::int
+), candidates AS (
+  SELECT id FROM (SELECT id, rank FROM cancelled UNION ALL SELECT id, rank FROM fair) c
+   ORDER BY rank, id LIMIT $2::int
+), locked AS (
+  SELECT id FROM runs WHERE id IN (SELECT id FROM candidates) AND status = 'queued'
+     FOR UPDATE SKIP LOCKED
+)
+UPDATE runs r
+   SET status = 'running', lease_owner = $1::text,
+       lease_expires_at = now() + $3::int * interval '1 millisecond',
+       started_at = COALESCE(r.started_at, now()), updated_at = now()
+  FROM locked
+ WHERE r.id = locked.id
+RETURNING r.id, r.tenant, r.graph, r.input, r.status, r.next_seq AS "nextSeq",
+          r.idempotency_key AS "idempotencyKey", r.lease_owner AS "leaseOwner",
+          r.lease_expires_at AS "leaseExpiresAt", r.cancel_requested_at AS "cancelRequestedAt",
+          r.output, r.error, r.created_at AS "createdAt", r.updated_at AS "updatedAt",
+          r.started_at AS "startedAt", r.finished_at AS "finishedAt"`;
+
+/** Taken before CLAIM_QUEUED_RUNS_SQL, in the same transaction; released at its end. */
+export const CLAIM_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('runstream.claim', 0))`;
