@@ -1,4 +1,4 @@
-import { type Bus, type BusMessage, isTransient } from '@runstream/bus';
+import { type Bus, type BusMessage, failureScope } from '@runstream/bus';
 import { RunEventEnvelopeSchema } from '@runstream/events';
 import {
   type ClaimedRun,
@@ -16,8 +16,15 @@ export interface OutboxWorkerOptions {
   maxRuns?: number;
   /** Events read per claimed run per transaction. @default 500 */
   maxEventsPerRun?: number;
-  /** Failed publishes of one run before it is parked. @default 5 */
+  /**
+   * Failed publishes of one run, for a cause that belongs to the run (see `failureScope`), before
+   * it is parked. A bus-wide failure never counts. @default 5
+   */
   maxAttempts?: number;
+  /** First backoff after a bus-wide failure; doubles per failure in a row. @default 100 */
+  backoffBaseMs?: number;
+  /** Largest backoff after bus-wide failures in a row. @default 5000 */
+  backoffMaxMs?: number;
   /** Fallback poll when no wake-up arrives. @default 500 */
   pollIntervalMs?: number;
   /** How long published outbox rows are kept. @default 3600000 */
@@ -101,6 +108,8 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
   const retentionBatchSize = options.retentionBatchSize ?? 1000;
   const retentionIntervalMs = options.retentionIntervalMs ?? 60_000;
   const transactionTimeoutMs = options.transactionTimeoutMs ?? 30_000;
+  const backoffBaseMs = options.backoffBaseMs ?? 100;
+  const backoffMaxMs = options.backoffMaxMs ?? 5000;
 
   let woken = false;
   let wakeIdle: (() => void) | undefined;
@@ -141,16 +150,17 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
         for (const r of ready)
           marks.push({ runId: r.runId, upToSeq: r.messages[r.messages.length - 1]!.seq });
       } catch (error) {
-        // The bus is down: roll back without counting, so an outage parks nobody.
-        if (isTransient(error)) throw error;
+        // The bus, the network or the server failed every message alike: roll back without
+        // counting, so an outage parks nobody (review A1).
+        if (failureScope(error) === 'bus') throw error;
         metrics?.failures.inc({ kind: 'run' });
-        // Something in the batch was refused: find the runs at fault one by one.
+        // Something in the batch was refused for what it holds: find the runs at fault one by one.
         for (const r of ready) {
           try {
             await publish(r.messages);
             marks.push({ runId: r.runId, upToSeq: r.messages[r.messages.length - 1]!.seq });
           } catch (runError) {
-            if (isTransient(runError)) throw runError;
+            if (failureScope(runError) === 'bus') throw runError;
             failed.push({ runId: r.runId, error: message(runError) });
           }
         }
@@ -243,13 +253,13 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
     /** Runs until `signal` aborts; resolves once the current batch has committed or rolled back. */
     async run(signal: AbortSignal): Promise<void> {
       const retained = retention(signal);
-      let backoffMs = 0;
+      let failuresInARow = 0;
       while (!signal.aborted) {
         try {
           // Wake-ups that arrive during a batch must not be lost: clear before, look after.
           woken = false;
           const result = await drainOnce(signal);
-          backoffMs = 0;
+          failuresInARow = 0;
           if (result.published > 0) metrics?.published.inc(result.published);
           if (result.parkedRuns > 0) metrics?.parked.inc(result.parkedRuns);
           // Having published, look again at once (more is likely waiting); else wait for a
@@ -257,8 +267,12 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
           if (result.published === 0) await idle(signal);
         } catch (error) {
           if (signal.aborted) break;
-          if (isTransient(error)) metrics?.failures.inc({ kind: 'transient' });
-          backoffMs = Math.min(Math.max(backoffMs * 2, 100), 5000);
+          metrics?.failures.inc({ kind: 'transient' });
+          // Full jitter: replicas that failed together (a database failover, a broker restart)
+          // do not come back together.
+          const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(failuresInARow, 30));
+          const backoffMs = Math.round(Math.random() * ceiling);
+          failuresInARow++;
           logger.warn({ err: error, backoffMs }, 'outbox batch failed; rolled back, retrying');
           await sleep(backoffMs, signal);
         }

@@ -39,11 +39,17 @@ export function runChannel(runId: string): string {
 
 const CHANNEL_PREFIX = 'runstream_run_';
 
-/** SQLSTATE classes that mean "the connection or server is gone", not "this publish is wrong". */
-function isConnectionError(error: unknown): boolean {
+/**
+ * Whether a failed NOTIFY statement failed for what its messages hold. Only a data exception
+ * (SQLSTATE class 22: a payload too long, a byte sequence the encoding refuses) does. Everything
+ * else fails every message alike and is the bus's: errno codes from the socket (ECONNRESET, EPIPE,
+ * ETIMEDOUT, EHOSTUNREACH) and errors with no code at all, class 08 (connection), 57 (57014 a
+ * statement timeout or cancel, 57P01 a shutdown), 53 (out of connections, memory or disk), 54000
+ * (a full NOTIFY queue), and anything unexpected.
+ */
+function isMessageError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return true;
-  return code.startsWith('08') || code.startsWith('57P') || code === '53300';
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
 }
 
 /**
@@ -114,13 +120,13 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
           );
         }
       } catch (error) {
-        if (isConnectionError(error)) {
-          broken = error as Error;
-          throw new BusError('BUS_UNAVAILABLE', 'postgres bus: connection lost while publishing', {
+        if (isMessageError(error))
+          throw new BusError('PUBLISH_FAILED', 'postgres bus: NOTIFY refused the messages', {
             cause: error,
           });
-        }
-        throw new BusError('PUBLISH_FAILED', 'postgres bus: NOTIFY failed', { cause: error });
+        // The connection may be the cause, or be left mid-protocol: never reuse it.
+        broken = error as Error;
+        throw new BusError('BUS_UNAVAILABLE', 'postgres bus: publishing failed', { cause: error });
       } finally {
         client.release(broken);
       }

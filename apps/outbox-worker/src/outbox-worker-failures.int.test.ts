@@ -1,0 +1,207 @@
+import { type Bus, type BusMessage, createBus } from '@runstream/bus';
+import { createOutboxRepo } from '@runstream/persistence';
+import {
+  type Repos,
+  type TestDatabaseWithClient,
+  createRepos,
+  openTestDatabase,
+  seedRun,
+} from '@runstream/persistence/testing';
+import { createLogger } from '@runstream/runtime';
+import { type TcpProxy, startTcpProxy } from '@runstream/testkit';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { type OutboxWorkerOptions, createOutboxWorker } from './outbox-worker.js';
+import { type Collector, createCollector } from './testing/harness.js';
+
+// The worker runs in this process so that the fault sits exactly where the review found it:
+// between the bus's publishing connection and PostgreSQL (a TCP proxy), or on the server
+// (pg_cancel_backend), while the claim and the mark go straight to the database.
+
+let t: TestDatabaseWithClient;
+let repos: Repos;
+let subscriber: Bus;
+let proxy: TcpProxy;
+const stops: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  t = await openTestDatabase({ poolSize: 8 });
+  repos = createRepos(t.db);
+  subscriber = await createBus({ kind: 'postgres' }, { databaseUrl: t.url, name: 'failures-sub' });
+});
+afterAll(async () => {
+  await subscriber?.close();
+  await t?.drop();
+});
+beforeEach(async () => {
+  proxy = await startTcpProxy({ targetPort: Number(new URL(t.url).port) });
+});
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+  await proxy.close();
+});
+
+/** Publish calls and the errors they ended with, seen from outside the bus (no fault is injected here). */
+function observe(bus: Bus) {
+  const errors: { code?: string; cause?: string }[] = [];
+  let started = 0;
+  const listeners = new Set<(settled: Promise<unknown>) => void>();
+  const observed: Bus = {
+    ...bus,
+    publish: async (messages: readonly BusMessage[]) => {
+      started++;
+      const publishing = bus.publish(messages);
+      for (const listener of listeners) listener(publishing.catch(() => undefined));
+      try {
+        await publishing;
+      } catch (error) {
+        const e = error as { code?: string; cause?: { code?: string } };
+        errors.push({ code: e.code, cause: e.cause?.code });
+        throw error;
+      }
+    },
+  };
+  return {
+    bus: observed,
+    errors,
+    started: () => started,
+    /** Calls `listener` as each publish starts, with a promise that settles when it does. */
+    onPublish(listener: (settled: Promise<unknown>) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/** Starts the real loop on `bus`, stopped after the test. */
+function startWorker(bus: Bus, options: OutboxWorkerOptions = {}) {
+  const worker = createOutboxWorker(
+    {
+      db: t.db,
+      outbox: createOutboxRepo({ prisma: t.db.prisma }),
+      bus,
+      logger: createLogger('outbox-failures-test', 'silent'),
+    },
+    { pollIntervalMs: 50, ...options },
+  );
+  const stop = new AbortController();
+  const running = worker.run(stop.signal);
+  stops.push(async () => {
+    stop.abort();
+    await running;
+  });
+  return worker;
+}
+
+async function openPublisher(url: string, name: string): Promise<Bus> {
+  const bus = await createBus({ kind: 'postgres' }, { databaseUrl: url, name });
+  stops.push(() => bus.close());
+  return bus;
+}
+
+/** Runs followed from their first event, each with `n` events of about `bytes` bytes of data. */
+async function backlog(collector: Collector, runs: number, n: number, bytes: number) {
+  const ids: string[] = [];
+  for (let r = 0; r < runs; r++) {
+    const run = await seedRun(repos);
+    await collector.follow(run.id);
+    for (let done = 0; done < n; done += 50) {
+      const size = Math.min(50, n - done);
+      await repos.events.append(
+        run.id,
+        Array.from({ length: size }, (_, k) => ({
+          type: 'text.delta',
+          data: { i: done + k, text: 'x'.repeat(bytes) },
+        })),
+      );
+    }
+    ids.push(run.id);
+  }
+  return ids;
+}
+
+/** I1 once the fault heals, and nothing counted against any run: 0 attempts, 0 parked. */
+async function expectAllPublishedNothingCounted(collector: Collector, ids: string[]) {
+  await vi.waitUntil(
+    async () => {
+      const { rows } = await t.db.pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM run_outbox WHERE run_id = ANY($1::uuid[]) AND published_at IS NULL AND parked_at IS NULL',
+        [ids],
+      );
+      return rows[0]!.n === 0;
+    },
+    { timeout: 30_000, interval: 50 },
+  );
+  const { rows } = await t.db.pool.query<{ parked: number; attempts: number }>(
+    `SELECT count(*) FILTER (WHERE parked_at IS NOT NULL)::int AS parked,
+            coalesce(sum(attempts), 0)::int AS attempts
+       FROM run_outbox WHERE run_id = ANY($1::uuid[])`,
+    [ids],
+  );
+  expect(rows[0]).toEqual({ parked: 0, attempts: 0 });
+  const { rows: last } = await t.db.pool.query<{ id: string; n: number }>(
+    'SELECT id, next_seq - 1 AS n FROM runs WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
+  const expected = new Map(last.map((r) => [r.id, r.n]));
+  await collector.waitForAll(ids, (id) => expected.get(id)!);
+  expect(collector.errors()).toEqual([]);
+  for (const id of ids)
+    expect(collector.get(id).seqs).toEqual(
+      Array.from({ length: expected.get(id)! }, (_, i) => i + 1),
+    );
+}
+
+describe('A1: a bus-wide publish failure is never counted against a run', () => {
+  it('A1: connection resets (ECONNRESET) between the bus and PostgreSQL park no run, and everything is published once the network heals', async () => {
+    const collector = createCollector(subscriber, repos.events);
+    const ids = await backlog(collector, 8, 100, 2000);
+    // A slow link keeps each publish on the wire long enough for a reset to land mid-query.
+    proxy.bandwidth(2_000_000);
+    const observed = observe(await openPublisher(proxy.url(t.url), 'failures-reset'));
+    let resets = 0;
+    // Every publish is reset while it is on the wire, until enough have failed so.
+    const off = observed.onPublish((settled) => {
+      const timer = setInterval(() => (resets += proxy.reset() > 0 ? 1 : 0), 25);
+      void settled.then(() => clearInterval(timer));
+    });
+    startWorker(observed.bus, { maxAttempts: 2 });
+    await vi.waitUntil(() => observed.errors.filter((e) => e.cause === 'ECONNRESET').length >= 4, {
+      timeout: 30_000,
+      interval: 20,
+    });
+    off();
+    proxy.heal();
+    expect(resets).toBeGreaterThanOrEqual(4);
+    await expectAllPublishedNothingCounted(collector, ids);
+    expect(observed.errors.every((e) => e.code === 'BUS_UNAVAILABLE')).toBe(true);
+  });
+
+  it('A1: statements cancelled on the server (57014: a statement_timeout set for the bus role) park no run', async () => {
+    // A role of the test's own carries the timeout, so only the bus's publishing sessions get it.
+    const role = `rs_bus_${process.pid}_${Date.now()}`;
+    await t.db.pool.query(`CREATE ROLE "${role}" LOGIN`);
+    stops.push(async () => {
+      await t.db.pool.query(`DROP ROLE IF EXISTS "${role}"`);
+    });
+    await t.db.pool.query(`ALTER ROLE "${role}" SET statement_timeout = 1`);
+    const url = new URL(t.url);
+    url.username = role;
+    const collector = createCollector(subscriber, repos.events);
+    const ids = await backlog(collector, 8, 200, 3000);
+    const observed = observe(await openPublisher(url.toString(), 'failures-cancel'));
+    startWorker(observed.bus, { maxAttempts: 2 });
+    await vi.waitUntil(() => observed.errors.filter((e) => e.cause === '57014').length >= 3, {
+      timeout: 30_000,
+      interval: 20,
+    });
+    // The operator lifts the timeout; the bus's next sessions no longer have it.
+    await t.db.pool.query(`ALTER ROLE "${role}" RESET statement_timeout`);
+    await t.db.pool.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1',
+      [role],
+    );
+    await expectAllPublishedNothingCounted(collector, ids);
+    expect(observed.errors.every((e) => e.code === 'BUS_UNAVAILABLE')).toBe(true);
+  });
+});
