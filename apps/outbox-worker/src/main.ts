@@ -28,6 +28,7 @@ const worker = createOutboxWorker(
     pollIntervalMs: env.RUNSTREAM_OUTBOX_POLL_INTERVAL_MS,
     maxRuns: env.RUNSTREAM_OUTBOX_MAX_RUNS,
     maxEventsPerRun: env.RUNSTREAM_OUTBOX_MAX_EVENTS_PER_RUN,
+    maxBytes: env.RUNSTREAM_OUTBOX_MAX_BYTES,
     maxAttempts: env.RUNSTREAM_OUTBOX_MAX_ATTEMPTS,
     retentionMs: env.RUNSTREAM_OUTBOX_RETENTION_MS,
     retentionBatchSize: env.RUNSTREAM_OUTBOX_RETENTION_BATCH,

@@ -1,4 +1,5 @@
-import { type Bus, type BusMessage, createBus } from '@runstream/bus';
+import { type Bus, type BusMessage, createBus, createNatsBus } from '@runstream/bus';
+import { type TestNatsServer, startNatsServer } from '@runstream/bus/testing';
 import { createOutboxRepo } from '@runstream/persistence';
 import {
   type Repos,
@@ -203,5 +204,82 @@ describe('A1: a bus-wide publish failure is never counted against a run', () => 
     );
     await expectAllPublishedNothingCounted(collector, ids);
     expect(observed.errors.every((e) => e.code === 'BUS_UNAVAILABLE')).toBe(true);
+  });
+});
+
+describe('B4: an orphan outbox row (its event row missing) never blocks a claim slot', () => {
+  it('B4: parks the orphaned runs at once with a clear last_error, and the other runs flow', async () => {
+    const collector = createCollector(subscriber, repos.events);
+    // Orphans first, so that their rows hold the lowest ids: the claim takes heads oldest first.
+    const orphaned: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const run = await seedRun(repos);
+      await t.db.pool.query('UPDATE run_outbox SET published_at = now() WHERE run_id = $1', [
+        run.id,
+      ]);
+      // A direct INSERT: the outbox references the run, not the event, so nothing refuses it.
+      await t.db.pool.query('INSERT INTO run_outbox (run_id, seq) VALUES ($1, 2)', [run.id]);
+      orphaned.push(run.id);
+    }
+    const healthy = await backlog(collector, 4, 30, 100);
+    startWorker(await openPublisher(t.url, 'failures-orphan'), { maxRuns: 2 });
+    await expectAllPublishedNothingCounted(collector, healthy);
+    const { rows } = await t.db.pool.query<{ seq: number; attempts: number; last_error: string }>(
+      `SELECT seq, attempts, last_error FROM run_outbox
+        WHERE run_id = ANY($1::uuid[]) AND parked_at IS NOT NULL ORDER BY id`,
+      [orphaned],
+    );
+    expect(rows).toHaveLength(3);
+    for (const row of rows) {
+      expect(row).toMatchObject({ seq: 2, attempts: 1 });
+      expect(row.last_error).toMatch(/event 2 does not exist/);
+    }
+  });
+});
+
+describe('A3: a large backlog over a slow link to NATS always makes progress', () => {
+  let nats: TestNatsServer;
+  beforeAll(async () => {
+    nats = await startNatsServer();
+  });
+  afterAll(async () => nats?.stop());
+
+  async function openNats(options: { flushTimeoutMs?: number; minBytesPerSecond?: number } = {}) {
+    const nproxy = await startTcpProxy({ targetPort: nats.port });
+    stops.push(() => nproxy.close());
+    nproxy.bandwidth(400_000);
+    const publisher = await createNatsBus({
+      url: nproxy.url(nats.url),
+      name: 'a3-pub',
+      ...options,
+    });
+    const natsSubscriber = await createBus({ kind: 'nats', url: nats.url }, { databaseUrl: t.url });
+    stops.push(() => publisher.close());
+    stops.push(() => natsSubscriber.close());
+    return { publisher: observe(publisher), natsSubscriber };
+  }
+
+  it('A3: 2.6 MB over a 400 KB/s link: every event published and marked, no endless retry of the same batch', async () => {
+    const { publisher, natsSubscriber } = await openNats();
+    const collector = createCollector(natsSubscriber, repos.events);
+    const ids = await backlog(collector, 8, 50, 6500);
+    startWorker(publisher.bus);
+    await expectAllPublishedNothingCounted(collector, ids);
+    // Before: a fixed 5 s flush deadline refused the 2.6 MB claim on every try, for ever.
+    expect(publisher.errors.length).toBeLessThanOrEqual(2);
+  });
+
+  it('A3: on a link slower than the bus allows for, a timed-out publish makes the next claims smaller until they pass', async () => {
+    // The bus gives each byte 1/8 MiB/s: the 400 KB/s link is 20x slower than it allows for.
+    const { publisher, natsSubscriber } = await openNats({
+      flushTimeoutMs: 300,
+      minBytesPerSecond: 8 * 1024 * 1024,
+    });
+    const collector = createCollector(natsSubscriber, repos.events);
+    const ids = await backlog(collector, 4, 25, 4000);
+    startWorker(publisher.bus, { backoffMaxMs: 1000 });
+    await expectAllPublishedNothingCounted(collector, ids);
+    expect(publisher.errors.length).toBeGreaterThan(0);
+    expect(publisher.errors.every((e) => e.code === 'PUBLISH_TIMEOUT')).toBe(true);
   });
 });

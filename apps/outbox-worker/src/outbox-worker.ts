@@ -1,4 +1,4 @@
-import { type Bus, type BusMessage, failureScope } from '@runstream/bus';
+import { type Bus, BusError, type BusMessage, failureScope } from '@runstream/bus';
 import { RunEventEnvelopeSchema } from '@runstream/events';
 import {
   type ClaimedRun,
@@ -16,6 +16,13 @@ export interface OutboxWorkerOptions {
   maxRuns?: number;
   /** Events read per claimed run per transaction. @default 500 */
   maxEventsPerRun?: number;
+  /**
+   * Bytes of event data per claim, beyond each run's first event (which always comes, so every
+   * claimed run moves). After a publish times out, the next claims take half as much (runs,
+   * events and bytes), down to one event, and grow back by doubling after each success.
+   * @default 4194304 (4 MiB)
+   */
+  maxBytes?: number;
   /**
    * Failed publishes of one run, for a cause that belongs to the run (see `failureScope`), before
    * it is parked. A bus-wide failure never counts. @default 5
@@ -102,6 +109,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
   const { db, outbox, bus, logger, metrics } = deps;
   const maxRuns = options.maxRuns ?? 32;
   const maxEventsPerRun = options.maxEventsPerRun ?? 500;
+  const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
   const maxAttempts = options.maxAttempts ?? 5;
   const pollIntervalMs = options.pollIntervalMs ?? 500;
   const retentionMs = options.retentionMs ?? 3600_000;
@@ -110,6 +118,20 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
   const transactionTimeoutMs = options.transactionTimeoutMs ?? 30_000;
   const backoffBaseMs = options.backoffBaseMs ?? 100;
   const backoffMaxMs = options.backoffMaxMs ?? 5000;
+
+  // Halvings in force after publishes that timed out (review A3: the same too-large batch was
+  // retried for ever on a slow link); each success takes one back.
+  let shrink = 0;
+  const claimLimits = () => {
+    const scale = 2 ** shrink;
+    return {
+      maxRuns: Math.max(1, Math.floor(maxRuns / scale)),
+      maxEventsPerRun: Math.max(1, Math.floor(maxEventsPerRun / scale)),
+      maxBytes: Math.floor(maxBytes / scale),
+    };
+  };
+  // Past this every limit is at its floor: one run, one event.
+  const maxShrink = Math.ceil(Math.log2(Math.max(maxRuns, maxEventsPerRun, maxBytes, 1))) + 1;
 
   let woken = false;
   let wakeIdle: (() => void) | undefined;
@@ -123,8 +145,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
   async function drainOnce(signal: AbortSignal): Promise<BatchResult> {
     return inTransaction(async (tx) => {
       const claimed = await outbox.beginAndClaim(tx, {
-        maxRuns,
-        maxEventsPerRun,
+        ...claimLimits(),
         statementTimeoutMs: transactionTimeoutMs,
       });
       const result: BatchResult = {
@@ -136,13 +157,21 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
       if (claimed.length === 0) return result;
 
       const marks: { runId: string; upToSeq: number }[] = [];
-      const failed: { runId: string; error: string }[] = [];
+      const failed: { runId: string; error: string; permanent?: boolean }[] = [];
       const ready: { runId: string; messages: BusMessage[] }[] = [];
       for (const run of claimed) {
         const { messages, error } = toMessages(run);
         // The valid prefix still goes out; the run stops at the bad event, never skipping a seq.
         if (messages.length > 0) ready.push({ runId: run.runId, messages });
         if (error) failed.push({ runId: run.runId, error });
+        // An outbox row whose event row does not exist never will (an event and its outbox row
+        // commit together): retrying cannot help, so the run parks at once (review B4).
+        else if (run.missingSeq !== undefined)
+          failed.push({
+            runId: run.runId,
+            error: `event ${run.missingSeq} does not exist: its outbox row is an orphan and cannot be published`,
+            permanent: true,
+          });
       }
 
       try {
@@ -172,11 +201,13 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
       result.published = marks.length > 0 ? await outbox.markPublished(tx, marks) : 0;
       for (const f of failed) {
         result.failedRuns++;
-        if (await outbox.recordFailure(f.runId, f.error, maxAttempts, tx)) {
+        if (await outbox.recordFailure(f.runId, f.error, f.permanent ? 1 : maxAttempts, tx)) {
           result.parkedRuns++;
           logger.error(
-            { runId: f.runId, error: f.error, attempts: maxAttempts },
-            'run parked after repeated publish failures',
+            { runId: f.runId, error: f.error, attempts: f.permanent ? 1 : maxAttempts },
+            f.permanent
+              ? 'run parked: it cannot be published'
+              : 'run parked after repeated publish failures',
           );
         } else {
           logger.warn({ runId: f.runId, error: f.error }, 'publish failed for a run; will retry');
@@ -260,6 +291,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
           woken = false;
           const result = await drainOnce(signal);
           failuresInARow = 0;
+          if (shrink > 0 && result.runs > 0) shrink--;
           if (result.published > 0) metrics?.published.inc(result.published);
           if (result.parkedRuns > 0) metrics?.parked.inc(result.parkedRuns);
           // Having published, look again at once (more is likely waiting); else wait for a
@@ -268,6 +300,10 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
         } catch (error) {
           if (signal.aborted) break;
           metrics?.failures.inc({ kind: 'transient' });
+          if (error instanceof BusError && error.code === 'PUBLISH_TIMEOUT' && shrink < maxShrink) {
+            shrink++;
+            logger.warn({ claim: claimLimits() }, 'publish timed out; claiming less');
+          }
           // Full jitter: replicas that failed together (a database failover, a broker restart)
           // do not come back together.
           const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(failuresInARow, 30));
