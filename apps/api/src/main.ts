@@ -1,6 +1,6 @@
 import { createBus } from '@runstream/bus';
 import { createDefaultGraphRegistry } from '@runstream/orchestrator';
-import { createDatabase } from '@runstream/persistence';
+import { createDatabase, loadBusSigningKey } from '@runstream/persistence';
 import { createLogger, onShutdown } from '@runstream/runtime';
 
 import { buildApp } from './app.js';
@@ -18,6 +18,8 @@ const bus = await createBus(env.RUNSTREAM_BUS, {
   databaseUrl: env.DATABASE_URL,
   logger,
   name: 'runstream-api',
+  // Live events are delivered only when they verify under the deployment's key (ADR 0012).
+  signingKey: await loadBusSigningKey(db.pool),
 });
 const app = await buildApp({
   db,

@@ -1,5 +1,10 @@
 import { createBus, createPostgresListener } from '@runstream/bus';
-import { OUTBOX_WAKEUP_CHANNEL, createDatabase, createOutboxRepo } from '@runstream/persistence';
+import {
+  OUTBOX_WAKEUP_CHANNEL,
+  createDatabase,
+  createOutboxRepo,
+  loadBusSigningKey,
+} from '@runstream/persistence';
 import { createLogger, onShutdown } from '@runstream/runtime';
 
 import { parseEnv } from './env.js';
@@ -21,6 +26,8 @@ const bus = await createBus(env.RUNSTREAM_BUS, {
   databaseUrl: env.DATABASE_URL,
   logger,
   name: 'runstream-outbox-worker-bus',
+  // Every published event is signed with the deployment's key (ADR 0012).
+  signingKey: await loadBusSigningKey(db.pool),
 });
 const worker = createOutboxWorker(
   { db, outbox, bus, logger, metrics },

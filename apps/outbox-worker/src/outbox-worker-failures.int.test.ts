@@ -1,6 +1,6 @@
 import { type Bus, type BusMessage, createBus, createNatsBus } from '@runstream/bus';
 import { type TestNatsServer, startNatsServer } from '@runstream/bus/testing';
-import { createOutboxRepo } from '@runstream/persistence';
+import { createOutboxRepo, loadBusSigningKey } from '@runstream/persistence';
 import {
   type Repos,
   type TestDatabaseWithClient,
@@ -23,12 +23,17 @@ let t: TestDatabaseWithClient;
 let repos: Repos;
 let subscriber: Bus;
 let proxy: TcpProxy;
+let signingKey: Buffer;
 const stops: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   t = await openTestDatabase({ poolSize: 8 });
   repos = createRepos(t.db);
-  subscriber = await createBus({ kind: 'postgres' }, { databaseUrl: t.url, name: 'failures-sub' });
+  signingKey = await loadBusSigningKey(t.db.pool);
+  subscriber = await createBus(
+    { kind: 'postgres' },
+    { databaseUrl: t.url, name: 'failures-sub', signingKey },
+  );
 });
 afterAll(async () => {
   await subscriber?.close();
@@ -95,7 +100,7 @@ function startWorker(bus: Bus, options: OutboxWorkerOptions = {}) {
 }
 
 async function openPublisher(url: string, name: string): Promise<Bus> {
-  const bus = await createBus({ kind: 'postgres' }, { databaseUrl: url, name });
+  const bus = await createBus({ kind: 'postgres' }, { databaseUrl: url, name, signingKey });
   stops.push(() => bus.close());
   return bus;
 }
@@ -251,9 +256,13 @@ describe('A3: a large backlog over a slow link to NATS always makes progress', (
     const publisher = await createNatsBus({
       url: nproxy.url(nats.url),
       name: 'a3-pub',
+      signingKey,
       ...options,
     });
-    const natsSubscriber = await createBus({ kind: 'nats', url: nats.url }, { databaseUrl: t.url });
+    const natsSubscriber = await createBus(
+      { kind: 'nats', url: nats.url },
+      { databaseUrl: t.url, signingKey },
+    );
     stops.push(() => publisher.close());
     stops.push(() => natsSubscriber.close());
     return { publisher: observe(publisher), natsSubscriber };

@@ -1,6 +1,6 @@
 import { type Bus, createBus } from '@runstream/bus';
 import { type TestNatsServer, startNatsServer } from '@runstream/bus/testing';
-import { type OutboxWakeup, createOutboxWakeup } from '@runstream/persistence';
+import { type OutboxWakeup, createOutboxWakeup, loadBusSigningKey } from '@runstream/persistence';
 import {
   type Repos,
   type TestDatabaseWithClient,
@@ -109,13 +109,28 @@ const cases: BusCase[] = [
   {
     name: 'postgres',
     env: () => ({ RUNSTREAM_BUS: 'postgres' }),
-    open: () => createBus({ kind: 'postgres' }, { databaseUrl: t.url, name: 'test-subscriber' }),
+    open: async () =>
+      createBus(
+        { kind: 'postgres' },
+        {
+          databaseUrl: t.url,
+          name: 'test-subscriber',
+          signingKey: await loadBusSigningKey(t.db.pool),
+        },
+      ),
   },
   {
     name: 'nats',
     env: () => ({ RUNSTREAM_BUS: nats.url }),
-    open: () =>
-      createBus({ kind: 'nats', url: nats.url }, { databaseUrl: t.url, name: 'test-subscriber' }),
+    open: async () =>
+      createBus(
+        { kind: 'nats', url: nats.url },
+        {
+          databaseUrl: t.url,
+          name: 'test-subscriber',
+          signingKey: await loadBusSigningKey(t.db.pool),
+        },
+      ),
   },
 ];
 

@@ -14,7 +14,7 @@ import {
   silentLogger,
 } from './bus.js';
 import { BusError } from './errors.js';
-import { decodeMessage, encodeMessage } from './message-codec.js';
+import { createMessageCodec } from './message-codec.js';
 import { createSubscriberRegistry } from './subscriber-registry.js';
 
 export interface NatsBusOptions {
@@ -37,6 +37,13 @@ export interface NatsBusOptions {
   minBytesPerSecond?: number;
   /** Connection name shown by the server. @default 'runstream-bus' */
   name?: string;
+  /**
+   * The deployment's bus signing key (persistence's loadBusSigningKey): published events are
+   * signed with it, and a received event is delivered only when it verifies, else as a pointer
+   * (a client of the broker without it cannot forge an event). Without it every event travels as
+   * a pointer (subscribers read the database).
+   */
+  signingKey?: Uint8Array;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -76,6 +83,9 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
   const flushTimeoutMs = options.flushTimeoutMs ?? 5000;
   const minBytesPerSecond = options.minBytesPerSecond ?? 1024 * 1024;
   const registry = createSubscriberRegistry(logger);
+  const codec = createMessageCodec(options.signingKey);
+  if (!options.signingKey)
+    logger.warn({}, 'nats bus has no signing key: events travel as pointers (database reads)');
   const subs = new Map<string, NatsSubscription>();
   let closed = false;
 
@@ -137,7 +147,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
       if (!connected || nc.isClosed())
         throw new BusError('BUS_UNAVAILABLE', 'nats bus: not connected');
       const limit = maxPayload() - 512;
-      const encoded = messages.map((m) => [subject(m.runId), encodeMessage(m, limit)] as const);
+      const encoded = messages.map((m) => [subject(m.runId), codec.encode(m, limit)] as const);
       let bytes = 0;
       try {
         for (const [s, payload] of encoded) {
@@ -170,8 +180,9 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
                 logger.warn({ err: error, runId }, 'nats bus subscription error');
                 return;
               }
-              const message = decodeMessage(msg.string());
-              if (message) registry.deliver(message);
+              const message = codec.decode(msg.string());
+              // A message names its run; on another run's subject it is not that run's (or forged).
+              if (message?.runId === runId) registry.deliver(message);
               else logger.warn({ subject: s }, 'nats bus: ignored a malformed payload');
             },
           }),

@@ -9,7 +9,7 @@ import {
   silentLogger,
 } from './bus.js';
 import { BusError } from './errors.js';
-import { decodeMessage, encodeMessage } from './message-codec.js';
+import { createMessageCodec } from './message-codec.js';
 import { createPostgresListener } from './postgres-listener.js';
 import { createSubscriberRegistry } from './subscriber-registry.js';
 
@@ -27,6 +27,12 @@ export interface PostgresBusOptions {
   chunkSize?: number;
   /** Shown in pg_stat_activity, suffixed with `-listen` and `-publish`. @default 'runstream-bus' */
   applicationName?: string;
+  /**
+   * The deployment's bus signing key (persistence's loadBusSigningKey): published events are
+   * signed with it, and a received event is delivered only when it verifies, else as a pointer.
+   * Without it every event travels as a pointer (subscribers read the database).
+   */
+  signingKey?: Uint8Array;
 }
 
 /** Channels are per run, so each process hears only the runs it follows. */
@@ -63,6 +69,9 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
   const chunkSize = options.chunkSize ?? 1000;
   const appName = options.applicationName ?? 'runstream-bus';
   const registry = createSubscriberRegistry(logger);
+  const codec = createMessageCodec(options.signingKey);
+  if (!options.signingKey)
+    logger.warn({}, 'postgres bus has no signing key: events travel as pointers (database reads)');
   let closed = false;
 
   const listener = createPostgresListener({
@@ -71,8 +80,9 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
     applicationName: `${appName}-listen`,
     onNotification(channel, payload) {
       if (!channel.startsWith(CHANNEL_PREFIX)) return;
-      const message = decodeMessage(payload);
-      if (!message) {
+      const message = codec.decode(payload);
+      // A message names its run; on another run's channel it is not that run's (or forged).
+      if (!message || channel !== `${CHANNEL_PREFIX}${message.runId}`) {
         logger.warn({ channel }, 'postgres bus: ignored a malformed payload');
         return;
       }
@@ -102,7 +112,7 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
       const payloads: string[] = [];
       for (const message of messages) {
         channels.push(runChannel(message.runId));
-        payloads.push(encodeMessage(message, maxBytes));
+        payloads.push(codec.encode(message, maxBytes));
       }
       let client: pg.PoolClient;
       try {

@@ -1,3 +1,4 @@
+export { loadBusSigningKey, rotateBusSigningKey } from './bus-signing-key.js';
 export {
   createDatabase,
   queryRows,
