@@ -28,6 +28,13 @@ const bus = await createBus(env.RUNSTREAM_BUS, {
   name: 'runstream-outbox-worker-bus',
   // Every published event is signed with the deployment's key (ADR 0012).
   signingKey: await loadBusSigningKey(db.pool),
+}).catch((error: unknown) => {
+  // An unreachable bus, or one that refuses the credentials, stops the start with one line that
+  // names the variable (the message never holds the credentials), not a stack trace.
+  process.stderr.write(
+    `RUNSTREAM_BUS: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
 });
 const worker = createOutboxWorker(
   { db, outbox, bus, logger, metrics },

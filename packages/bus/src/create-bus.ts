@@ -1,10 +1,13 @@
 import type { Bus, BusLogger } from './bus.js';
 import { createMemoryBus } from './memory-bus.js';
-import { createNatsBus } from './nats-bus.js';
+import { type NatsCredentials, createNatsBus } from './nats-bus.js';
 import { createPostgresBus } from './postgres-bus.js';
 
 /** The bus to use, as the runtime package's `busConfig` parses RUNSTREAM_BUS. */
-export type BusConfig = { kind: 'postgres' } | { kind: 'nats'; url: string } | { kind: 'memory' };
+export type BusConfig =
+  | { kind: 'postgres' }
+  | { kind: 'nats'; url: string; credentials?: NatsCredentials }
+  | { kind: 'memory' };
 
 export interface BusDeps {
   /** The application database (DATABASE_URL); the postgres bus runs on it. */
@@ -34,6 +37,7 @@ export async function createBus(config: BusConfig, deps: BusDeps): Promise<Bus> 
     case 'nats':
       return createNatsBus({
         url: config.url,
+        credentials: config.credentials,
         logger: deps.logger,
         name: deps.name,
         signingKey: deps.signingKey,

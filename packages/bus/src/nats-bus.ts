@@ -17,9 +17,14 @@ import { BusError } from './errors.js';
 import { createMessageCodec } from './message-codec.js';
 import { createSubscriberRegistry } from './subscriber-registry.js';
 
+/** How the bus authenticates to NATS: user and password, or a token. */
+export type NatsCredentials = { user: string; pass: string } | { token: string };
+
 export interface NatsBusOptions {
-  /** `nats://host:port` */
+  /** `nats://host:port`, without credentials (they go in `credentials`, never in a log line). */
   url: string;
+  /** Given to the server at connect; never logged. */
+  credentials?: NatsCredentials;
   logger?: BusLogger;
   /** Subjects are `<prefix>.<runId>`. @default 'runstream.runs' */
   subjectPrefix?: string;
@@ -94,6 +99,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
     nc = await connect({
       servers: options.url,
       name: options.name ?? 'runstream-bus',
+      ...options.credentials,
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
@@ -103,9 +109,15 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
       maxPingOut: 3,
     });
   } catch (error) {
-    throw new BusError('BUS_UNAVAILABLE', `nats bus: cannot connect to ${options.url}`, {
-      cause: error,
-    });
+    // The url carries no credentials, and the server's answer names none: safe to print.
+    const refused = error instanceof errors.AuthorizationError;
+    throw new BusError(
+      'BUS_UNAVAILABLE',
+      refused
+        ? `nats bus: ${options.url} refused the credentials (${error.message})`
+        : `nats bus: cannot connect to ${options.url}`,
+      { cause: error },
+    );
   }
   let connected = true;
 

@@ -47,21 +47,6 @@ export function intFromEnv(options: { min: number; max: number; default: number 
     });
 }
 
-/** The live bus selected by RUNSTREAM_BUS. */
-export type BusConfig = { kind: 'postgres' } | { kind: 'memory' } | { kind: 'nats'; url: string };
-
-export const busConfig = z
-  .string()
-  .optional()
-  .transform((value, ctx): BusConfig => {
-    if (value === undefined || value === '' || value === 'postgres') return { kind: 'postgres' };
-    if (value === 'memory') return { kind: 'memory' };
-    if (/^nats:\/\/[^/\s]+$/.test(value) && URL.canParse(value))
-      return { kind: 'nats', url: value };
-    ctx.addIssue({ code: 'custom', message: 'must be postgres, memory or nats://host:port' });
-    return z.NEVER;
-  });
-
 /** Log level, as pino names them. */
 export const logLevel = z
   .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -1,11 +1,4 @@
-export {
-  busConfig,
-  databaseUrl,
-  formatEnvError,
-  intFromEnv,
-  loadEnv,
-  logLevel,
-  type BusConfig,
-} from './env.js';
+export { busConfig, type BusConfig, type NatsCredentials } from './bus-config.js';
+export { databaseUrl, formatEnvError, intFromEnv, loadEnv, logLevel } from './env.js';
 export { createLogger, type Logger } from './logger.js';
 export { onShutdown, type ShutdownHandler, type ShutdownOptions } from './shutdown.js';
