@@ -29,6 +29,7 @@ export {
   type OutboxQueryable,
   type OutboxRepo,
   type OutboxRepoDeps,
+  type ParkedRun,
 } from './outbox-repo.js';
 export {
   RUN_COLUMNS,

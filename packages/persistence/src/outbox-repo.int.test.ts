@@ -227,11 +227,25 @@ describe('outbox failures, lag and retention', () => {
       [poison],
     );
     expect(rows[0]).toEqual({ attempts: 3, last_error: 'boom 3' });
+    expect(await repos.outbox.listParked()).toEqual([
+      { runId: poison, seq: 1, attempts: 3, lastError: 'boom 3', parkedAt: expect.any(Date) },
+    ]);
     expect(await repos.outbox.unpark(poison)).toBe(1);
+    expect(await repos.outbox.listParked()).toEqual([]);
     expect(await repos.outbox.parkedRuns()).toBe(0);
     expect(await repos.outbox.lagSeconds()).toBeGreaterThan(0);
     const claimed = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx));
     expect(claimed.map((c) => c.runId)).toEqual([poison]);
+  });
+
+  it('unparks every parked run at once', async () => {
+    await publishEverything();
+    const runs = [await runWithEvents(2), await runWithEvents(2)];
+    for (const id of runs) await repos.outbox.recordFailure(id, 'boom', 1);
+    expect((await repos.outbox.listParked()).map((p) => p.runId).sort()).toEqual(runs.sort());
+    expect(await repos.outbox.unparkAll()).toBe(2);
+    expect(await repos.outbox.listParked()).toEqual([]);
+    expect(await repos.outbox.unparkAll()).toBe(0);
   });
 
   it('deletes only rows published before the cut-off, at most a batch at a time', async () => {

@@ -136,6 +136,16 @@ export interface ClaimedRun {
   missingSeq?: number;
 }
 
+/** A run the outbox worker parked: its head outbox row. */
+export interface ParkedRun {
+  runId: string;
+  /** The seq it stopped at (nothing from it on is published). */
+  seq: number;
+  attempts: number;
+  lastError: string | null;
+  parkedAt: Date;
+}
+
 export interface OutboxRepoDeps {
   prisma: Db;
 }
@@ -221,11 +231,31 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
       return rows[0]?.parked ?? false;
     },
 
-    /** Puts a parked run back in line. */
+    /**
+     * Puts a parked run back in line (attempts back to 0; last_error kept for the record).
+     * Returns 1 when the run was parked, else 0.
+     */
     async unpark(runId: string, tx?: Db): Promise<number> {
       return (tx ?? prisma).$executeRaw`
         UPDATE run_outbox SET parked_at = NULL, attempts = 0
          WHERE run_id = ${runId}::uuid AND parked_at IS NOT NULL`;
+    },
+
+    /** Puts every parked run back in line; returns how many. */
+    async unparkAll(tx?: Db): Promise<number> {
+      return (tx ?? prisma).$executeRaw`
+        UPDATE run_outbox SET parked_at = NULL, attempts = 0 WHERE parked_at IS NOT NULL`;
+    },
+
+    /** The parked runs, oldest park first: where each stopped and why. */
+    async listParked(tx?: Db): Promise<ParkedRun[]> {
+      // Only a run's head row is ever parked, so this is one row per run.
+      return (tx ?? prisma).$queryRaw<ParkedRun[]>`
+        SELECT run_id::text AS "runId", seq, attempts, last_error AS "lastError",
+               parked_at AS "parkedAt"
+          FROM run_outbox
+         WHERE parked_at IS NOT NULL
+         ORDER BY parked_at, run_id`;
     },
 
     /** Deletes at most `batchSize` outbox rows published before `before`; returns how many. */
