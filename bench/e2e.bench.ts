@@ -5,6 +5,7 @@
 // NATS, at 10, 100 and 1,000 concurrent runs. The reference, measured in the same run on the same
 // servers: the bus alone (the adapter's publish -> subscriber) carrying as many messages at the
 // same rate over as many runs, which is the floor the pipeline adds its work to.
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 
 import { type Bus, createBus } from '@runstream/bus';
@@ -139,13 +140,17 @@ async function measureBus(cluster: Cluster, concurrency: number): Promise<number
   const config = cluster.nats
     ? ({ kind: 'nats', url: cluster.nats.url } as const)
     : ({ kind: 'postgres' } as const);
+  // Signed and verified like the product's (any shared key will do for the bus alone).
+  const signingKey = randomBytes(32);
   const publisher: Bus = await createBus(config, {
     databaseUrl: cluster.databaseUrl,
     name: 'bench-reference-publisher',
+    signingKey,
   });
   const subscriber: Bus = await createBus(config, {
     databaseUrl: cluster.databaseUrl,
     name: 'bench-reference-subscriber',
+    signingKey,
   });
   const latencies: number[] = [];
   const runIds = Array.from(

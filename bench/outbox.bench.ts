@@ -12,8 +12,10 @@ import {
   createOutboxWakeup,
   createRunEventRepo,
   createRunRepo,
+  loadBusSigningKey,
 } from '@runstream/persistence';
 import { Logger, makeWorkerUtils, run as runGraphile } from 'graphile-worker';
+import pg from 'pg';
 
 import { benchDatabase, median, percentile, printTable, type Row } from './lib.js';
 
@@ -112,11 +114,22 @@ async function drain(replicas: number, bus: string): Promise<number> {
   return BACKLOG / seconds;
 }
 
+/** The key the workers sign with: the subscriber must verify their events, as the api does. */
+async function signingKey(): Promise<Buffer> {
+  const client = new pg.Client({ connectionString: bench.url });
+  await client.connect();
+  try {
+    return await loadBusSigningKey(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Commit-to-subscriber latency (ms) at RATE events/s over 10 runs, one event per append. */
 async function latency(busKind: 'postgres' | 'nats'): Promise<number[]> {
   const bus: Bus = await createBus(
     busKind === 'nats' ? { kind: 'nats', url: NATS_URL } : { kind: 'postgres' },
-    { databaseUrl: bench.url, name: 'bench-sub' },
+    { databaseUrl: bench.url, name: 'bench-sub', signingKey: await signingKey() },
   );
   const workers = startWorkers(1, busKind === 'nats' ? NATS_URL : 'postgres');
   await sleep(1500);

@@ -1,12 +1,13 @@
 import { createBus } from '@runstream/bus';
 import { createDefaultGraphRegistry } from '@runstream/orchestrator';
-import { createDatabase } from '@runstream/persistence';
+import { createDatabase, loadBusSigningKey } from '@runstream/persistence';
 import {
   createLogger,
   describeBus,
   guardStartup,
   listenFailure,
   onShutdown,
+  redactUrl,
   unreachable,
 } from '@runstream/runtime';
 
@@ -22,10 +23,17 @@ const db = createDatabase({
   applicationName: 'runstream-api',
   onConnectionError: (error) => logger.warn({ err: error }, 'database connection lost'),
 });
+// The key is in the database: an api that cannot reach it at start stops with one line, like any
+// other start-up failure (the workers wait instead: they serve nobody until it answers).
+const signingKey = await loadBusSigningKey(db.pool).catch(
+  unreachable('DATABASE_URL', redactUrl(env.DATABASE_URL)),
+);
 const bus = await createBus(env.RUNSTREAM_BUS, {
   databaseUrl: env.DATABASE_URL,
   logger,
   name: 'runstream-api',
+  // Live events are delivered only when they verify under the deployment's key (ADR 0012).
+  signingKey,
 }).catch(unreachable('RUNSTREAM_BUS', describeBus(env.RUNSTREAM_BUS)));
 const app = await buildApp({
   db,

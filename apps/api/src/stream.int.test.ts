@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 
 import { type Bus, type BusMessage, createBus } from '@runstream/bus';
 import { type RunEventEnvelope } from '@runstream/events';
+import { loadBusSigningKey } from '@runstream/persistence';
 import { seedRun } from '@runstream/persistence/testing';
 import { type Fault, openSse } from '@runstream/stream/testing';
 
@@ -24,7 +25,14 @@ const apis: TestApi[] = [];
 
 beforeAll(async () => {
   fx = await openFixture();
-  bus = await createBus({ kind: 'postgres' }, { databaseUrl: fx.testDb.url, name: 'stream-test' });
+  bus = await createBus(
+    { kind: 'postgres' },
+    {
+      databaseUrl: fx.testDb.url,
+      name: 'stream-test',
+      signingKey: await loadBusSigningKey(fx.testDb.db.pool),
+    },
+  );
 });
 afterEach(async () => {
   for (const api of apis.splice(0)) await api.close();

@@ -11,6 +11,12 @@ export const EnvSchema = z.object({
   RUNSTREAM_OUTBOX_MAX_RUNS: intFromEnv({ min: 1, max: 1000, default: 32 }),
   /** Events read per claimed run per transaction. */
   RUNSTREAM_OUTBOX_MAX_EVENTS_PER_RUN: intFromEnv({ min: 1, max: 10_000, default: 500 }),
+  /** Bytes of event data per claim beyond each run's first event (halved after a publish timeout). */
+  RUNSTREAM_OUTBOX_MAX_BYTES: intFromEnv({
+    min: 0,
+    max: 1024 * 1024 * 1024,
+    default: 4 * 1024 * 1024,
+  }),
   /** Failed publishes of one run before it is parked. */
   RUNSTREAM_OUTBOX_MAX_ATTEMPTS: intFromEnv({ min: 1, max: 1000, default: 5 }),
   /** How long published outbox rows are kept. */

@@ -1,6 +1,6 @@
 import { type Bus, createBus } from '@runstream/bus';
 import { type TestNatsServer, startNatsServer } from '@runstream/bus/testing';
-import { type OutboxWakeup, createOutboxWakeup } from '@runstream/persistence';
+import { type OutboxWakeup, createOutboxWakeup, loadBusSigningKey } from '@runstream/persistence';
 import {
   type Repos,
   type TestDatabaseWithClient,
@@ -109,13 +109,28 @@ const cases: BusCase[] = [
   {
     name: 'postgres',
     env: () => ({ RUNSTREAM_BUS: 'postgres' }),
-    open: () => createBus({ kind: 'postgres' }, { databaseUrl: t.url, name: 'test-subscriber' }),
+    open: async () =>
+      createBus(
+        { kind: 'postgres' },
+        {
+          databaseUrl: t.url,
+          name: 'test-subscriber',
+          signingKey: await loadBusSigningKey(t.db.pool),
+        },
+      ),
   },
   {
     name: 'nats',
     env: () => ({ RUNSTREAM_BUS: nats.url }),
-    open: () =>
-      createBus({ kind: 'nats', url: nats.url }, { databaseUrl: t.url, name: 'test-subscriber' }),
+    open: async () =>
+      createBus(
+        { kind: 'nats', url: nats.url },
+        {
+          databaseUrl: t.url,
+          name: 'test-subscriber',
+          signingKey: await loadBusSigningKey(t.db.pool),
+        },
+      ),
   },
 ];
 
@@ -307,4 +322,73 @@ it('reads the configuration once: a bad value stops the process with one line na
   expect(worker.output().trim()).toBe(
     'RUNSTREAM_OUTBOX_POLL_INTERVAL_MS: must be a whole number from 10 to 60000',
   );
+});
+
+describe('NATS credentials (contract "Live bus": RUNSTREAM_BUS=nats://user:password@host:port or nats://token@host:port)', () => {
+  const PASSWORD = 'pa55-w0rd-never-printed';
+  const TOKEN = 't0ken-never-printed';
+  let secured: TestNatsServer;
+  let tokenServer: TestNatsServer;
+  beforeAll(async () => {
+    secured = await startNatsServer({ args: ['--user', 'runstream', '--pass', PASSWORD] });
+    tokenServer = await startNatsServer({ args: ['--auth', TOKEN] });
+  });
+  afterAll(async () => {
+    await secured?.stop();
+    await tokenServer?.stop();
+  });
+  const withCredentials = (server: TestNatsServer, userinfo: string) =>
+    server.url.replace('nats://', `nats://${userinfo}@`);
+
+  it('publishes with the right user and password, and never prints them', async () => {
+    const bus = await createBus(
+      { kind: 'nats', url: secured.url, credentials: { user: 'runstream', pass: PASSWORD } },
+      { databaseUrl: t.url, signingKey: await loadBusSigningKey(t.db.pool) },
+    );
+    try {
+      const collector = createCollector(bus, repos.events);
+      const run = await seedRun(repos);
+      await collector.follow(run.id);
+      const worker = spawnWorker({
+        DATABASE_URL: t.url,
+        LOG_LEVEL: 'debug',
+        RUNSTREAM_BUS: withCredentials(secured, `runstream:${PASSWORD}`),
+      });
+      await appendEvents(run.id, 50, 10);
+      await expectExactlyOnceInOrder(collector, [run.id]);
+      expect(await worker.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+      expect(worker.output()).toMatch(/outbox worker started/);
+      expect(worker.output()).not.toContain(PASSWORD);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('starts with the right token', async () => {
+    const worker = spawnWorker({
+      DATABASE_URL: t.url,
+      RUNSTREAM_BUS: withCredentials(tokenServer, TOKEN),
+    });
+    await worker.metricsPort();
+    expect(worker.output()).toMatch(/outbox worker started/);
+    expect(await worker.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(worker.output()).not.toContain(TOKEN);
+  });
+
+  it.each([
+    ['a wrong password', () => withCredentials(secured, `runstream:${PASSWORD}x`)],
+    ['no credentials', () => secured.url],
+    ['a wrong token', () => withCredentials(tokenServer, `${TOKEN}x`)],
+  ])('%s stops the start with one line naming RUNSTREAM_BUS, exit 1', async (_, bus) => {
+    const worker = spawnWorker({ DATABASE_URL: t.url, RUNSTREAM_BUS: bus() });
+    const exit = await worker.exited;
+    expect(exit.code).toBe(1);
+    const output = worker.output().trim();
+    expect(output.split('\n')).toHaveLength(1);
+    expect(output).toMatch(
+      /^RUNSTREAM_BUS: nats bus: nats:\/\/127\.0\.0\.1:\d+ refused the credentials/,
+    );
+    expect(output).not.toContain(PASSWORD);
+    expect(output).not.toContain(TOKEN);
+  });
 });

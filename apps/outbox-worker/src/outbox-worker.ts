@@ -1,4 +1,4 @@
-import { type Bus, type BusMessage, isTransient } from '@runstream/bus';
+import { type Bus, BusError, type BusMessage, failureScope } from '@runstream/bus';
 import { RunEventEnvelopeSchema } from '@runstream/events';
 import {
   type ClaimedRun,
@@ -16,8 +16,22 @@ export interface OutboxWorkerOptions {
   maxRuns?: number;
   /** Events read per claimed run per transaction. @default 500 */
   maxEventsPerRun?: number;
-  /** Failed publishes of one run before it is parked. @default 5 */
+  /**
+   * Bytes of event data per claim, beyond each run's first event (which always comes, so every
+   * claimed run moves). After a publish times out, the next claims take half as much (runs,
+   * events and bytes), down to one event, and grow back by doubling after each success.
+   * @default 4194304 (4 MiB)
+   */
+  maxBytes?: number;
+  /**
+   * Failed publishes of one run, for a cause that belongs to the run (see `failureScope`), before
+   * it is parked. A bus-wide failure never counts. @default 5
+   */
   maxAttempts?: number;
+  /** First backoff after a bus-wide failure; doubles per failure in a row. @default 100 */
+  backoffBaseMs?: number;
+  /** Largest backoff after bus-wide failures in a row. @default 5000 */
+  backoffMaxMs?: number;
   /** Fallback poll when no wake-up arrives. @default 500 */
   pollIntervalMs?: number;
   /** How long published outbox rows are kept. @default 3600000 */
@@ -95,12 +109,29 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
   const { db, outbox, bus, logger, metrics } = deps;
   const maxRuns = options.maxRuns ?? 32;
   const maxEventsPerRun = options.maxEventsPerRun ?? 500;
+  const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
   const maxAttempts = options.maxAttempts ?? 5;
   const pollIntervalMs = options.pollIntervalMs ?? 500;
   const retentionMs = options.retentionMs ?? 3600_000;
   const retentionBatchSize = options.retentionBatchSize ?? 1000;
   const retentionIntervalMs = options.retentionIntervalMs ?? 60_000;
   const transactionTimeoutMs = options.transactionTimeoutMs ?? 30_000;
+  const backoffBaseMs = options.backoffBaseMs ?? 100;
+  const backoffMaxMs = options.backoffMaxMs ?? 5000;
+
+  // Halvings in force after publishes that timed out (review A3: the same too-large batch was
+  // retried for ever on a slow link); each success takes one back.
+  let shrink = 0;
+  const claimLimits = () => {
+    const scale = 2 ** shrink;
+    return {
+      maxRuns: Math.max(1, Math.floor(maxRuns / scale)),
+      maxEventsPerRun: Math.max(1, Math.floor(maxEventsPerRun / scale)),
+      maxBytes: Math.floor(maxBytes / scale),
+    };
+  };
+  // Past this every limit is at its floor: one run, one event.
+  const maxShrink = Math.ceil(Math.log2(Math.max(maxRuns, maxEventsPerRun, maxBytes, 1))) + 1;
 
   let woken = false;
   let wakeIdle: (() => void) | undefined;
@@ -114,8 +145,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
   async function drainOnce(signal: AbortSignal): Promise<BatchResult> {
     return inTransaction(async (tx) => {
       const claimed = await outbox.beginAndClaim(tx, {
-        maxRuns,
-        maxEventsPerRun,
+        ...claimLimits(),
         statementTimeoutMs: transactionTimeoutMs,
       });
       const result: BatchResult = {
@@ -127,13 +157,21 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
       if (claimed.length === 0) return result;
 
       const marks: { runId: string; upToSeq: number }[] = [];
-      const failed: { runId: string; error: string }[] = [];
+      const failed: { runId: string; error: string; permanent?: boolean }[] = [];
       const ready: { runId: string; messages: BusMessage[] }[] = [];
       for (const run of claimed) {
         const { messages, error } = toMessages(run);
         // The valid prefix still goes out; the run stops at the bad event, never skipping a seq.
         if (messages.length > 0) ready.push({ runId: run.runId, messages });
         if (error) failed.push({ runId: run.runId, error });
+        // An outbox row whose event row does not exist never will (an event and its outbox row
+        // commit together): retrying cannot help, so the run parks at once (review B4).
+        else if (run.missingSeq !== undefined)
+          failed.push({
+            runId: run.runId,
+            error: `event ${run.missingSeq} does not exist: its outbox row is an orphan and cannot be published`,
+            permanent: true,
+          });
       }
 
       try {
@@ -141,16 +179,17 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
         for (const r of ready)
           marks.push({ runId: r.runId, upToSeq: r.messages[r.messages.length - 1]!.seq });
       } catch (error) {
-        // The bus is down: roll back without counting, so an outage parks nobody.
-        if (isTransient(error)) throw error;
+        // The bus, the network or the server failed every message alike: roll back without
+        // counting, so an outage parks nobody (review A1).
+        if (failureScope(error) === 'bus') throw error;
         metrics?.failures.inc({ kind: 'run' });
-        // Something in the batch was refused: find the runs at fault one by one.
+        // Something in the batch was refused for what it holds: find the runs at fault one by one.
         for (const r of ready) {
           try {
             await publish(r.messages);
             marks.push({ runId: r.runId, upToSeq: r.messages[r.messages.length - 1]!.seq });
           } catch (runError) {
-            if (isTransient(runError)) throw runError;
+            if (failureScope(runError) === 'bus') throw runError;
             failed.push({ runId: r.runId, error: message(runError) });
           }
         }
@@ -162,11 +201,13 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
       result.published = marks.length > 0 ? await outbox.markPublished(tx, marks) : 0;
       for (const f of failed) {
         result.failedRuns++;
-        if (await outbox.recordFailure(f.runId, f.error, maxAttempts, tx)) {
+        if (await outbox.recordFailure(f.runId, f.error, f.permanent ? 1 : maxAttempts, tx)) {
           result.parkedRuns++;
           logger.error(
-            { runId: f.runId, error: f.error, attempts: maxAttempts },
-            'run parked after repeated publish failures',
+            { runId: f.runId, error: f.error, attempts: f.permanent ? 1 : maxAttempts },
+            f.permanent
+              ? 'run parked: it cannot be published'
+              : 'run parked after repeated publish failures',
           );
         } else {
           logger.warn({ runId: f.runId, error: f.error }, 'publish failed for a run; will retry');
@@ -243,13 +284,14 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
     /** Runs until `signal` aborts; resolves once the current batch has committed or rolled back. */
     async run(signal: AbortSignal): Promise<void> {
       const retained = retention(signal);
-      let backoffMs = 0;
+      let failuresInARow = 0;
       while (!signal.aborted) {
         try {
           // Wake-ups that arrive during a batch must not be lost: clear before, look after.
           woken = false;
           const result = await drainOnce(signal);
-          backoffMs = 0;
+          failuresInARow = 0;
+          if (shrink > 0 && result.runs > 0) shrink--;
           if (result.published > 0) metrics?.published.inc(result.published);
           if (result.parkedRuns > 0) metrics?.parked.inc(result.parkedRuns);
           // Having published, look again at once (more is likely waiting); else wait for a
@@ -257,8 +299,16 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
           if (result.published === 0) await idle(signal);
         } catch (error) {
           if (signal.aborted) break;
-          if (isTransient(error)) metrics?.failures.inc({ kind: 'transient' });
-          backoffMs = Math.min(Math.max(backoffMs * 2, 100), 5000);
+          metrics?.failures.inc({ kind: 'transient' });
+          if (error instanceof BusError && error.code === 'PUBLISH_TIMEOUT' && shrink < maxShrink) {
+            shrink++;
+            logger.warn({ claim: claimLimits() }, 'publish timed out; claiming less');
+          }
+          // Full jitter: replicas that failed together (a database failover, a broker restart)
+          // do not come back together.
+          const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(failuresInARow, 30));
+          const backoffMs = Math.round(Math.random() * ceiling);
+          failuresInARow++;
           logger.warn({ err: error, backoffMs }, 'outbox batch failed; rolled back, retrying');
           await sleep(backoffMs, signal);
         }

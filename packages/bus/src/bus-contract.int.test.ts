@@ -1,11 +1,15 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { loadBusSigningKey } from '@runstream/persistence';
 import { type TestDatabase, createTestDatabase } from '@runstream/persistence/testing';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import type { Bus, BusMessage, Subscription } from './bus.js';
 import { createBus } from './create-bus.js';
+import { createMessageCodec } from './message-codec.js';
+import { runChannel } from './postgres-bus.js';
 import { BusError } from './errors.js';
 import { type TestNatsServer, startNatsServer } from './testing/index.js';
 
@@ -14,10 +18,18 @@ const poll = { timeout: 15_000, interval: 20 };
 
 let database: TestDatabase;
 let nats: TestNatsServer;
+let signingKey: Buffer;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   nats = await startNatsServer();
+  const admin = new pg.Client({ connectionString: database.url });
+  await admin.connect();
+  try {
+    signingKey = await loadBusSigningKey(admin);
+  } finally {
+    await admin.end();
+  }
 });
 afterAll(async () => {
   await nats?.stop();
@@ -32,6 +44,8 @@ interface Adapter {
   pointerFrom?: number;
   /** Cuts the transport under both buses and brings it back. */
   restart?(): Promise<void>;
+  /** Puts a payload on the run's channel or subject as any client of the transport could. */
+  raw?(runId: string, payload: string): Promise<void>;
 }
 
 const adapters: Adapter[] = [
@@ -48,13 +62,22 @@ const adapters: Adapter[] = [
     async open() {
       const publisher = await createBus(
         { kind: 'postgres' },
-        { databaseUrl: database.url, name: 'contract-pub' },
+        { databaseUrl: database.url, name: 'contract-pub', signingKey },
       );
       const subscriber = await createBus(
         { kind: 'postgres' },
-        { databaseUrl: database.url, name: 'contract-sub' },
+        { databaseUrl: database.url, name: 'contract-sub', signingKey },
       );
       return { publisher, subscriber };
+    },
+    async raw(runId, payload) {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        await client.query('SELECT pg_notify($1, $2)', [runChannel(runId), payload]);
+      } finally {
+        await client.end();
+      }
     },
     async restart() {
       // What a database restart does to the buses: every one of their connections dies.
@@ -76,13 +99,22 @@ const adapters: Adapter[] = [
     async open() {
       const publisher = await createBus(
         { kind: 'nats', url: nats.url },
-        { databaseUrl: '', name: 'contract-pub' },
+        { databaseUrl: '', name: 'contract-pub', signingKey },
       );
       const subscriber = await createBus(
         { kind: 'nats', url: nats.url },
-        { databaseUrl: '', name: 'contract-sub' },
+        { databaseUrl: '', name: 'contract-sub', signingKey },
       );
       return { publisher, subscriber };
+    },
+    async raw(runId, payload) {
+      const nc = await natsConnect({ servers: nats.url });
+      try {
+        nc.publish(`runstream.runs.${runId}`, payload);
+        await nc.flush();
+      } finally {
+        await nc.close();
+      }
     },
     async restart() {
       await nats.stop('SIGKILL');
@@ -211,6 +243,36 @@ describe.each(adapters)('bus contract: $name', (adapter) => {
       expect(r.messages[1]).toEqual({ source: 'outbox', runId, seq: 2 });
     else expect(r.messages[1]).toEqual(large);
   });
+
+  it.skipIf(!adapter.raw)(
+    'security row 102: delivers an event only when its signature verifies; a forged, tampered or foreign one arrives as a pointer',
+    async () => {
+      const runId = randomUUID();
+      const r = recorder();
+      await subscribe(runId, r.handlers);
+      const forged = message(runId, 1, { forged: true });
+      forged.event!.type = 'run.completed';
+      // A client of the broker with no key: the event as plain JSON, or signed by another key.
+      await adapter.raw!(runId, JSON.stringify(forged));
+      await adapter.raw!(
+        runId,
+        createMessageCodec(randomBytes(32)).encode(message(runId, 2), 8000),
+      );
+      // Another run's genuine message put on this run's channel is not this run's.
+      await adapter.raw!(
+        runId,
+        createMessageCodec(signingKey).encode(message(randomUUID(), 3), 8000),
+      );
+      const genuine = message(runId, 4);
+      await publisher.publish([genuine]);
+      await vi.waitUntil(() => r.messages.length >= 3, poll);
+      expect(r.messages).toEqual([
+        { source: 'outbox', runId, seq: 1 },
+        { source: 'outbox', runId, seq: 2 },
+        genuine,
+      ]);
+    },
+  );
 
   it('refuses a message that breaks the contract with INVALID_MESSAGE', async () => {
     const runId = randomUUID();

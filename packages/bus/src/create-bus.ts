@@ -1,10 +1,13 @@
 import type { Bus, BusLogger } from './bus.js';
 import { createMemoryBus } from './memory-bus.js';
-import { createNatsBus } from './nats-bus.js';
+import { type NatsCredentials, createNatsBus } from './nats-bus.js';
 import { createPostgresBus } from './postgres-bus.js';
 
 /** The bus to use, as the runtime package's `busConfig` parses RUNSTREAM_BUS. */
-export type BusConfig = { kind: 'postgres' } | { kind: 'nats'; url: string } | { kind: 'memory' };
+export type BusConfig =
+  | { kind: 'postgres' }
+  | { kind: 'nats'; url: string; credentials?: NatsCredentials }
+  | { kind: 'memory' };
 
 export interface BusDeps {
   /** The application database (DATABASE_URL); the postgres bus runs on it. */
@@ -12,6 +15,13 @@ export interface BusDeps {
   logger?: BusLogger;
   /** Names the process's connections in pg_stat_activity and on the NATS server. @default 'runstream-bus' */
   name?: string;
+  /**
+   * The deployment's bus signing key, from persistence's `loadBusSigningKey` (ADR 0012). The
+   * postgres and NATS buses sign what they publish and deliver a received event only when it
+   * verifies (else as a pointer: subscribers read the database). Without it they send and
+   * deliver pointers only. The memory bus never leaves the process and ignores it.
+   */
+  signingKey?: Uint8Array;
 }
 
 /** Opens the bus the configuration names. Rejects with BUS_UNAVAILABLE when NATS cannot be reached. */
@@ -22,9 +32,16 @@ export async function createBus(config: BusConfig, deps: BusDeps): Promise<Bus> 
         url: deps.databaseUrl,
         logger: deps.logger,
         applicationName: deps.name,
+        signingKey: deps.signingKey,
       });
     case 'nats':
-      return createNatsBus({ url: config.url, logger: deps.logger, name: deps.name });
+      return createNatsBus({
+        url: config.url,
+        credentials: config.credentials,
+        logger: deps.logger,
+        name: deps.name,
+        signingKey: deps.signingKey,
+      });
     case 'memory':
       return createMemoryBus();
   }

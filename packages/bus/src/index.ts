@@ -7,9 +7,9 @@ export {
   type SubscriptionHandlers,
 } from './bus.js';
 export { createBus, type BusConfig, type BusDeps } from './create-bus.js';
-export { BusError, isTransient, type BusErrorCode } from './errors.js';
+export { BusError, failureScope, isTransient, type BusErrorCode } from './errors.js';
 export { createMemoryBus } from './memory-bus.js';
-export { createNatsBus, type NatsBusOptions } from './nats-bus.js';
+export { createNatsBus, type NatsBusOptions, type NatsCredentials } from './nats-bus.js';
 export { createPostgresBus, runChannel, type PostgresBusOptions } from './postgres-bus.js';
 export {
   createPostgresListener,

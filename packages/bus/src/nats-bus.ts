@@ -1,4 +1,8 @@
-import type { NatsConnection, Subscription as NatsSubscription } from '@nats-io/nats-core';
+import {
+  type NatsConnection,
+  type Subscription as NatsSubscription,
+  errors,
+} from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 
 import {
@@ -10,30 +14,67 @@ import {
   silentLogger,
 } from './bus.js';
 import { BusError } from './errors.js';
-import { decodeMessage, encodeMessage } from './message-codec.js';
+import { createMessageCodec } from './message-codec.js';
 import { createSubscriberRegistry } from './subscriber-registry.js';
 
+/** How the bus authenticates to NATS: user and password, or a token. */
+export type NatsCredentials = { user: string; pass: string } | { token: string };
+
 export interface NatsBusOptions {
-  /** `nats://host:port` */
+  /** `nats://host:port`, without credentials (they go in `credentials`, never in a log line). */
   url: string;
+  /** Given to the server at connect; never logged. */
+  credentials?: NatsCredentials;
   logger?: BusLogger;
   /** Subjects are `<prefix>.<runId>`. @default 'runstream.runs' */
   subjectPrefix?: string;
-  /** How long a publish may wait for the server's acknowledgement of its flush. @default 5000 */
+  /**
+   * How long a publish may wait for the server's acknowledgement of its flush, before the time
+   * its bytes need (see `minBytesPerSecond`) is added. @default 5000
+   */
   flushTimeoutMs?: number;
+  /**
+   * The slowest link a publish is given time for: its flush deadline grows by its bytes divided
+   * by this, so a large publish is never refused for being large (review A3: a fixed 5 s deadline
+   * refused every large claim for ever). A link slower still times out with PUBLISH_TIMEOUT, and
+   * the publisher sends less next time. @default 1048576 (1 MiB/s)
+   */
+  minBytesPerSecond?: number;
   /** Connection name shown by the server. @default 'runstream-bus' */
   name?: string;
+  /**
+   * The deployment's bus signing key (persistence's loadBusSigningKey): published events are
+   * signed with it, and a received event is delivered only when it verifies, else as a pointer
+   * (a client of the broker without it cannot forge an event). Without it every event travels as
+   * a pointer (subscribers read the database).
+   */
+  signingKey?: Uint8Array;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new BusError('BUS_UNAVAILABLE', `nats bus: ${what} timed out after ${ms} ms`)),
+      () => reject(new BusError('PUBLISH_TIMEOUT', `nats bus: ${what} timed out after ${ms} ms`)),
       ms,
     );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A synchronous publish failure: a payload over the server's max_payload is the message's fault
+ * (the same message fails again); a closed or draining connection, or anything else, the bus's.
+ */
+function classifyPublishError(error: unknown): BusError {
+  if (error instanceof BusError) return error;
+  if (error instanceof errors.InvalidSubjectError)
+    return new BusError('INVALID_MESSAGE', 'nats bus: invalid subject', { cause: error });
+  if (error instanceof errors.InvalidArgumentError)
+    return new BusError('PUBLISH_FAILED', 'nats bus: the server refuses this message', {
+      cause: error,
+    });
+  return new BusError('BUS_UNAVAILABLE', 'nats bus: publish failed', { cause: error });
 }
 
 /**
@@ -45,7 +86,11 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
   const logger = options.logger ?? silentLogger;
   const prefix = options.subjectPrefix ?? 'runstream.runs';
   const flushTimeoutMs = options.flushTimeoutMs ?? 5000;
+  const minBytesPerSecond = options.minBytesPerSecond ?? 1024 * 1024;
   const registry = createSubscriberRegistry(logger);
+  const codec = createMessageCodec(options.signingKey);
+  if (!options.signingKey)
+    logger.warn({}, 'nats bus has no signing key: events travel as pointers (database reads)');
   const subs = new Map<string, NatsSubscription>();
   let closed = false;
 
@@ -54,6 +99,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
     nc = await connect({
       servers: options.url,
       name: options.name ?? 'runstream-bus',
+      ...options.credentials,
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
@@ -63,9 +109,15 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
       maxPingOut: 3,
     });
   } catch (error) {
-    throw new BusError('BUS_UNAVAILABLE', `nats bus: cannot connect to ${options.url}`, {
-      cause: error,
-    });
+    // The url carries no credentials, and the server's answer names none: safe to print.
+    const refused = error instanceof errors.AuthorizationError;
+    throw new BusError(
+      'BUS_UNAVAILABLE',
+      refused
+        ? `nats bus: ${options.url} refused the credentials (${error.message})`
+        : `nats bus: cannot connect to ${options.url}`,
+      { cause: error },
+    );
   }
   let connected = true;
 
@@ -107,13 +159,24 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
       if (!connected || nc.isClosed())
         throw new BusError('BUS_UNAVAILABLE', 'nats bus: not connected');
       const limit = maxPayload() - 512;
-      const encoded = messages.map((m) => [subject(m.runId), encodeMessage(m, limit)] as const);
+      const encoded = messages.map((m) => [subject(m.runId), codec.encode(m, limit)] as const);
+      let bytes = 0;
       try {
-        for (const [s, payload] of encoded) nc.publish(s, payload);
-        await withTimeout(nc.flush(), flushTimeoutMs, 'flush');
+        for (const [s, payload] of encoded) {
+          nc.publish(s, payload);
+          bytes += Buffer.byteLength(payload);
+        }
+      } catch (error) {
+        throw classifyPublishError(error);
+      }
+      // The server has every message once it answers the PING the flush sends after them; that
+      // takes as long as the bytes need on the link, so the deadline grows with them.
+      const deadline = flushTimeoutMs + Math.ceil((bytes / minBytesPerSecond) * 1000);
+      try {
+        await withTimeout(nc.flush(), deadline, `flush of ${bytes} bytes`);
       } catch (error) {
         if (error instanceof BusError) throw error;
-        throw new BusError('BUS_UNAVAILABLE', 'nats bus: publish failed', { cause: error });
+        throw new BusError('BUS_UNAVAILABLE', 'nats bus: flush failed', { cause: error });
       }
     },
 
@@ -129,8 +192,9 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
                 logger.warn({ err: error, runId }, 'nats bus subscription error');
                 return;
               }
-              const message = decodeMessage(msg.string());
-              if (message) registry.deliver(message);
+              const message = codec.decode(msg.string());
+              // A message names its run; on another run's subject it is not that run's (or forged).
+              if (message?.runId === runId) registry.deliver(message);
               else logger.warn({ subject: s }, 'nats bus: ignored a malformed payload');
             },
           }),

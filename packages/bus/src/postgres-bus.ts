@@ -9,7 +9,7 @@ import {
   silentLogger,
 } from './bus.js';
 import { BusError } from './errors.js';
-import { decodeMessage, encodeMessage } from './message-codec.js';
+import { createMessageCodec } from './message-codec.js';
 import { createPostgresListener } from './postgres-listener.js';
 import { createSubscriberRegistry } from './subscriber-registry.js';
 
@@ -27,6 +27,12 @@ export interface PostgresBusOptions {
   chunkSize?: number;
   /** Shown in pg_stat_activity, suffixed with `-listen` and `-publish`. @default 'runstream-bus' */
   applicationName?: string;
+  /**
+   * The deployment's bus signing key (persistence's loadBusSigningKey): published events are
+   * signed with it, and a received event is delivered only when it verifies, else as a pointer.
+   * Without it every event travels as a pointer (subscribers read the database).
+   */
+  signingKey?: Uint8Array;
 }
 
 /** Channels are per run, so each process hears only the runs it follows. */
@@ -39,11 +45,17 @@ export function runChannel(runId: string): string {
 
 const CHANNEL_PREFIX = 'runstream_run_';
 
-/** SQLSTATE classes that mean "the connection or server is gone", not "this publish is wrong". */
-function isConnectionError(error: unknown): boolean {
+/**
+ * Whether a failed NOTIFY statement failed for what its messages hold. Only a data exception
+ * (SQLSTATE class 22: a payload too long, a byte sequence the encoding refuses) does. Everything
+ * else fails every message alike and is the bus's: errno codes from the socket (ECONNRESET, EPIPE,
+ * ETIMEDOUT, EHOSTUNREACH) and errors with no code at all, class 08 (connection), 57 (57014 a
+ * statement timeout or cancel, 57P01 a shutdown), 53 (out of connections, memory or disk), 54000
+ * (a full NOTIFY queue), and anything unexpected.
+ */
+function isMessageError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return true;
-  return code.startsWith('08') || code.startsWith('57P') || code === '53300';
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
 }
 
 /**
@@ -57,6 +69,9 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
   const chunkSize = options.chunkSize ?? 1000;
   const appName = options.applicationName ?? 'runstream-bus';
   const registry = createSubscriberRegistry(logger);
+  const codec = createMessageCodec(options.signingKey);
+  if (!options.signingKey)
+    logger.warn({}, 'postgres bus has no signing key: events travel as pointers (database reads)');
   let closed = false;
 
   const listener = createPostgresListener({
@@ -65,8 +80,9 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
     applicationName: `${appName}-listen`,
     onNotification(channel, payload) {
       if (!channel.startsWith(CHANNEL_PREFIX)) return;
-      const message = decodeMessage(payload);
-      if (!message) {
+      const message = codec.decode(payload);
+      // A message names its run; on another run's channel it is not that run's (or forged).
+      if (!message || channel !== `${CHANNEL_PREFIX}${message.runId}`) {
         logger.warn({ channel }, 'postgres bus: ignored a malformed payload');
         return;
       }
@@ -96,7 +112,7 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
       const payloads: string[] = [];
       for (const message of messages) {
         channels.push(runChannel(message.runId));
-        payloads.push(encodeMessage(message, maxBytes));
+        payloads.push(codec.encode(message, maxBytes));
       }
       let client: pg.PoolClient;
       try {
@@ -114,13 +130,13 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
           );
         }
       } catch (error) {
-        if (isConnectionError(error)) {
-          broken = error as Error;
-          throw new BusError('BUS_UNAVAILABLE', 'postgres bus: connection lost while publishing', {
+        if (isMessageError(error))
+          throw new BusError('PUBLISH_FAILED', 'postgres bus: NOTIFY refused the messages', {
             cause: error,
           });
-        }
-        throw new BusError('PUBLISH_FAILED', 'postgres bus: NOTIFY failed', { cause: error });
+        // The connection may be the cause, or be left mid-protocol: never reuse it.
+        broken = error as Error;
+        throw new BusError('BUS_UNAVAILABLE', 'postgres bus: publishing failed', { cause: error });
       } finally {
         client.release(broken);
       }

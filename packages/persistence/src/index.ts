@@ -1,3 +1,4 @@
+export { loadBusSigningKey, rotateBusSigningKey } from './bus-signing-key.js';
 export {
   createDatabase,
   queryRows,
@@ -30,6 +31,7 @@ export {
   type OutboxQueryable,
   type OutboxRepo,
   type OutboxRepoDeps,
+  type ParkedRun,
 } from './outbox-repo.js';
 export {
   RUN_COLUMNS,

@@ -130,6 +130,88 @@ describe('outbox claim', () => {
   });
 });
 
+describe('outbox claim bounds and orphans', () => {
+  /** A run with `n` events after its first, each with about `bytes` bytes of data. */
+  async function runWithSizedEvents(n: number, bytes: number): Promise<string> {
+    const run = await seedRun(repos);
+    await repos.events.append(
+      run.id,
+      Array.from({ length: n }, (_, i) => ({
+        type: 'text.delta',
+        data: { i, t: 'x'.repeat(bytes) },
+      })),
+    );
+    return run.id;
+  }
+
+  it('A3: bounds a claim by the bytes of its event data, round robin across runs, always at least one event per run', async () => {
+    await publishEverything();
+    const a = await runWithSizedEvents(20, 1000);
+    const b = await runWithSizedEvents(20, 1000);
+    const c = await runWithSizedEvents(1, 50_000);
+    // c's head is its large event.
+    await t.db.pool.query(
+      'UPDATE run_outbox SET published_at = now() WHERE run_id = $1 AND seq = 1',
+      [c],
+    );
+    const claimed = await t.db.prisma.$transaction((tx) =>
+      repos.outbox.claim(tx, { maxRuns: 10, maxEventsPerRun: 100, maxBytes: 8000 }),
+    );
+    const byRun = new Map(claimed.map((r) => [r.runId, r.events.map((e) => e.seq)]));
+    const bytes = (runId: string) =>
+      claimed
+        .find((r) => r.runId === runId)!
+        .events.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e.data)), 0);
+    // Each run's claim is a prefix from its head: no seq is ever skipped.
+    for (const seqs of byRun.values()) expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+    // The head event of every run comes whatever its size; the rest only while the budget lasts,
+    // shared round robin so one deep run cannot take it all.
+    expect(byRun.get(c)).toEqual([2]);
+    expect(byRun.get(a)!.length).toBeGreaterThan(2);
+    expect(Math.abs(byRun.get(a)!.length - byRun.get(b)!.length)).toBeLessThanOrEqual(1);
+    // Beyond the head events (about 100 bytes here), the budget holds to within one event.
+    expect(bytes(a) + bytes(b)).toBeLessThan(8000 + 200 + 1100);
+    // With no byte budget left, a claim still moves: one event per run.
+    const minimal = await t.db.prisma.$transaction((tx) =>
+      repos.outbox.claim(tx, { maxRuns: 10, maxEventsPerRun: 100, maxBytes: 0 }),
+    );
+    expect(new Map(minimal.map((r) => [r.runId, r.events.map((e) => e.seq)]))).toEqual(
+      new Map([
+        [a, [1]],
+        [b, [1]],
+        [c, [2]],
+      ]),
+    );
+  });
+
+  it('B4: a head outbox row whose event is missing is claimed and reported, never silently held', async () => {
+    await publishEverything();
+    const orphaned = await runWithEvents(3);
+    const healthy = await runWithEvents(2);
+    // The outbox references the run only (migration 20261126020000): a writer outside the
+    // append can leave a row whose event does not exist. Seq 2's event goes missing here.
+    await t.db.pool.query('DELETE FROM run_events WHERE run_id = $1 AND seq = 2', [orphaned]);
+    const claimed = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx, { maxRuns: 10 }));
+    const byRun = new Map(claimed.map((r) => [r.runId, r]));
+    // The valid prefix is there; the run stops at the missing event (nothing after it is claimed).
+    expect(byRun.get(orphaned)?.events.map((e) => e.seq)).toEqual([1]);
+    expect(byRun.get(orphaned)?.missingSeq).toBe(2);
+    expect(byRun.get(healthy)?.events.map((e) => e.seq)).toEqual([1, 2]);
+    expect(byRun.get(healthy)?.missingSeq).toBeUndefined();
+    // An orphan at the head: the run is claimed with no event, so the worker can park it.
+    await t.db.pool.query(
+      'UPDATE run_outbox SET published_at = now() WHERE run_id = $1 AND seq = 1',
+      [orphaned],
+    );
+    const head = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx, { maxRuns: 10 }));
+    expect(head.find((r) => r.runId === orphaned)).toEqual({
+      runId: orphaned,
+      events: [],
+      missingSeq: 2,
+    });
+  });
+});
+
 describe('outbox failures, lag and retention', () => {
   it('parks a run after maxAttempts failures; claim skips it, lag ignores it, unpark puts it back', async () => {
     await publishEverything();
@@ -145,11 +227,25 @@ describe('outbox failures, lag and retention', () => {
       [poison],
     );
     expect(rows[0]).toEqual({ attempts: 3, last_error: 'boom 3' });
+    expect(await repos.outbox.listParked()).toEqual([
+      { runId: poison, seq: 1, attempts: 3, lastError: 'boom 3', parkedAt: expect.any(Date) },
+    ]);
     expect(await repos.outbox.unpark(poison)).toBe(1);
+    expect(await repos.outbox.listParked()).toEqual([]);
     expect(await repos.outbox.parkedRuns()).toBe(0);
     expect(await repos.outbox.lagSeconds()).toBeGreaterThan(0);
     const claimed = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx));
     expect(claimed.map((c) => c.runId)).toEqual([poison]);
+  });
+
+  it('unparks every parked run at once', async () => {
+    await publishEverything();
+    const runs = [await runWithEvents(2), await runWithEvents(2)];
+    for (const id of runs) await repos.outbox.recordFailure(id, 'boom', 1);
+    expect((await repos.outbox.listParked()).map((p) => p.runId).sort()).toEqual(runs.sort());
+    expect(await repos.outbox.unparkAll()).toBe(2);
+    expect(await repos.outbox.listParked()).toEqual([]);
+    expect(await repos.outbox.unparkAll()).toBe(0);
   });
 
   it('deletes only rows published before the cut-off, at most a batch at a time', async () => {

@@ -18,10 +18,22 @@ async function rowsOf<T>(q: OutboxQueryable, sql: string, params: unknown[]): Pr
  * The claim: locks each run's head outbox row (its lowest unpublished seq) with SKIP LOCKED and
  * reads that run's next unpublished events, in one statement. Only a head row qualifies, so the
  * other rows of a held run are never claimed by anyone else; one run is held by one replica.
+ *
+ * Bounded three ways: runs ($1), events per run ($2) and bytes of event data ($3). Each run's 1st
+ * event comes whatever its size (and outside the budget), so a claim always moves every run it
+ * holds; the budget is for the events after it, shared round robin (every run's 2nd event, then
+ * every run's 3rd, ...) so that one deep run cannot take it all (review A3: an unbounded claim of large events never fit the bus's
+ * deadline and was retried for ever). A round-robin prefix of a run is a prefix of its seqs: no
+ * seq is ever skipped.
+ *
+ * The event is LEFT JOINed: the outbox references its run, not its event (migration
+ * 20261126020000), so a writer outside the append can leave a row whose event is missing. Such a
+ * row comes back with a NULL type, so that the caller can stop the run there and park it, instead
+ * of the row holding a claim slot for ever (review B4) or its seq being skipped.
  */
 const CLAIM_SQL = `
   WITH head AS (
-    SELECT o.run_id
+    SELECT o.id, o.run_id
       FROM run_outbox o
      WHERE o.published_at IS NULL
        AND o.parked_at IS NULL
@@ -31,16 +43,28 @@ const CLAIM_SQL = `
      ORDER BY o.id
      LIMIT $1::int
        FOR UPDATE SKIP LOCKED
+  ), claimed AS (
+    SELECT h.id AS head_id, h.run_id, ob.seq,
+           row_number() OVER (PARTITION BY h.run_id ORDER BY ob.seq) AS rank,
+           e.type, e.data, e.created_at, coalesce(octet_length(e.data::text), 0) AS bytes
+      FROM head h
+      CROSS JOIN LATERAL (
+        SELECT ob.seq
+          FROM run_outbox ob
+         WHERE ob.run_id = h.run_id AND ob.published_at IS NULL
+         ORDER BY ob.seq
+         LIMIT $2::int) ob
+      LEFT JOIN run_events e ON e.run_id = h.run_id AND e.seq = ob.seq
+  ), budget AS (
+    SELECT c.*,
+           sum(CASE WHEN c.rank = 1 THEN 0 ELSE c.bytes END)
+             OVER (ORDER BY c.rank, c.head_id ROWS UNBOUNDED PRECEDING) AS total
+      FROM claimed c
   )
-  SELECT e.run_id AS "runId", e.seq, e.type, e.data, e.created_at AS "createdAt"
-    FROM head h
-    CROSS JOIN LATERAL (
-      SELECT ob.seq FROM run_outbox ob
-       WHERE ob.run_id = h.run_id AND ob.published_at IS NULL
-       ORDER BY ob.seq
-       LIMIT $2::int) ob
-    JOIN run_events e ON e.run_id = h.run_id AND e.seq = ob.seq
-   ORDER BY e.run_id, e.seq`;
+  SELECT run_id AS "runId", seq, type, data, created_at AS "createdAt"
+    FROM budget
+   WHERE rank = 1 OR total <= $3::bigint
+   ORDER BY run_id, seq`;
 
 /** I4: marks only unpublished rows up to what was claimed, on the outbox and the log at once. */
 const MARK_SQL = `
@@ -59,14 +83,20 @@ const MARK_SQL = `
   )
   SELECT count(*)::int AS n FROM event`;
 
-function groupByRun(rows: readonly EventRow[]): ClaimedRun[] {
-  const byRun = new Map<string, EventRow[]>();
+/** A claimed row; `type` is null when the outbox row's event is missing. */
+type ClaimRow = Omit<EventRow, 'type'> & { type: string | null };
+
+/** One run's rows, in seq order, up to its first missing event (nothing after it may go out). */
+function groupByRun(rows: readonly ClaimRow[]): ClaimedRun[] {
+  const byRun = new Map<string, ClaimedRun>();
   for (const row of rows) {
-    const events = byRun.get(row.runId);
-    if (events) events.push(row);
-    else byRun.set(row.runId, [row]);
+    let run = byRun.get(row.runId);
+    if (!run) byRun.set(row.runId, (run = { runId: row.runId, events: [] }));
+    if (run.missingSeq !== undefined) continue;
+    if (row.type === null) run.missingSeq = row.seq;
+    else run.events.push(row as EventRow);
   }
-  return [...byRun].map(([runId, events]) => ({ runId, events }));
+  return [...byRun.values()];
 }
 
 const RECORD_FAILURE_SQL = `
@@ -79,17 +109,41 @@ const RECORD_FAILURE_SQL = `
                   ORDER BY seq LIMIT 1)
   RETURNING parked_at IS NOT NULL AS parked`;
 
+const DEFAULT_CLAIM_BYTES = 4 * 1024 * 1024;
+
 export interface ClaimOptions {
   /** Runs to claim at once. @default 32 */
   maxRuns?: number;
   /** Unpublished events to read per claimed run. @default 500 */
   maxEventsPerRun?: number;
+  /**
+   * Bytes of event data (as JSON text) in the whole claim, shared round robin across its runs.
+   * Each run's first event is claimed whatever its size, so 0 claims one event per run.
+   * @default 4194304 (4 MiB)
+   */
+  maxBytes?: number;
 }
 
 /** One claimed run with its next unpublished events, in seq order. */
 export interface ClaimedRun {
   runId: string;
+  /** The events to publish; empty when the run's head event is missing. */
   events: EventRow[];
+  /**
+   * The seq right after `events` whose event row does not exist (an orphan outbox row). It can
+   * never be published: the run must stop there and be parked.
+   */
+  missingSeq?: number;
+}
+
+/** A run the outbox worker parked: its head outbox row. */
+export interface ParkedRun {
+  runId: string;
+  /** The seq it stopped at (nothing from it on is published). */
+  seq: number;
+  attempts: number;
+  lastError: string | null;
+  parkedAt: Date;
 }
 
 export interface OutboxRepoDeps {
@@ -110,9 +164,10 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
      */
     async claim(tx: OutboxQueryable, options: ClaimOptions = {}): Promise<ClaimedRun[]> {
       return groupByRun(
-        await rowsOf<EventRow>(tx, CLAIM_SQL, [
+        await rowsOf<ClaimRow>(tx, CLAIM_SQL, [
           options.maxRuns ?? 32,
           options.maxEventsPerRun ?? 500,
+          options.maxBytes ?? DEFAULT_CLAIM_BYTES,
         ]),
       );
     },
@@ -131,14 +186,13 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
           throw new RangeError(`${name} must be a non-negative integer`);
         return n;
       };
-      const sql = CLAIM_SQL.replace('$1::int', `${int(options.maxRuns ?? 32, 'maxRuns')}`).replace(
-        '$2::int',
-        `${int(options.maxEventsPerRun ?? 500, 'maxEventsPerRun')}`,
-      );
+      const sql = CLAIM_SQL.replace('$1::int', `${int(options.maxRuns ?? 32, 'maxRuns')}`)
+        .replace('$2::int', `${int(options.maxEventsPerRun ?? 500, 'maxEventsPerRun')}`)
+        .replace('$3::bigint', `${int(options.maxBytes ?? DEFAULT_CLAIM_BYTES, 'maxBytes')}`);
       const timeout = int(options.statementTimeoutMs ?? 30_000, 'statementTimeoutMs');
       const results = (await client.query(
         `BEGIN; SET LOCAL statement_timeout = ${timeout}; ${sql}`,
-      )) as unknown as pg.QueryResult<EventRow>[];
+      )) as unknown as pg.QueryResult<ClaimRow>[];
       return groupByRun(results[results.length - 1]?.rows ?? []);
     },
 
@@ -177,11 +231,31 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
       return rows[0]?.parked ?? false;
     },
 
-    /** Puts a parked run back in line. */
+    /**
+     * Puts a parked run back in line (attempts back to 0; last_error kept for the record).
+     * Returns 1 when the run was parked, else 0.
+     */
     async unpark(runId: string, tx?: Db): Promise<number> {
       return (tx ?? prisma).$executeRaw`
         UPDATE run_outbox SET parked_at = NULL, attempts = 0
          WHERE run_id = ${runId}::uuid AND parked_at IS NOT NULL`;
+    },
+
+    /** Puts every parked run back in line; returns how many. */
+    async unparkAll(tx?: Db): Promise<number> {
+      return (tx ?? prisma).$executeRaw`
+        UPDATE run_outbox SET parked_at = NULL, attempts = 0 WHERE parked_at IS NOT NULL`;
+    },
+
+    /** The parked runs, oldest park first: where each stopped and why. */
+    async listParked(tx?: Db): Promise<ParkedRun[]> {
+      // Only a run's head row is ever parked, so this is one row per run.
+      return (tx ?? prisma).$queryRaw<ParkedRun[]>`
+        SELECT run_id::text AS "runId", seq, attempts, last_error AS "lastError",
+               parked_at AS "parkedAt"
+          FROM run_outbox
+         WHERE parked_at IS NOT NULL
+         ORDER BY parked_at, run_id`;
     },
 
     /** Deletes at most `batchSize` outbox rows published before `before`; returns how many. */

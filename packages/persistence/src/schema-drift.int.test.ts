@@ -39,6 +39,7 @@ function expectedType(
     Json: 'jsonb',
     DateTime: 'timestamp without time zone',
     Float: 'double precision',
+    Bytes: 'bytea',
   };
   const mapped = defaults[type];
   if (!mapped) throw new Error(`add Prisma type ${type} to the drift test`);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-import { busConfig, databaseUrl, formatEnvError, intFromEnv } from './env.js';
+import { busConfig } from './bus-config.js';
+import { databaseUrl, formatEnvError, intFromEnv } from './env.js';
 
 const schema = z.object({
   DATABASE_URL: databaseUrl,
@@ -44,7 +45,7 @@ describe('environment parsing', () => {
     );
     expect(problem({ DATABASE_URL: 'postgres://h/db', PORT: '1.5' })).toMatch(/^PORT: /);
     expect(problem({ DATABASE_URL: 'postgres://h/db', RUNSTREAM_BUS: 'kafka' })).toBe(
-      'RUNSTREAM_BUS: must be postgres, memory or nats://host:port',
+      'RUNSTREAM_BUS: must be postgres, memory, or nats://[user:password@ or token@]host:port',
     );
     expect(problem({ DATABASE_URL: 'postgres://h/db', RUNSTREAM_BUS: 'nats://' })).toMatch(
       /^RUNSTREAM_BUS: /,

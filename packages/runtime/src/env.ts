@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { StartupError, redactUrl } from './startup-error.js';
+import { StartupError } from './startup-error.js';
 
 /**
  * Parses the process environment once, at start-up. A bad value throws a StartupError naming the
@@ -59,26 +59,6 @@ export function intFromEnv(options: { min: number; max: number; default: number 
       }
       return n;
     });
-}
-
-/** The live bus selected by RUNSTREAM_BUS. */
-export type BusConfig = { kind: 'postgres' } | { kind: 'memory' } | { kind: 'nats'; url: string };
-
-export const busConfig = z
-  .string()
-  .optional()
-  .transform((value, ctx): BusConfig => {
-    if (value === undefined || value === '' || value === 'postgres') return { kind: 'postgres' };
-    if (value === 'memory') return { kind: 'memory' };
-    if (/^nats:\/\/[^/\s]+$/.test(value) && URL.canParse(value))
-      return { kind: 'nats', url: value };
-    ctx.addIssue({ code: 'custom', message: 'must be postgres, memory or nats://host:port' });
-    return z.NEVER;
-  });
-
-/** Where the bus is, fit for a message: a NATS URL with its credentials redacted, else the kind. */
-export function describeBus(config: BusConfig): string {
-  return config.kind === 'nats' ? redactUrl(config.url) : config.kind;
 }
 
 /** Log level, as pino names them. */

@@ -1,14 +1,5 @@
-export {
-  busConfig,
-  databaseUrl,
-  describeBus,
-  envError,
-  formatEnvError,
-  intFromEnv,
-  loadEnv,
-  logLevel,
-  type BusConfig,
-} from './env.js';
+export { busConfig, describeBus, type BusConfig, type NatsCredentials } from './bus-config.js';
+export { databaseUrl, envError, formatEnvError, intFromEnv, loadEnv, logLevel } from './env.js';
 export { describeStartupFailure, guardStartup } from './guard-startup.js';
 export {
   startHealthServer,

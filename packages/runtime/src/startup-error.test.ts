@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { describeStartupFailure } from './guard-startup.js';
-import { describeBus } from './env.js';
+import { describeBus } from './bus-config.js';
 import { StartupError, listenFailure, reasonOf, redactUrl, unreachable } from './startup-error.js';
 
 const errno = (code: string, message: string): Error => Object.assign(new Error(message), { code });

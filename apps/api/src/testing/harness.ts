@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 
 import { type Bus, createBus } from '@runstream/bus';
 import { createDefaultGraphRegistry } from '@runstream/orchestrator';
+import { loadBusSigningKey } from '@runstream/persistence';
 import {
   type Repos,
   type TestDatabaseWithClient,
@@ -32,7 +33,15 @@ export async function startTestApi(
   bus?: Bus,
 ): Promise<TestApi> {
   const ownBus =
-    bus ?? (await createBus({ kind: 'postgres' }, { databaseUrl: testDb.url, name: 'api-test' }));
+    bus ??
+    (await createBus(
+      { kind: 'postgres' },
+      {
+        databaseUrl: testDb.url,
+        name: 'api-test',
+        signingKey: await loadBusSigningKey(testDb.db.pool),
+      },
+    ));
   const app = await buildApp({
     db: testDb.db,
     bus: ownBus,

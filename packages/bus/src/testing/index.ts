@@ -1,1 +1,1 @@
-export { startNatsServer, type TestNatsServer } from './nats-server.js';
+export { startNatsServer, type TestNatsServer, type TestNatsServerOptions } from './nats-server.js';

@@ -37,12 +37,21 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+export interface TestNatsServerOptions {
+  /** More nats-server arguments, e.g. `['--user', 'u', '--pass', 'p']` or `['--auth', 'token']`. */
+  args?: string[];
+}
+
 /** Never the shared server on 4222: tests that restart a broker need one of their own. */
-export async function startNatsServer(): Promise<TestNatsServer> {
+export async function startNatsServer(
+  options: TestNatsServerOptions = {},
+): Promise<TestNatsServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    const c = spawn(BINARY, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    const c = spawn(BINARY, ['-a', '127.0.0.1', '-p', String(port), ...(options.args ?? [])], {
+      stdio: 'ignore',
+    });
     child = c;
     let exited = false;
     c.once('exit', () => (exited = true));

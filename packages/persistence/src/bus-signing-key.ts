@@ -1,0 +1,45 @@
+import type pg from 'pg';
+
+import { PersistenceError } from './errors.js';
+
+/** Anything that runs a statement: the process's pool, or one of its clients. */
+type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.ClientBase, 'query'>;
+
+/**
+ * The deployment's bus signing key (ADR 0012), made by migration 20261202010000_bus_signing_key.
+ * The outbox worker signs live bus messages with it and the api verifies them; both read it once
+ * at start. Throws a PersistenceError when the row is missing (the database is not migrated).
+ */
+export async function loadBusSigningKey(db: Queryable): Promise<Buffer> {
+  const { rows } = await db.query<{ key: Buffer }>('SELECT key FROM bus_signing_key WHERE id = 1');
+  const key = rows[0]?.key;
+  if (!key)
+    throw new PersistenceError(
+      'MIGRATION_FAILED',
+      'no bus signing key in the database: run the migrations (pnpm db:migrate)',
+    );
+  return key;
+}
+
+/**
+ * Replaces the bus signing key with a new random one (32 bytes from the server's strong random
+ * source) and returns it. Processes keep the key they loaded until they restart: during a
+ * rolling restart, messages signed with the other key arrive as pointers and are read from the
+ * database, so nothing is lost, only some live latency.
+ */
+export async function rotateBusSigningKey(db: Queryable): Promise<Buffer> {
+  const { rows } = await db.query<{ key: Buffer }>(
+    `UPDATE bus_signing_key
+        SET key = decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'),
+            created_at = now()
+      WHERE id = 1
+     RETURNING key`,
+  );
+  const key = rows[0]?.key;
+  if (!key)
+    throw new PersistenceError(
+      'MIGRATION_FAILED',
+      'no bus signing key in the database: run the migrations (pnpm db:migrate)',
+    );
+  return key;
+}
