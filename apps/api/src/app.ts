@@ -24,6 +24,7 @@ import {
 import { type ApiKey, type Principal, createAuthenticator } from './auth.js';
 import { registerErrorHandler } from './error-handler.js';
 import { ApiError } from './errors.js';
+import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { createApiMetrics } from './metrics.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -50,6 +51,13 @@ export interface AppConfig {
   maxBufferedEvents?: number;
   /** Requests per key (per client address when auth is off) per window; 0 turns limiting off. @default { max: 1200, windowMs: 60000 } */
   rateLimit?: { max: number; windowMs: number };
+  /**
+   * How long a client may take to send a request: its head, and the whole request with its body.
+   * Past either the connection is closed (408), so half-sent requests cannot hold sockets open.
+   * A response in progress (an SSE stream) is not bounded by these.
+   * @default { headersMs: 10000, requestMs: 30000 }
+   */
+  timeouts?: { headersMs?: number; requestMs?: number };
 }
 
 export interface AppDeps {
@@ -64,9 +72,20 @@ export interface AppDeps {
 /** Builds the api without listening: tests use inject() or listen on it themselves. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { db, bus, graphs, config } = deps;
+  const headersMs = config.timeouts?.headersMs ?? 10_000;
+  const requestMs = Math.max(headersMs, config.timeouts?.requestMs ?? 30_000);
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
+    requestTimeout: requestMs,
+    http: {
+      headersTimeout: headersMs,
+      // Node checks the two timeouts on this interval (30 s by default), which would let a
+      // half-sent head live up to 40 s; a fifth of the head timeout keeps the bound within 20%.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersMs / 5))),
+    },
+    frameworkErrors,
+    clientErrorHandler,
     // Streams are ended in preClose; whatever idles after that is closed with the server.
     forceCloseConnections: 'idle',
     return503OnClosing: true,

@@ -40,6 +40,9 @@ export const CreateRunBody = z
   // Unknown fields are refused, and the error names them: a typo must not be silently ignored.
   .strict();
 
+/** Cancel takes no options yet; any field is refused and named, so a client never relies on one that is ignored. */
+export const CancelRunBody = z.object({}).strict().nullish();
+
 export const CreateRunHeaders = z.object({
   'idempotency-key': z.string().min(1).max(255).optional(),
 });

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 
 import { ApiError } from '../errors.js';
 import {
+  CancelRunBody,
   CreateRunBody,
   CreateRunHeaders,
   ErrorSchema,
@@ -106,6 +107,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
       schema: {
         summary: 'Request a cancel; the run ends with run.cancelled',
         params: RunIdParams,
+        body: CancelRunBody,
         response: { 202: RunSchema, 404: ErrorSchema, 409: ErrorSchema },
       },
     },

@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  type StreamFixture,
+  type TestApi,
+  openFixture,
+  rawHttp,
+  startTestApi,
+} from './testing/harness.js';
+
+const ACME = 'acme-key-0001';
+const auth = { authorization: `Bearer ${ACME}` };
+
+let fx: StreamFixture;
+let api: TestApi;
+
+beforeAll(async () => {
+  fx = await openFixture();
+  api = await startTestApi(fx.testDb, {
+    apiKeys: [{ tenant: 'acme', key: ACME }],
+    // Shorter than the contract's 10 s and 30 s so that the slowloris tests stay quick.
+    timeouts: { headersMs: 400, requestMs: 800 },
+  });
+});
+afterAll(async () => {
+  await api.close();
+  await fx.close();
+});
+
+async function counts(): Promise<{ runs: number; events: number; cancels: number }> {
+  const rows = await fx.testDb.db.prisma.$queryRaw<
+    { runs: number; events: number; cancels: number }[]
+  >`
+    SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM run_events) AS events,
+           (SELECT count(*)::int FROM runs WHERE cancel_requested_at IS NOT NULL) AS cancels`;
+  return rows[0]!;
+}
+
+/** The contract's error shape, and nothing of Fastify's own. */
+function expectContractError(body: string, code: string): void {
+  const parsed = JSON.parse(body) as unknown;
+  expect(parsed).toEqual({ error: { code, message: expect.any(String) } });
+  expect(body).not.toMatch(/FST_ERR|statusCode/);
+}
+
+describe('errors raised before routing keep the contract shape', () => {
+  const longId = 'a'.repeat(10 * 1024);
+
+  it.each([
+    ['GET', 'get', ''],
+    ['GET', 'events', '/events'],
+    ['POST', 'cancel', '/cancel'],
+  ] as const)(
+    'row 29: a 10 KB run id (%s, %s) is the 404 of a malformed run id, never echoed',
+    async (method, _route, suffix) => {
+      const url = `/v1/runs/${longId}${suffix}`;
+      for (const headers of [auth, {}]) {
+        const res = await api.app.inject({ method, url, headers });
+        expect(res.statusCode).toBe(404);
+        expectContractError(res.body, 'RUN_NOT_FOUND');
+        expect(res.body.length).toBeLessThan(200);
+      }
+    },
+  );
+
+  it.each(['/v1/runs/%zz', '/v1/runs/%c0%ae%c0%ae', '/v1/runs/%zz/events'])(
+    'row 30: bad percent-encoding (%s) is the 404 of a malformed run id',
+    async (url) => {
+      const res = await api.app.inject({ method: 'GET', url, headers: auth });
+      expect(res.statusCode).toBe(404);
+      expectContractError(res.body, 'RUN_NOT_FOUND');
+    },
+  );
+
+  it('row 30: bad percent-encoding outside the runs is a plain 404 NOT_FOUND', async () => {
+    const res = await api.app.inject({ method: 'GET', url: '/%zz' });
+    expect(res.statusCode).toBe(404);
+    expectContractError(res.body, 'NOT_FOUND');
+  });
+
+  it('an unknown route echoes at most a short prefix of its path', async () => {
+    const res = await api.app.inject({ method: 'GET', url: `/v2/${'b'.repeat(5000)}` });
+    expect(res.statusCode).toBe(404);
+    expectContractError(res.body, 'NOT_FOUND');
+    expect(res.body.length).toBeLessThan(300);
+  });
+
+  it('row 12: a 20 KB header is 431 in the contract shape, and the connection closes', async () => {
+    const res = await rawHttp(
+      api.url,
+      `GET /v1/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'k'.repeat(20_000)}\r\n\r\n`,
+    );
+    expect(res.status).toBe(431);
+    expect(res.head).toMatch(/content-type: application\/json/i);
+    expectContractError(res.body, 'HEADERS_TOO_LARGE');
+    expect(res.closedByServer).toBe(true);
+  });
+
+  it.each([
+    ['a NUL byte in a header', 'GET /v1/runs HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n'],
+    ['a bare CR in a header value', 'GET /v1/runs HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n'],
+    ['a lower-case method', 'get /v1/runs HTTP/1.1\r\nHost: x\r\n\r\n'],
+    [
+      'Content-Length with Transfer-Encoding (smuggling)',
+      'POST /v1/runs HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    ],
+  ])('row 13: %s is 400 in the contract shape', async (_name, payload) => {
+    const before = await counts();
+    const res = await rawHttp(api.url, payload);
+    expect(res.status).toBe(400);
+    expectContractError(res.body, 'BAD_REQUEST');
+    expect(res.closedByServer).toBe(true);
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe('cancel refuses what it does not know', () => {
+  it('row 86: unknown fields in a cancel body are a 400 naming them, and nothing is written', async () => {
+    const run = await fx.repos.runs.create({
+      tenant: 'acme',
+      graph: 'synthetic',
+      input: {},
+      firstEvent: { type: 'run.queued', data: {} },
+    });
+    const before = await counts();
+    const res = await api.app.inject({
+      method: 'POST',
+      url: `/v1/runs/${run.run.id}/cancel`,
+      headers: auth,
+      payload: { force: true, reason: 'x' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({
+      error: { code: 'INVALID_REQUEST', details: { unknownFields: ['force', 'reason'] } },
+    });
+    expect(await counts()).toEqual(before);
+    const empty = await api.app.inject({
+      method: 'POST',
+      url: `/v1/runs/${run.run.id}/cancel`,
+      headers: auth,
+      payload: {},
+    });
+    expect(empty.statusCode).toBe(202);
+  });
+});
+
+describe('slowloris: half-sent requests do not hold sockets', () => {
+  it('row 58: a request head that never completes is closed after the head timeout', async () => {
+    const sockets = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        rawHttp(api.url, 'GET /v1/runs HTTP/1.1\r\nHost: x\r\nX-Slow: ', { untilMs: 5000 }),
+      ),
+    );
+    for (const res of sockets) {
+      expect(res.closedByServer).toBe(true);
+      if (res.status !== undefined) {
+        expect(res.status).toBe(408);
+        expectContractError(res.body, 'REQUEST_TIMEOUT');
+      }
+    }
+  });
+
+  it('row 58: a body that never completes is closed after the request timeout', async () => {
+    const before = await counts();
+    const res = await rawHttp(
+      api.url,
+      `POST /v1/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ACME}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"gr`,
+      { untilMs: 5000 },
+    );
+    expect(res.closedByServer).toBe(true);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('a stream that outlives the request timeout is not cut by it', async () => {
+    const run = await fx.repos.runs.create({
+      tenant: 'acme',
+      graph: 'synthetic',
+      input: {},
+      firstEvent: { type: 'run.queued', data: {} },
+    });
+    const res = await rawHttp(
+      api.url,
+      `GET /v1/runs/${run.run.id}/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ACME}\r\nAccept: text/event-stream\r\n\r\n`,
+      { untilMs: 2000 },
+    );
+    expect(res.status).toBe(200);
+    expect(res.closedByServer).toBe(false);
+    expect(res.body).toContain('run.queued');
+  });
+});
+
+describe('the timeouts default to the contract', () => {
+  it('row 58: heads within 10 s, whole requests within 30 s', async () => {
+    const plain = await startTestApi(fx.testDb, {}, api.bus);
+    try {
+      expect(plain.app.server.headersTimeout).toBe(10_000);
+      expect(plain.app.server.requestTimeout).toBe(30_000);
+    } finally {
+      await plain.close();
+    }
+  });
+});
