@@ -29,6 +29,7 @@ import { createApiMetrics } from './metrics.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
+import { findUnstorableText } from './unstorable-text.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -162,6 +163,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
             'missing or wrong API key (Authorization: Bearer <key>)',
           );
         Object.defineProperty(request, 'principal', { value: principal, enumerable: true });
+      });
+      // Text PostgreSQL cannot store is the caller's mistake: a 400 naming the field, before
+      // any schema or handler sees it (it would otherwise fail in the database as a 500).
+      v1.addHook('preValidation', async (request) => {
+        const field =
+          findUnstorableText(request.body, 'body') ?? findUnstorableText(request.query, 'query');
+        if (field === undefined) return;
+        const message = 'contains U+0000 or an unpaired surrogate, which cannot be stored';
+        throw new ApiError('INVALID_REQUEST', 400, `${field}: ${message}`, {
+          field,
+          issues: [{ path: field, message }],
+        });
       });
       const limit = config.rateLimit ?? { max: 1200, windowMs: 60_000 };
       if (limit.max > 0) {

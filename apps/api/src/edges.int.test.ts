@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { openSse } from '@runstream/stream/testing';
+
 import {
   type StreamFixture,
   type TestApi,
@@ -198,5 +200,104 @@ describe('the timeouts default to the contract', () => {
     } finally {
       await plain.close();
     }
+  });
+});
+
+describe('text PostgreSQL cannot store is refused at the edge', () => {
+  const post = (payload: string) =>
+    api.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload,
+    });
+
+  it.each([
+    ['U+0000 in input', '{"graph":"demo","input":{"prompt":"a\\u0000b"}}', 'body.input.prompt'],
+    [
+      'a lone surrogate in input',
+      '{"graph":"demo","input":{"prompt":"a\\ud800b"}}',
+      'body.input.prompt',
+    ],
+    [
+      'a lone low surrogate deep in input',
+      '{"graph":"demo","input":{"x":[1,{"y":"\\udfff"}]}}',
+      'body.input.x.1.y',
+    ],
+    ['U+0000 in an input key', '{"graph":"demo","input":{"a\\u0000":1}}', 'body.input'],
+    [
+      'U+0000 in the idempotency key',
+      '{"graph":"demo","idempotencyKey":"k\\u0000x"}',
+      'body.idempotencyKey',
+    ],
+    ['a lone surrogate in the graph', '{"graph":"demo\\ud800"}', 'body.graph'],
+  ])('rows 51-52: %s is a 400 naming the field, never a 500', async (_name, payload, field) => {
+    const before = await counts();
+    const res = await post(payload);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: { code: 'INVALID_REQUEST', details: { field } } });
+    expect(res.json<{ error: { message: string } }>().error.message).toContain(field);
+    expect(await counts()).toEqual(before);
+  });
+
+  it.each(['?graph=%00', '?graph=demo%00', '?status=queued&graph=a%00'])(
+    'row 52: U+0000 in a list filter (%s) is a 400 naming it',
+    async (query) => {
+      const res = await api.app.inject({ method: 'GET', url: `/v1/runs${query}`, headers: auth });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({
+        error: { code: 'INVALID_REQUEST', details: { field: 'query.graph' } },
+      });
+    },
+  );
+
+  it('row 63: idempotency keys that differ only in lone surrogates never collide', async () => {
+    const before = await counts();
+    const first = await post('{"graph":"demo","idempotencyKey":"x-\\ud800"}');
+    const second = await post('{"graph":"demo","idempotencyKey":"x-\\udfff"}');
+    expect([first.statusCode, second.statusCode]).toEqual([400, 400]);
+    expect(await counts()).toEqual(before);
+    // Well-formed text, astral characters and U+FFFD itself included, is stored as sent.
+    const fine = await post('{"graph":"demo","idempotencyKey":"x-\\ud83d\\ude00-\\ufffd"}');
+    expect(fine.statusCode).toBe(201);
+    const again = await post('{"graph":"demo","idempotencyKey":"x-\\ud83d\\ude00-\\ufffd"}');
+    expect(again.statusCode).toBe(200);
+  });
+});
+
+describe('run ids are matched without regard to case and answered in lower case', () => {
+  it('A6: get, events, cancel and the stream of an upper-case id answer with the lower-case id', async () => {
+    const { run } = await fx.repos.runs.create({
+      tenant: 'acme',
+      graph: 'synthetic',
+      input: {},
+      firstEvent: { type: 'run.queued', data: {} },
+    });
+    const upper = run.id.toUpperCase();
+    const got = await api.app.inject({ method: 'GET', url: `/v1/runs/${upper}`, headers: auth });
+    expect(got.json()).toMatchObject({ id: run.id });
+    const page = await api.app.inject({
+      method: 'GET',
+      url: `/v1/runs/${upper}/events`,
+      headers: auth,
+    });
+    expect(page.json()).toMatchObject({ events: [{ runId: run.id, seq: 1 }] });
+
+    // Live delivery goes through the bus subscription: it must be the canonical id's.
+    const client = openSse(`${api.url}/v1/runs/${upper}/events`, auth);
+    await client.waitFor((events) => events.length === 1);
+    await fx.repos.events.append(run.id, [{ type: 'run.started', data: {} }]);
+    await api.bus.publish([{ source: 'outbox', runId: run.id, seq: 2 }]);
+    await client.waitFor((events) => events.length === 2, 3000);
+    expect(client.events.map((e) => e.runId)).toEqual([run.id, run.id]);
+    client.close();
+
+    const cancel = await api.app.inject({
+      method: 'POST',
+      url: `/v1/runs/${upper}/cancel`,
+      headers: auth,
+    });
+    expect(cancel.statusCode).toBe(202);
+    expect(cancel.json()).toMatchObject({ id: run.id });
   });
 });

@@ -29,7 +29,11 @@ export type RunBody = z.output<typeof RunSchema>;
 
 export const EventSchema = RunEventEnvelopeSchema.meta({ id: 'Event' });
 
-export const RunIdParams = z.object({ runId: z.string() });
+/**
+ * Run ids are UUIDs matched without regard to case; the lower-case form is the only one used past
+ * this point (answers, frames, bus subscriptions), so an upper-case id behaves exactly the same.
+ */
+export const RunIdParams = z.object({ runId: z.string().toLowerCase() });
 
 export const CreateRunBody = z
   .object({
