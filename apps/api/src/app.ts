@@ -26,7 +26,7 @@ import { registerErrorHandler } from './error-handler.js';
 import { ApiError } from './errors.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { createApiMetrics } from './metrics.js';
-import { eventRoutes } from './routes/events.js';
+import { PLANNED_CLOSE, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { findUnstorableText } from './unstorable-text.js';
@@ -37,6 +37,9 @@ declare module 'fastify' {
     principal: Principal;
   }
 }
+
+/** How long a shutdown waits for open streams to write their reconnect frame and end. */
+const STREAM_CLOSE_GRACE_MS = 2000;
 
 /** The largest body a request may carry (the contract's 1 MiB). */
 export const BODY_LIMIT = 1024 * 1024;
@@ -89,7 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clientErrorHandler,
     // Streams are ended in preClose; whatever idles after that is closed with the server.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    return503OnClosing: false,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -97,7 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const runs = createRunRepo({ prisma: db.prisma });
   const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
   const metrics = createApiMetrics();
-  const openStreams = new Set<AbortController>();
+  const openStreams = new Map<AbortController, Promise<void>>();
   const auth = createAuthenticator(config.apiKeys);
   if (!auth.enabled)
     app.log.warn('RUNSTREAM_API_KEYS is unset: auth is off, every request is tenant "default"');
@@ -122,10 +125,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     }
   });
-  // SIGTERM: open streams end now (clients resume elsewhere with Last-Event-ID), so that close()
-  // does not wait for runs that may last hours.
+  // SIGTERM: open streams end now, each with a reconnect frame (clients resume elsewhere with
+  // Last-Event-ID), so that close() does not wait for runs that may last hours. Requests that
+  // still arrive on open connections get a 503 in the contract's shape (Fastify's own 503 is not).
+  let closing = false;
   app.addHook('preClose', async () => {
-    for (const controller of openStreams) controller.abort();
+    closing = true;
+    const ending = [...openStreams].map(([controller, ended]) => {
+      controller.abort(PLANNED_CLOSE);
+      return ended;
+    });
+    // Each stream writes its reconnect frame before the server stops; one that cannot (a hung
+    // unsubscribe) does not hold the shutdown beyond the grace.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(ending),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, STREAM_CLOSE_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('Connection', 'close');
+    throw new ApiError('UNAVAILABLE', 503, 'the server is shutting down: retry');
   });
 
   await app.register(fastifySwagger, {
