@@ -21,6 +21,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 
+import { createAuthFailureGuard } from './auth-failure-guard.js';
 import { type ApiKey, type Principal, createAuthenticator } from './auth.js';
 import { registerErrorHandler } from './error-handler.js';
 import { ApiError } from './errors.js';
@@ -62,7 +63,35 @@ export interface AppConfig {
    * @default { headersMs: 10000, requestMs: 30000 }
    */
   timeouts?: { headersMs?: number; requestMs?: number };
+  /** Per-tenant and per-client limits; each a positive whole number. */
+  limits?: Partial<ApiLimits>;
+  /**
+   * Proxies whose X-Forwarded-For is believed, as IP addresses, CIDR ranges or the names
+   * `loopback`, `linklocal`, `uniquelocal`; the client address is then the nearest untrusted hop.
+   * Empty: none, the peer's own address is the client's.
+   * @default []
+   */
+  trustProxy?: readonly string[];
 }
+
+export interface ApiLimits {
+  /** Queued runs one tenant may have; past it a create is 429 QUOTA_EXCEEDED. @default 1000 */
+  maxQueuedRuns: number;
+  /** Open SSE streams of one tenant in this process; past it 429 TOO_MANY_STREAMS. @default 1000 */
+  maxStreams: number;
+  /** Bytes of event data in one JSON events page (and one SSE replay read). @default 4194304 */
+  pageMaxBytes: number;
+  /** Failed authentications per client address per minute; past it 429 RATE_LIMITED. @default 60 */
+  authFailuresPerMinute: number;
+}
+
+/** The contract's defaults for ApiLimits. */
+export const DEFAULT_LIMITS: ApiLimits = {
+  maxQueuedRuns: 1000,
+  maxStreams: 1000,
+  pageMaxBytes: 4 * 1024 * 1024,
+  authFailuresPerMinute: 60,
+};
 
 export interface AppDeps {
   db: Database;
@@ -76,6 +105,7 @@ export interface AppDeps {
 /** Builds the api without listening: tests use inject() or listen on it themselves. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { db, bus, graphs, config } = deps;
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...config.limits };
   const headersMs = config.timeouts?.headersMs ?? 10_000;
   const requestMs = Math.max(headersMs, config.timeouts?.requestMs ?? 30_000);
   const app = Fastify({
@@ -90,6 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     frameworkErrors,
     clientErrorHandler,
+    trustProxy: config.trustProxy?.length ? [...config.trustProxy] : false,
     // Streams are ended in preClose; whatever idles after that is closed with the server.
     forceCloseConnections: 'idle',
     return503OnClosing: false,
@@ -102,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = createApiMetrics();
   const openStreams = new Map<AbortController, Promise<void>>();
   const auth = createAuthenticator(config.apiKeys);
+  const authFailures = createAuthFailureGuard({ maxFailures: limits.authFailuresPerMinute });
   if (!auth.enabled)
     app.log.warn('RUNSTREAM_API_KEYS is unset: auth is off, every request is tenant "default"');
 
@@ -176,14 +208,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (v1) => {
       v1.decorateRequest('principal', { getter: () => ({ tenant: '', keyId: '' }) });
       // Runs before the body is read: a wrong key never costs a parse, and never reaches a handler.
-      v1.addHook('onRequest', async (request) => {
+      // An address that failed too often is refused before its key is even looked at, so key
+      // guessing runs at a few tries a minute (whatever key it sends meanwhile).
+      v1.addHook('onRequest', async (request, reply) => {
+        const waitS = auth.enabled ? await authFailures.blockedFor(request.ip) : undefined;
+        if (waitS !== undefined) {
+          void reply.header('Retry-After', String(waitS));
+          throw new ApiError(
+            'RATE_LIMITED',
+            429,
+            `too many failed authentications from this address: retry in ${waitS} s`,
+            { retryAfter: waitS },
+          );
+        }
         const principal = auth.authenticate(request.headers.authorization);
-        if (!principal)
+        if (!principal) {
+          await authFailures.failed(request.ip);
           throw new ApiError(
             'UNAUTHORIZED',
             401,
             'missing or wrong API key (Authorization: Bearer <key>)',
           );
+        }
         Object.defineProperty(request, 'principal', { value: principal, enumerable: true });
       });
       // Text PostgreSQL cannot store is the caller's mistake: a 400 naming the field, before
@@ -217,7 +263,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         });
       }
       const wakeup = createOutboxWakeup(db.pool);
-      await v1.register(runRoutes, { runs, graphs, wakeup });
+      await v1.register(runRoutes, { runs, graphs, wakeup, maxQueuedRuns: limits.maxQueuedRuns });
       await v1.register(eventRoutes, {
         runs,
         events,
@@ -229,6 +275,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           heartbeatMs: config.heartbeatMs ?? 15_000,
           stallTimeoutMs: config.stallTimeoutMs ?? 30_000,
           maxBufferedEvents: config.maxBufferedEvents ?? 1000,
+          maxStreamsPerTenant: limits.maxStreams,
+          pageMaxBytes: limits.pageMaxBytes,
         },
       });
     },

@@ -42,4 +42,5 @@ export const DOMAIN_STATUS: Readonly<Record<string, number>> = {
   UNKNOWN_GRAPH: 400,
   INVALID_INPUT: 400,
   INVALID_START_POINT: 400,
+  QUOTA_EXCEEDED: 429,
 };

@@ -1,6 +1,12 @@
 /** Codes of the errors the persistence layer raises; the api maps each to an HTTP status. */
 export type PersistenceErrorCode =
-  'RUN_NOT_FOUND' | 'RUN_TERMINAL' | 'INVALID_APPEND' | 'INVALID_CURSOR' | 'MIGRATION_FAILED';
+  | 'RUN_NOT_FOUND'
+  | 'RUN_TERMINAL'
+  | 'INVALID_APPEND'
+  | 'INVALID_CURSOR'
+  | 'MIGRATION_FAILED'
+  /** A tenant's quota (queued runs) is full: the request wrote nothing. */
+  | 'QUOTA_EXCEEDED';
 
 /** An expected failure of a repository call, named by a stable `code`. */
 export class PersistenceError extends Error {

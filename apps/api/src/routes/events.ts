@@ -10,6 +10,7 @@ import {
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
+import { ApiError } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
 import { ErrorSchema, EventPageSchema, EventsQuery, RunIdParams } from '../schemas.js';
 
@@ -20,6 +21,10 @@ export interface StreamSettings {
   heartbeatMs: number;
   stallTimeoutMs: number;
   maxBufferedEvents: number;
+  /** Open streams one tenant may have in this process (TOO_MANY_STREAMS past it). */
+  maxStreamsPerTenant: number;
+  /** Bytes of event data in one JSON page and in one database read of a stream. */
+  pageMaxBytes: number;
 }
 
 export interface EventRoutesDeps {
@@ -39,6 +44,7 @@ export interface EventRoutesDeps {
 
 export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, deps) => {
   const { runs, events, streamReads, bus, metrics, openStreams } = deps;
+  const streamsOfTenant = new Map<string, number>();
 
   app.get(
     '/runs/:runId/events',
@@ -83,6 +89,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
         const rows = await events.readPage(runId, {
           fromSeq: afterSeq + 1,
           limit: request.query.limit,
+          maxBytes: deps.stream.pageMaxBytes,
         });
         const page = rows.map(toEnvelope);
         const lastRow = page[page.length - 1];
@@ -93,6 +100,17 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
         return { events: page, nextSeq, terminal };
       }
 
+      // Checked and counted with no await in between, so concurrent opens cannot overshoot.
+      const { tenant } = request.principal;
+      const open = streamsOfTenant.get(tenant) ?? 0;
+      if (open >= deps.stream.maxStreamsPerTenant) {
+        throw new ApiError(
+          'TOO_MANY_STREAMS',
+          429,
+          `this tenant has ${open} streams open, the most allowed: close one first`,
+        );
+      }
+      streamsOfTenant.set(tenant, open + 1);
       const controller = new AbortController();
       let ended: () => void = () => undefined;
       openStreams.set(controller, new Promise<void>((resolve) => (ended = resolve)));
@@ -126,6 +144,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
             afterSeq,
             signal: controller.signal,
             maxBufferedEvents: deps.stream.maxBufferedEvents,
+            pageMaxBytes: deps.stream.pageMaxBytes,
           },
         );
         const end = await pipeRunEvents(follower, reply.raw, {
@@ -147,6 +166,9 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
         request.log.error({ err: error, runId }, 'stream failed');
       } finally {
         openStreams.delete(controller);
+        const left = (streamsOfTenant.get(tenant) ?? 1) - 1;
+        if (left > 0) streamsOfTenant.set(tenant, left);
+        else streamsOfTenant.delete(tenant);
         metrics.streamsOpen.dec();
         metrics.streamEnds.inc({ reason });
         if (reason === 'stalled' || reason === 'error') {

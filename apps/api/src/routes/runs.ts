@@ -20,11 +20,13 @@ export interface RunRoutesDeps {
   runs: RunRepo;
   graphs: GraphRegistry;
   wakeup: OutboxWakeup;
+  /** Queued runs one tenant may have (QUOTA_EXCEEDED past it). */
+  maxQueuedRuns: number;
 }
 
 export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
   app,
-  { runs, graphs, wakeup },
+  { runs, graphs, wakeup, maxQueuedRuns },
 ) => {
   app.post(
     '/runs',
@@ -40,6 +42,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
           401: ErrorSchema,
           413: ErrorSchema,
           415: ErrorSchema,
+          429: ErrorSchema,
         },
       },
     },
@@ -67,6 +70,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
         input,
         idempotencyKey: fromBody ?? fromHeader,
         firstEvent: runQueuedEvent(request.body.graph),
+        maxQueued: maxQueuedRuns,
       });
       // The first event is committed with the run; wake the outbox so it is published now.
       if (created) wakeup.notify();
@@ -80,7 +84,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
       schema: {
         summary: 'List runs, newest first',
         querystring: ListRunsQuery,
-        response: { 200: RunListSchema, 400: ErrorSchema, 401: ErrorSchema },
+        response: { 200: RunListSchema, 400: ErrorSchema, 401: ErrorSchema, 429: ErrorSchema },
       },
     },
     async (request) => {
@@ -95,7 +99,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
       schema: {
         summary: 'Get a run',
         params: RunIdParams,
-        response: { 200: RunSchema, 404: ErrorSchema },
+        response: { 200: RunSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema },
       },
     },
     async (request) => toRunBody(await runs.get(request.principal.tenant, request.params.runId)),
@@ -108,7 +112,16 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
         summary: 'Request a cancel; the run ends with run.cancelled',
         params: RunIdParams,
         body: CancelRunBody,
-        response: { 202: RunSchema, 404: ErrorSchema, 409: ErrorSchema },
+        response: {
+          202: RunSchema,
+          400: ErrorSchema,
+          401: ErrorSchema,
+          404: ErrorSchema,
+          409: ErrorSchema,
+          413: ErrorSchema,
+          415: ErrorSchema,
+          429: ErrorSchema,
+        },
       },
     },
     async (request, reply) => {

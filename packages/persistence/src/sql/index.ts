@@ -1,4 +1,4 @@
 // The statements that matter, written out once. Exported for benchmarks and operators that want to
 // run the exact SQL the repositories run.
 export { APPEND_EVENTS_SQL } from './append-events.js';
-export { READ_EVENTS_SQL } from './read-events.js';
+export { READ_EVENTS_SQL, READ_EVENTS_WITHIN_BYTES_SQL } from './read-events.js';
