@@ -1,3 +1,4 @@
+import { fastifyHelmet } from '@fastify/helmet';
 import { fastifyRateLimit } from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
 import { fastifyStatic } from '@fastify/static';
@@ -180,6 +181,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!closing) return;
     void reply.header('Connection', 'close');
     throw new ApiError('UNAVAILABLE', 503, 'the server is shutting down: retry');
+  });
+
+  // Security headers on every answer; the CSP is what matters for the viewer: its one script is
+  // a file of this origin, so nothing inline runs, and no page may frame it (its buttons act with
+  // the user's key). HSTS is left to the TLS terminator, which knows whether TLS is in front.
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    hsts: false,
   });
 
   await app.register(fastifySwagger, {

@@ -301,3 +301,30 @@ describe('run ids are matched without regard to case and answered in lower case'
     expect(cancel.json()).toMatchObject({ id: run.id });
   });
 });
+
+describe('the viewer page is hardened', () => {
+  it('rows 74 and 76: CSP without inline script, nosniff, no framing, no referrer, and no public source map', async () => {
+    for (const path of ['/', '/app.js']) {
+      const res = await api.app.inject(path);
+      expect(res.statusCode).toBe(200);
+      const csp = String(res.headers['content-security-policy']);
+      expect(csp).toMatch(/default-src 'self'/);
+      expect(csp).toMatch(/script-src 'self'(;|$)/);
+      expect(csp).toMatch(/frame-ancestors 'none'/);
+      expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+    }
+    const page = await api.app.inject('/');
+    // Every script is a file of the same origin: nothing inline for the CSP to allow.
+    expect(page.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
+    expect((await api.app.inject('/app.js')).body).not.toMatch(/sourceMappingURL/);
+    expect((await api.app.inject('/app.js.map')).statusCode).toBe(404);
+  });
+
+  it('API answers carry nosniff too', async () => {
+    const res = await api.app.inject({ method: 'GET', url: '/v1/runs', headers: auth });
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+});
