@@ -99,8 +99,7 @@ describe('the queued quota', () => {
     const refused = results.filter((r) => r.status === 'rejected');
     expect(created).toHaveLength(10);
     expect(refused).toHaveLength(20);
-    for (const r of refused)
-      expect(r.reason).toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    for (const r of refused) expect(r.reason).toMatchObject({ code: 'QUOTA_EXCEEDED' });
     expect(await count('q1')).toEqual({ n: 10, events: 10 });
   });
 
