@@ -2,6 +2,7 @@ import type { Bus } from '@runstream/bus';
 import { isTerminalType } from '@runstream/events';
 import { type RunEventRepo, type RunRepo, toEnvelope } from '@runstream/persistence';
 import {
+  type RunFollower,
   followRun,
   formatReconnectFrame,
   pipeRunEvents,
@@ -128,9 +129,9 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
       sse.onClose(() => controller.abort());
       let reason: 'terminal' | 'client' | 'stalled' | 'shutdown' | 'error' = 'client';
       let sentTerminal = false;
-      let lastSeq = afterSeq;
+      let follower: RunFollower | undefined;
       try {
-        const follower = followRun(
+        follower = followRun(
           {
             bus,
             events: streamReads,
@@ -153,9 +154,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
           stallTimeoutMs: deps.stream.stallTimeoutMs,
           onBatch: (batch) => {
             metrics.streamEvents.inc(batch.length);
-            const tail = batch[batch.length - 1]!;
-            lastSeq = tail.seq;
-            sentTerminal = isTerminalType(tail.type);
+            sentTerminal = isTerminalType(batch[batch.length - 1]!.type);
           },
         });
         if (end === 'terminal') reason = 'terminal';
@@ -181,7 +180,8 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
           // "reconnect from here" first. The latter then gets its 204.
           const writable = reply.raw.writable && !reply.raw.destroyed;
           if (writable && (reason === 'shutdown' || (reason === 'terminal' && !sentTerminal))) {
-            reply.raw.write(formatReconnectFrame(lastSeq));
+            // The follower's last seq was handed to the socket: the client has it or will.
+            reply.raw.write(formatReconnectFrame(follower?.lastSeq ?? afterSeq));
           }
           // The response went out as keep-alive; on shutdown its connection would then idle
           // until the keep-alive timeout and hold the server's close. The client reconnects anyway.
