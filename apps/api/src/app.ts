@@ -177,8 +177,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ]);
     clearTimeout(timer);
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
+  app.addHook('onRequest', async (request, reply) => {
+    // Liveness is true until the process exits; everything else is refused.
+    if (!closing || request.url === '/healthz') return;
     void reply.header('Connection', 'close');
     throw new ApiError('UNAVAILABLE', 503, 'the server is shutting down: retry');
   });

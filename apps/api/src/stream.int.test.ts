@@ -297,26 +297,32 @@ describe('SSE stream', () => {
     const run = await seedRun(fx.repos);
     const stream = openSse(`${first.url}/v1/runs/${run.id}/events`);
     await stream.waitFor((events) => events.length === 1);
-    // An idle keep-alive connection, as a browser keeps between two requests.
+    // Idle keep-alive connections, as a browser keeps between two requests.
     const { port } = new URL(first.url);
-    const socket = connect(Number(port), '127.0.0.1');
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (received += chunk));
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
-    await vi.waitUntil(() => received.includes('"ok"'), { timeout: 5000, interval: 10 });
+    const idle = async () => {
+      const socket = connect(Number(port), '127.0.0.1');
+      const state = { received: '', closed: new Promise<void>((r) => socket.once('close', r)) };
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (state.received += chunk));
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      await vi.waitUntil(() => state.received.includes('"ok"'), { timeout: 5000, interval: 10 });
+      return { socket, state, answered: state.received.length };
+    };
+    const [a, b] = [await idle(), await idle()];
     apis.splice(apis.indexOf(first), 1);
     const closing = first.close();
     await vi.waitUntil(() => unsubscribing, { timeout: 5000, interval: 10 });
-    socket.write('GET /v1/runs HTTP/1.1\r\nHost: x\r\n\r\n');
-    await closed;
+    // The process still lives: liveness answers 200 until it exits; anything else is a 503.
+    a.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    b.socket.write('GET /v1/runs HTTP/1.1\r\nHost: x\r\n\r\n');
+    await Promise.all([a.state.closed, b.state.closed]);
     release();
     await closing;
-    const second = received.slice(received.indexOf('HTTP/1.1', 10));
-    expect(second).toMatch(/^HTTP\/1\.1 503 /);
-    expect(second).toMatch(/^connection: close$/im);
-    expect(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4))).toEqual({
+    expect(a.state.received.slice(a.answered)).toMatch(/^HTTP\/1\.1 200 /);
+    const refused = b.state.received.slice(b.answered);
+    expect(refused).toMatch(/^HTTP\/1\.1 503 /);
+    expect(refused).toMatch(/^connection: close$/im);
+    expect(JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4))).toEqual({
       error: { code: 'UNAVAILABLE', message: expect.any(String) },
     });
   });

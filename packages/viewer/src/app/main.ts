@@ -332,6 +332,8 @@ function streamWithClient(
         connection.textContent = 'live';
         render(event);
       }
+      // Ended without a terminal event here: the api answered 204, the run ended before this point.
+      if (connection.textContent === 'live') connection.textContent = 'ended';
     } catch (error) {
       if (controller.signal.aborted) return;
       if (error instanceof RunstreamError && error.code === 'RUN_NOT_FOUND')
