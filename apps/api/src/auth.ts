@@ -31,6 +31,13 @@ export function parseApiKeys(
       return { ok: false, problem: 'must be comma-separated tenant:key pairs' };
     if (key.length < 8)
       return { ok: false, problem: `the key of tenant ${tenant} is shorter than 8 characters` };
+    // A bearer key is one header token: a space ends it and header bytes arrive as latin1, so a
+    // key with spaces, control or non-ASCII characters could never match. Refused, not listened with.
+    if (!/^[\x21-\x7e]+$/.test(key))
+      return {
+        ok: false,
+        problem: `the key of tenant ${tenant} has characters no Authorization header can carry (use visible ASCII, no spaces)`,
+      };
     if (seen.has(key)) return { ok: false, problem: `a key is listed twice (tenant ${tenant})` };
     seen.add(key);
     keys.push({ tenant, key });

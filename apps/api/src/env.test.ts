@@ -22,8 +22,45 @@ describe('api environment', () => {
       RUNSTREAM_SSE_STALL_TIMEOUT_MS: 30_000,
       RUNSTREAM_RATE_LIMIT_MAX: 1200,
       RUNSTREAM_RATE_LIMIT_WINDOW_MS: 60_000,
+      RUNSTREAM_TENANT_MAX_QUEUED: 1000,
+      RUNSTREAM_TENANT_MAX_STREAMS: 1000,
+      RUNSTREAM_EVENTS_PAGE_MAX_BYTES: 4_194_304,
+      RUNSTREAM_AUTH_FAILURES_PER_MINUTE: 60,
+      RUNSTREAM_TRUST_PROXY: [],
       LOG_LEVEL: 'info',
     });
+  });
+
+  it.each([
+    'RUNSTREAM_TENANT_MAX_QUEUED',
+    'RUNSTREAM_TENANT_MAX_STREAMS',
+    'RUNSTREAM_EVENTS_PAGE_MAX_BYTES',
+    'RUNSTREAM_AUTH_FAILURES_PER_MINUTE',
+  ])('%s is a positive whole number', (name) => {
+    expect(EnvSchema.parse({ ...base, [name]: '7' })).toMatchObject({ [name]: 7 });
+    for (const bad of ['0', '-1', 'many'])
+      expect(problem({ ...base, [name]: bad })).toMatch(new RegExp(`^${name}: `));
+  });
+
+  it('RUNSTREAM_TRUST_PROXY takes addresses, CIDR ranges and the named ranges, nothing looser', () => {
+    expect(
+      EnvSchema.parse({ ...base, RUNSTREAM_TRUST_PROXY: ' 10.0.0.0/8, ::1 ,loopback,192.168.1.7' })
+        .RUNSTREAM_TRUST_PROXY,
+    ).toEqual(['10.0.0.0/8', '::1', 'loopback', '192.168.1.7']);
+    for (const bad of ['true', '*', '2', 'proxy.local', '10.0.0.0/33', '::1/129'])
+      expect(problem({ ...base, RUNSTREAM_TRUST_PROXY: bad })).toMatch(/^RUNSTREAM_TRUST_PROXY: /);
+  });
+
+  it.each([
+    ['a space', 'acme:key with spaces 123'],
+    ['non-ASCII', 'globex:ключ-юникод-1'],
+    ['a control character', 'acme:key-0001\u0007x'],
+  ])('row 94: refuses a key with %s, which no Authorization header can carry', (_name, keys) => {
+    const message = problem({ ...base, RUNSTREAM_API_KEYS: keys });
+    expect(message).toMatch(/^RUNSTREAM_API_KEYS: /);
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).not.toContain('key with');
+    expect(message).not.toContain('ключ');
   });
 
   it('parses tenant:key pairs', () => {

@@ -15,6 +15,43 @@ const apiKeys = z
     return z.NEVER;
   });
 
+/** The named ranges of trusted proxies (as proxy-addr, which Fastify uses, knows them). */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Trusted proxies: addresses, CIDR ranges or named ranges. Deliberately no `true` (trust any peer)
+ * and no hop count: both let a client that reaches the api directly choose its own address by
+ * sending X-Forwarded-For, and so escape the per-address limits.
+ */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((value, ctx): string[] => {
+    const entries = (value ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
+    for (const entry of entries) {
+      const valid = PROXY_RANGES.has(entry) || isIP(entry) !== 0 || isCidr(entry);
+      if (!valid) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${JSON.stringify(entry)} is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal`,
+        });
+        return z.NEVER;
+      }
+    }
+    return entries;
+  });
+
+/** `address/prefix`, with the address written out in full (net.isIP is strict, unlike inet_aton). */
+function isCidr(value: string): boolean {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  if (!match) return false;
+  const family = isIP(match[1]!);
+  return family !== 0 && Number(match[2]) <= (family === 4 ? 32 : 128);
+}
+
 /** Whether a listen address only accepts connections from this machine. */
 export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
@@ -33,6 +70,15 @@ export const EnvSchema = z
     RUNSTREAM_SSE_STALL_TIMEOUT_MS: intFromEnv({ min: 100, max: 3_600_000, default: 30_000 }),
     RUNSTREAM_RATE_LIMIT_MAX: intFromEnv({ min: 0, max: 1_000_000_000, default: 1200 }),
     RUNSTREAM_RATE_LIMIT_WINDOW_MS: intFromEnv({ min: 1, max: 86_400_000, default: 60_000 }),
+    RUNSTREAM_TENANT_MAX_QUEUED: intFromEnv({ min: 1, max: 1_000_000_000, default: 1000 }),
+    RUNSTREAM_TENANT_MAX_STREAMS: intFromEnv({ min: 1, max: 1_000_000_000, default: 1000 }),
+    RUNSTREAM_EVENTS_PAGE_MAX_BYTES: intFromEnv({
+      min: 1,
+      max: 1_073_741_824,
+      default: 4_194_304,
+    }),
+    RUNSTREAM_AUTH_FAILURES_PER_MINUTE: intFromEnv({ min: 1, max: 1_000_000_000, default: 60 }),
+    RUNSTREAM_TRUST_PROXY: trustProxy,
     LOG_LEVEL: logLevel,
   })
   .superRefine((env, ctx) => {

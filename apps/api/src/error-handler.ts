@@ -105,12 +105,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
     });
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      error: {
-        code: 'NOT_FOUND',
-        message: `no route ${request.method} ${request.url.split('?')[0]}`,
-      },
-    } satisfies ErrorBody),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    // Enough of the path to spot a typo, never a caller's kilobytes sent back.
+    const path = request.url.split('?')[0] ?? '';
+    const shown = path.length > 100 ? `${path.slice(0, 100)}…` : path;
+    return reply.code(404).send({
+      error: { code: 'NOT_FOUND', message: `no route ${request.method} ${shown}` },
+    } satisfies ErrorBody);
+  });
 }

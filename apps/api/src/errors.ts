@@ -8,6 +8,10 @@ export type ApiErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
+  | 'TOO_MANY_STREAMS'
+  | 'BAD_REQUEST'
+  | 'HEADERS_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
   | 'INTERNAL'
   | 'UNAVAILABLE';
 
@@ -38,4 +42,5 @@ export const DOMAIN_STATUS: Readonly<Record<string, number>> = {
   UNKNOWN_GRAPH: 400,
   INVALID_INPUT: 400,
   INVALID_START_POINT: 400,
+  QUOTA_EXCEEDED: 429,
 };

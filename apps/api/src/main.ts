@@ -45,6 +45,13 @@ const app = await buildApp({
     heartbeatMs: env.RUNSTREAM_SSE_HEARTBEAT_MS,
     stallTimeoutMs: env.RUNSTREAM_SSE_STALL_TIMEOUT_MS,
     rateLimit: { max: env.RUNSTREAM_RATE_LIMIT_MAX, windowMs: env.RUNSTREAM_RATE_LIMIT_WINDOW_MS },
+    limits: {
+      maxQueuedRuns: env.RUNSTREAM_TENANT_MAX_QUEUED,
+      maxStreams: env.RUNSTREAM_TENANT_MAX_STREAMS,
+      pageMaxBytes: env.RUNSTREAM_EVENTS_PAGE_MAX_BYTES,
+      authFailuresPerMinute: env.RUNSTREAM_AUTH_FAILURES_PER_MINUTE,
+    },
+    trustProxy: env.RUNSTREAM_TRUST_PROXY,
   },
 });
 onShutdown(

@@ -29,7 +29,11 @@ export type RunBody = z.output<typeof RunSchema>;
 
 export const EventSchema = RunEventEnvelopeSchema.meta({ id: 'Event' });
 
-export const RunIdParams = z.object({ runId: z.string() });
+/**
+ * Run ids are UUIDs matched without regard to case; the lower-case form is the only one used past
+ * this point (answers, frames, bus subscriptions), so an upper-case id behaves exactly the same.
+ */
+export const RunIdParams = z.object({ runId: z.string().toLowerCase() });
 
 export const CreateRunBody = z
   .object({
@@ -39,6 +43,9 @@ export const CreateRunBody = z
   })
   // Unknown fields are refused, and the error names them: a typo must not be silently ignored.
   .strict();
+
+/** Cancel takes no options yet; any field is refused and named, so a client never relies on one that is ignored. */
+export const CancelRunBody = z.object({}).strict().nullish();
 
 export const CreateRunHeaders = z.object({
   'idempotency-key': z.string().min(1).max(255).optional(),

@@ -16,6 +16,7 @@ import {
   appendEvents,
   openFixture,
   range,
+  rawHttp,
   startTestApi,
 } from './testing/harness.js';
 
@@ -144,18 +145,37 @@ describe('SSE stream', () => {
       [{}, '?fromSeq=1000', range(1000, 1502)],
       [{ 'last-event-id': '1000' }, '', range(1001, 1502)],
       [{ 'last-event-id': '10' }, '?fromSeq=1000', range(11, 1502)],
-      // Past the end of an ended run: nothing to send, and the stream ends at once.
-      [{ 'last-event-id': '1502' }, '', []],
-      [{}, '?fromSeq=9999', []],
+      [{}, '?fromSeq=1502', [1502]],
     ];
     for (const [headers, query, expected] of cases) {
       const client = openSse(`${url}/v1/runs/${run.id}/events${query}`, headers);
       await client.closed;
       expect(seqs(client.events)).toEqual(expected);
+      expect(client.frames.at(-1)?.event).toBe('run.completed');
     }
   });
 
-  it('ends a stream whose start point is past the end once the run ends', async () => {
+  it.each([
+    ['Last-Event-ID at the terminal seq', { 'last-event-id': '12' }, ''],
+    ['fromSeq one past it', {}, '?fromSeq=13'],
+    ['fromSeq far past it', {}, '?fromSeq=9999'],
+    ['Last-Event-ID at the largest seq (A9)', { 'last-event-id': '2147483647' }, ''],
+  ])(
+    'A8: a start point past an ended run (%s) answers 204 No Content, before any frame',
+    async (_name, headers, query) => {
+      const { url } = await api();
+      const run = await seedRun(fx.repos);
+      await appendEvents(fx.repos, run.id, 10);
+      const client = openSse(`${url}/v1/runs/${run.id}/events${query}`, headers);
+      const response = await client.response;
+      await client.closed;
+      expect(response.status).toBe(204);
+      expect(client.frames).toEqual([]);
+      expect(client.body).toBe('');
+    },
+  );
+
+  it('B2: a stream whose start point turns out past the end of the run asks the client to reconnect, which then gets 204', async () => {
     const { url } = await api();
     fx.publisher(bus);
     const run = await seedRun(fx.repos);
@@ -164,6 +184,11 @@ describe('SSE stream', () => {
     await appendEvents(fx.repos, run.id, 10);
     await client.closed;
     expect(client.events).toEqual([]);
+    expect(client.frames).toEqual([
+      { id: undefined, event: 'reconnect', data: JSON.stringify({ lastSeq: 500 }) },
+    ]);
+    const again = openSse(`${url}/v1/runs/${run.id}/events`, { 'last-event-id': '500' });
+    expect((await again.response).status).toBe(204);
   });
 
   it('1,000 concurrent clients on one run each receive every event', async () => {
@@ -215,7 +240,7 @@ describe('SSE stream', () => {
     stalled.destroy();
   });
 
-  it('ends open streams when the server closes, and a client resumes elsewhere without loss', async () => {
+  it('B2: ends open streams with a reconnect frame when the server closes, and a client resumes elsewhere without loss', async () => {
     const first = await api();
     fx.publisher(bus);
     const run = await seedRun(fx.repos);
@@ -227,6 +252,12 @@ describe('SSE stream', () => {
     await first.close();
     await client.closed;
     expect(ended(client.events)).toBe(false);
+    // B2: a planned close is never a clean end without a word: the last frame says where to resume.
+    expect(client.frames.at(-1)).toEqual({
+      id: undefined,
+      event: 'reconnect',
+      data: JSON.stringify({ lastSeq: client.events.at(-1)!.seq }),
+    });
     const second = await api();
     const resumed = openSse(`${second.url}/v1/runs/${run.id}/events`, {
       'last-event-id': String(client.events.at(-1)!.seq),
@@ -234,6 +265,95 @@ describe('SSE stream', () => {
     await appendEvents(fx.repos, run.id, 50);
     await resumed.closed;
     expect(seqs([...client.events, ...resumed.events])).toEqual(range(1, 102));
+  });
+
+  it('row 71: Connection: close on an SSE request is honoured: the server closes the socket after the end', async () => {
+    const { url } = await api();
+    const run = await seedRun(fx.repos);
+    await appendEvents(fx.repos, run.id, 3);
+    const res = await rawHttp(
+      url,
+      `GET /v1/runs/${run.id}/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n`,
+      { untilMs: 5000 },
+    );
+    expect(res.status).toBe(200);
+    expect(res.head).toMatch(/^connection: close$/im);
+    expect(res.body).toContain('run.completed');
+    expect(res.closedByServer).toBe(true);
+  });
+
+  it('every answer keeps the shape while the server closes: a request on an open connection gets a 503 in the contract shape', async () => {
+    // A bus whose unsubscribe waits until released holds the close while its stream ends.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let unsubscribing = false;
+    const slow: Bus = {
+      ...bus,
+      async subscribe(runId, handlers) {
+        const subscription = await bus.subscribe(runId, handlers);
+        return {
+          close: async () => {
+            unsubscribing = true;
+            await held;
+            await subscription.close();
+          },
+        };
+      },
+      close: async () => undefined,
+    };
+    const first = await api({}, slow);
+    const run = await seedRun(fx.repos);
+    const stream = openSse(`${first.url}/v1/runs/${run.id}/events`);
+    await stream.waitFor((events) => events.length === 1);
+    // Idle keep-alive connections, as a browser keeps between two requests.
+    const { port } = new URL(first.url);
+    const idle = async () => {
+      const socket = connect(Number(port), '127.0.0.1');
+      const state = { received: '', closed: new Promise<void>((r) => socket.once('close', r)) };
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (state.received += chunk));
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      await vi.waitUntil(() => state.received.includes('"ok"'), { timeout: 5000, interval: 10 });
+      return { socket, state, answered: state.received.length };
+    };
+    const [a, b] = [await idle(), await idle()];
+    apis.splice(apis.indexOf(first), 1);
+    const closing = first.close();
+    await vi.waitUntil(() => unsubscribing, { timeout: 5000, interval: 10 });
+    // The process still lives: liveness answers 200 until it exits; anything else is a 503.
+    a.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    b.socket.write('GET /v1/runs HTTP/1.1\r\nHost: x\r\n\r\n');
+    await Promise.all([a.state.closed, b.state.closed]);
+    release();
+    await closing;
+    expect(a.state.received.slice(a.answered)).toMatch(/^HTTP\/1\.1 200 /);
+    const refused = b.state.received.slice(b.answered);
+    expect(refused).toMatch(/^HTTP\/1\.1 503 /);
+    expect(refused).toMatch(/^connection: close$/im);
+    expect(JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: { code: 'UNAVAILABLE', message: expect.any(String) },
+    });
+  });
+
+  it('B2: a keep-alive stream ended by shutdown closes its connection, so the close does not wait on it', async () => {
+    const first = await api();
+    const run = await seedRun(fx.repos);
+    const res = rawHttp(
+      first.url,
+      `GET /v1/runs/${run.id}/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nConnection: keep-alive\r\n\r\n`,
+      { untilMs: 8000 },
+    );
+    await vi.waitUntil(
+      async () => /runstream_sse_streams_open 1/.test((await first.app.inject('/metrics')).body),
+      { timeout: 5000, interval: 20 },
+    );
+    apis.splice(apis.indexOf(first), 1);
+    const started = Date.now();
+    await first.close();
+    const exchange = await res;
+    expect(exchange.closedByServer).toBe(true);
+    expect(exchange.body).toContain('event: reconnect');
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('property: reconnecting at 50 random points of a 2,000-event live run gives each seq once, in order', async () => {

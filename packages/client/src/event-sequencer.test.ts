@@ -77,3 +77,25 @@ describe('createEventSequencer', () => {
     );
   });
 });
+
+describe('run ids without regard to case', () => {
+  it('A6: a stream asked for by an upper-case id accepts the events the api sends in lower case', () => {
+    const id = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+    const seq = createEventSequencer({ runId: id.toUpperCase() });
+    const verdict = seq.accept(
+      JSON.stringify({ runId: id, seq: 1, type: 'synthetic.tick', at, data: { index: 1 } }),
+    );
+    expect(verdict.kind).toBe('event');
+    expect(() =>
+      seq.accept(
+        JSON.stringify({
+          runId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c',
+          seq: 2,
+          type: 'synthetic.tick',
+          at,
+          data: { index: 2 },
+        }),
+      ),
+    ).toThrow(RunstreamError);
+  });
+});

@@ -42,6 +42,7 @@ const knownTypes: ReadonlySet<string> = new Set(RUN_EVENT_TYPES);
 
 export function createEventSequencer(options: EventSequencerOptions): EventSequencer {
   let lastSeq = Math.max(0, (options.fromSeq ?? 1) - 1);
+  const runId = options.runId.toLowerCase();
   let done = false;
   return {
     get lastSeq() {
@@ -66,7 +67,9 @@ export function createEventSequencer(options: EventSequencerOptions): EventSeque
         );
       }
       const event: RunEventEnvelope = parsed.data;
-      if (event.runId !== options.runId) {
+      // Run ids are UUIDs, matched without regard to case: the api answers in lower case
+      // whatever case the caller used.
+      if (event.runId.toLowerCase() !== runId) {
         throw new RunstreamError(
           'INVALID_EVENT',
           `event of run ${event.runId} on the stream of run ${options.runId}`,

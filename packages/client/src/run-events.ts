@@ -58,10 +58,17 @@ export interface RunEventsDeps {
 class StreamDropped extends Error {}
 
 /**
- * A run's events in seq order, each exactly once, ending after the terminal event. A dropped
- * connection (or one the server closed early: a deploy, a restart) is resumed with Last-Event-ID set
- * to the last seq delivered; repeats are dropped by seq and a hole makes it resume again rather than
- * skip an event.
+ * The server closed the stream on purpose before the end (a shutdown, a deploy) and said so with
+ * an `event: reconnect` frame: resume at once, without the backoff of a failure.
+ */
+class PlannedClose extends StreamDropped {}
+
+/**
+ * A run's events in seq order, each exactly once, ending after the terminal event, or at once when
+ * the api answers 204 (the start point is past the end of an ended run). A dropped connection, or
+ * one the server closed early (a deploy, a restart: an `event: reconnect` frame, resumed without
+ * delay), is resumed with Last-Event-ID set to the last seq delivered; repeats are dropped by seq
+ * and a hole makes it resume again rather than skip an event.
  */
 export async function* streamRunEvents(
   deps: RunEventsDeps,
@@ -93,6 +100,8 @@ export async function* streamRunEvents(
           throw toNetworkError(error, options.signal);
         });
       if (!response.ok) throw await errorFromResponse(response);
+      // 204: the start point is past the run's terminal event, so nothing will ever come.
+      if (response.status === 204) return;
       if (!response.body)
         throw new RunstreamError(
           'INVALID_RESPONSE',
@@ -100,8 +109,14 @@ export async function* streamRunEvents(
           response.status,
         );
 
+      let planned = false;
       const parser = createParser({
         onEvent(message) {
+          // A control frame, not an event of the run: the server will end this response next.
+          if (message.event === 'reconnect') {
+            planned = true;
+            return;
+          }
           const verdict = sequencer.accept(message.data);
           if (verdict.kind === 'event') queue.push(verdict.event);
           else if (verdict.kind === 'gap') {
@@ -133,6 +148,7 @@ export async function* streamRunEvents(
         connection.abort();
         reader.releaseLock();
       }
+      if (planned) throw new PlannedClose('the server asked to reconnect (planned close)');
       throw new StreamDropped('the server closed the stream before the terminal event');
     } catch (error) {
       if (options.signal?.aborted) throw abortReason(options.signal);
@@ -147,7 +163,12 @@ export async function* streamRunEvents(
           { cause: error },
         );
       }
-      const delayMs = Math.min(reconnect.maxDelayMs, reconnect.initialDelayMs * 2 ** (attempt - 1));
+      // A planned close is not a failure: resume now (still counted, so a server that keeps
+      // closing without progress cannot hold the client in a loop).
+      const delayMs =
+        error instanceof PlannedClose
+          ? 0
+          : Math.min(reconnect.maxDelayMs, reconnect.initialDelayMs * 2 ** (attempt - 1));
       options.onReconnect?.({ lastSeq: sequencer.lastSeq, attempt, delayMs, error });
       await sleep(delayMs, options.signal);
     } finally {

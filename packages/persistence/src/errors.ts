@@ -5,7 +5,9 @@ export type PersistenceErrorCode =
   | 'LEASE_LOST'
   | 'INVALID_APPEND'
   | 'INVALID_CURSOR'
-  | 'MIGRATION_FAILED';
+  | 'MIGRATION_FAILED'
+  /** A tenant's quota (queued runs) is full: the request wrote nothing. */
+  | 'QUOTA_EXCEEDED';
 
 /** An expected failure of a repository call, named by a stable `code`. */
 export class PersistenceError extends Error {

@@ -267,6 +267,31 @@ describe('readPage', () => {
     expect(bounded.map((e) => e.seq)).toEqual([10, 11, 12]);
     expect(bounded[0]).toMatchObject({ runId: run.id, type: 'text.delta', data: { i: 8 } });
   });
+
+  it('B7: with maxBytes a page ends once its data reaches the bound, and holds at least one event', async () => {
+    const run = await seedRun(repos);
+    const pad = 'x'.repeat(10_000);
+    await repos.events.append(
+      run.id,
+      Array.from({ length: 20 }, (_, i) => ({ type: 'text.delta', data: { i, pad } })),
+    );
+    const bytes = (rows: { data: unknown }[]) =>
+      rows.reduce((sum, row) => sum + JSON.stringify(row.data).length, 0);
+    const page = await repos.events.readPage(run.id, { fromSeq: 2, maxBytes: 35_000 });
+    // Each data is ~10 KB: three stay under 35 KB, the fourth reaches it and ends the page.
+    expect(page.map((e) => e.seq)).toEqual([2, 3, 4, 5]);
+    expect(bytes(page.slice(0, -1))).toBeLessThan(35_000);
+    const one = await repos.events.readPage(run.id, { fromSeq: 2, maxBytes: 1 });
+    expect(one.map((e) => e.seq)).toEqual([2]);
+    const seen: number[] = [];
+    for (let from = 1; ;) {
+      const next = await repos.events.readPage(run.id, { fromSeq: from, maxBytes: 25_000 });
+      if (next.length === 0) break;
+      seen.push(...next.map((e) => e.seq));
+      from = next.at(-1)!.seq + 1;
+    }
+    expect(seen).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+  });
 });
 
 describe('the database itself', () => {

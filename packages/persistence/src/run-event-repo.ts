@@ -6,7 +6,7 @@ import { type Db, queryRows } from './database.js';
 import { LeaseLostError, PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
 import { isRunId } from './ids.js';
 import { APPEND_EVENTS_SQL, APPEND_OUTCOME_SQL } from './sql/append-events.js';
-import { READ_EVENTS_SQL } from './sql/read-events.js';
+import { READ_EVENTS_SQL, READ_EVENTS_WITHIN_BYTES_SQL } from './sql/read-events.js';
 import { toStorableJson } from './storable-json.js';
 
 // v2: the statement gained the fence parameters; a new name keeps a connection that prepared the
@@ -14,6 +14,10 @@ import { toStorableJson } from './storable-json.js';
 const APPEND_EVENTS = { name: 'runstream_append_events_v2', text: APPEND_EVENTS_SQL };
 const APPEND_OUTCOME = { name: 'runstream_append_outcome', text: APPEND_OUTCOME_SQL };
 const READ_EVENTS = { name: 'runstream_read_events', text: READ_EVENTS_SQL };
+const READ_EVENTS_WITHIN_BYTES = {
+  name: 'runstream_read_events_within_bytes',
+  text: READ_EVENTS_WITHIN_BYTES_SQL,
+};
 
 /** An event to append: the repository gives it its seq and time. */
 export interface NewEvent {
@@ -52,6 +56,11 @@ export interface ReadPageOptions {
   toSeq?: number;
   /** @default 1000 */
   limit?: number;
+  /**
+   * Ends the page early once the summed bytes of its events' data reach this bound (the event that
+   * reaches it is the last); a page always holds at least one event. Unbounded when absent.
+   */
+  maxBytes?: number;
 }
 
 export interface EventRow {
@@ -168,12 +177,24 @@ export function createRunEventRepo(deps: RunEventRepoDeps) {
       });
     },
 
-    /** Events of a run in seq order from `fromSeq` (inclusive), one page of at most `limit`. */
+    /**
+     * Events of a run in seq order from `fromSeq` (inclusive), one page of at most `limit` events
+     * and, with `maxBytes`, about that many bytes of data.
+     */
     async readPage(runId: string, options: ReadPageOptions = {}, tx?: Db): Promise<EventRow[]> {
       if (!isRunId(runId)) return [];
       const fromSeq = options.fromSeq ?? 1;
       const toSeq = options.toSeq ?? 2_147_483_647;
       const limit = options.limit ?? 1000;
+      if (options.maxBytes !== undefined) {
+        return queryRows<EventRow>(deps, tx, READ_EVENTS_WITHIN_BYTES, [
+          runId,
+          fromSeq,
+          toSeq,
+          limit,
+          options.maxBytes,
+        ]);
+      }
       return queryRows<EventRow>(deps, tx, READ_EVENTS, [runId, fromSeq, toSeq, limit]);
     },
   };

@@ -76,6 +76,48 @@ describe('create', () => {
   });
 });
 
+describe('the queued quota', () => {
+  const create = (tenant: string, maxQueued: number, idempotencyKey?: string) =>
+    repos.runs.create({
+      tenant,
+      graph: 'synthetic',
+      input: {},
+      idempotencyKey,
+      firstEvent: queued,
+      maxQueued,
+    });
+  const count = async (tenant: string) =>
+    (
+      await t.db.prisma.$queryRaw<{ n: number; events: number }[]>`
+        SELECT (SELECT count(*)::int FROM runs WHERE tenant = ${tenant}) AS n,
+               (SELECT count(*)::int FROM run_events e JOIN runs r ON r.id = e.run_id WHERE r.tenant = ${tenant}) AS events`
+    )[0]!;
+
+  it('QUOTA_EXCEEDED: 30 concurrent creates under a quota of 10 queued runs create exactly 10, and write nothing for the rest', async () => {
+    const results = await Promise.allSettled(Array.from({ length: 30 }, () => create('q1', 10)));
+    const created = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(created).toHaveLength(10);
+    expect(refused).toHaveLength(20);
+    for (const r of refused) expect(r.reason).toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    expect(await count('q1')).toEqual({ n: 10, events: 10 });
+  });
+
+  it('counts only queued runs of the tenant, and still answers an idempotent repeat when full', async () => {
+    const first = await create('q2', 2, 'k1');
+    await create('q2', 2);
+    await expect(create('q2', 2)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    // The same key again is the existing run, not a new one: the quota does not apply.
+    const again = await create('q2', 2, 'k1');
+    expect(again).toMatchObject({ created: false, run: { id: first.run.id } });
+    // Another tenant has its own quota.
+    expect((await create('q3', 2)).created).toBe(true);
+    // A run that left the queue frees its place.
+    await t.db.prisma.run.update({ where: { id: first.run.id }, data: { status: 'running' } });
+    expect((await create('q2', 2)).created).toBe(true);
+  });
+});
+
 describe('reads are scoped to the tenant', () => {
   it('finds a run only for its tenant; a malformed id is not found, never an error', async () => {
     const run = await seedRun(repos, { tenant: 'alice' });

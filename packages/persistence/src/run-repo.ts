@@ -23,7 +23,19 @@ export interface CreateRunInput {
   idempotencyKey?: string | undefined;
   /** The run's first event (seq 1), written in the same statement as the run. */
   firstEvent: NewEvent;
+  /**
+   * The most queued runs the tenant may have: a create that would pass it fails with
+   * QUOTA_EXCEEDED and writes nothing (an idempotent repeat of an existing run is still answered).
+   * Unlimited when absent.
+   */
+  maxQueued?: number | undefined;
 }
+
+/**
+ * Class id of the advisory locks that serialise one tenant's creates under a quota (the second key
+ * is hashtext(tenant)); a constant no other advisory lock user of the database shares.
+ */
+const TENANT_QUOTA_LOCK = 0x52535154;
 
 export interface CreateRunResult {
   run: RunRecord;
@@ -57,36 +69,24 @@ export function createRunRepo({ prisma }: RunRepoDeps) {
     /**
      * Creates a run with its first event and outbox row in one statement, so that a created run
      * always has an event. The same idempotency key for the same tenant returns the existing run.
+     * With `maxQueued`, a create past the tenant's quota is QUOTA_EXCEEDED and writes nothing.
      */
     async create(input: CreateRunInput, tx?: Db): Promise<CreateRunResult> {
-      const db = tx ?? prisma;
-      const id = newRunId();
-      const rows = await db.$queryRaw<RunRecord[]>`
-        WITH run AS (
-          INSERT INTO runs (id, tenant, graph, input, idempotency_key, next_seq)
-          VALUES (${id}::uuid, ${input.tenant}, ${input.graph}, ${JSON.stringify(input.input)}::jsonb,
-                  ${input.idempotencyKey ?? null}, 2)
-          ON CONFLICT (tenant, idempotency_key) DO NOTHING
-          RETURNING ${RUN_COLUMNS}
-        ), event AS (
-          INSERT INTO run_events (run_id, seq, type, data)
-          SELECT run.id, 1, ${input.firstEvent.type}, ${JSON.stringify(input.firstEvent.data)}::jsonb FROM run
-          RETURNING run_id, seq
-        ), outbox AS (
-          INSERT INTO run_outbox (run_id, seq) SELECT run_id, seq FROM event
-        )
-        SELECT * FROM run`;
-      const created = rows[0];
-      if (created) return { run: created, created: true };
-      // ON CONFLICT: the key is taken. The conflicting row committed before our statement ended,
-      // so a plain read sees it.
-      const existing = await db.run.findFirst({
-        where: { tenant: input.tenant, idempotencyKey: input.idempotencyKey ?? null },
-      });
-      if (!existing) {
-        throw new PersistenceError('RUN_NOT_FOUND', 'idempotent run vanished during creation');
-      }
-      return { run: existing, created: false };
+      const { maxQueued } = input;
+      if (maxQueued === undefined) return insertRun(tx ?? prisma, input);
+      // The quota holds under concurrent creates: each of the tenant's creates takes the tenant's
+      // lock first, so its insert (a new statement, so a new snapshot under READ COMMITTED) counts
+      // every queued run committed before it, and no other create of the tenant can commit
+      // between that count and its own commit.
+      const underQuota = async (db: Db): Promise<CreateRunResult> => {
+        await db.$executeRaw`SELECT pg_advisory_xact_lock(${TENANT_QUOTA_LOCK}::int, hashtext(${input.tenant}))`;
+        return insertRun(db, input, maxQueued);
+      };
+      // A burst of one tenant's creates queues on its lock, each holding a pooled connection:
+      // Prisma's default 2 s wait for a connection would turn that queue into errors.
+      return tx
+        ? underQuota(tx)
+        : prisma.$transaction(underQuota, { maxWait: 10_000, timeout: 10_000 });
     },
 
     /** The run, if it exists and belongs to the tenant; a malformed id is simply not found. */
@@ -147,6 +147,60 @@ export function createRunRepo({ prisma }: RunRepoDeps) {
       throw new RunTerminalError(runId);
     },
   };
+}
+
+/**
+ * Creates a run with its first event and outbox row in one statement, so that a created run always
+ * has an event. With `maxQueued` (the caller holds the tenant's quota lock) only while the tenant
+ * has fewer queued runs. The same idempotency key for the same tenant returns the existing run.
+ */
+async function insertRun(
+  db: Db,
+  input: CreateRunInput,
+  maxQueued?: number,
+): Promise<CreateRunResult> {
+  const id = newRunId();
+  // The count stops at the quota: a tenant with a long queue costs no more than a full one.
+  const underQuota =
+    maxQueued === undefined
+      ? Prisma.sql`TRUE`
+      : Prisma.sql`(SELECT count(*) FROM (SELECT 1 FROM runs WHERE tenant = ${input.tenant}
+                     AND status = 'queued' LIMIT ${maxQueued}::int) queued) < ${maxQueued}::int`;
+  const rows = await db.$queryRaw<RunRecord[]>`
+    WITH run AS (
+      INSERT INTO runs (id, tenant, graph, input, idempotency_key, next_seq)
+      SELECT ${id}::uuid, ${input.tenant}, ${input.graph}, ${JSON.stringify(input.input)}::jsonb,
+             ${input.idempotencyKey ?? null}, 2
+       WHERE ${underQuota}
+      ON CONFLICT (tenant, idempotency_key) DO NOTHING
+      RETURNING ${RUN_COLUMNS}
+    ), event AS (
+      INSERT INTO run_events (run_id, seq, type, data)
+      SELECT run.id, 1, ${input.firstEvent.type}, ${JSON.stringify(input.firstEvent.data)}::jsonb FROM run
+      RETURNING run_id, seq
+    ), outbox AS (
+      INSERT INTO run_outbox (run_id, seq) SELECT run_id, seq FROM event
+    )
+    SELECT * FROM run`;
+  const created = rows[0];
+  if (created) return { run: created, created: true };
+  // The key is taken (ON CONFLICT), or the quota is full. A conflicting row committed before our
+  // statement ended, so a plain read sees it; with no key, only the quota can have refused.
+  const existing =
+    input.idempotencyKey === undefined
+      ? null
+      : await db.run.findFirst({
+          where: { tenant: input.tenant, idempotencyKey: input.idempotencyKey },
+        });
+  if (existing) return { run: existing, created: false };
+  if (maxQueued !== undefined) {
+    throw new PersistenceError(
+      'QUOTA_EXCEEDED',
+      `the tenant has ${maxQueued} queued runs, the most it may have`,
+      { maxQueued },
+    );
+  }
+  throw new PersistenceError('RUN_NOT_FOUND', 'idempotent run vanished during creation');
 }
 
 /** Cursors are opaque to clients; today they wrap the last id of the page. */

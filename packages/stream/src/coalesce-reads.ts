@@ -15,7 +15,7 @@ export function coalesceReads(
   return {
     readPage(runId, options = {}, tx) {
       if (tx) return events.readPage(runId, options, tx);
-      const key = `${runId}:${options.fromSeq ?? 1}:${options.toSeq ?? ''}:${options.limit ?? ''}`;
+      const key = `${runId}:${options.fromSeq ?? 1}:${options.toSeq ?? ''}:${options.limit ?? ''}:${options.maxBytes ?? ''}`;
       const pending = inFlight.get(key);
       if (pending) return pending;
       const read = events.readPage(runId, options).finally(() => inFlight.delete(key));

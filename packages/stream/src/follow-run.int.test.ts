@@ -154,6 +154,32 @@ describe('followRun', () => {
     expect(seqs(await collect(bus, run.id, 121))).toEqual([122]);
   });
 
+  it('B7: with pageMaxBytes the replay reads pages bounded in bytes, and still delivers every event', async () => {
+    const run = await seedRun(repos);
+    const pad = 'x'.repeat(10_000);
+    for (let i = 0; i < 40; i += 10) {
+      await repos.events.append(
+        run.id,
+        Array.from({ length: 10 }, (_, k) => ({ type: 'step', data: { i: i + k, pad } })),
+      );
+    }
+    await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
+    const controller = new AbortController();
+    const follower = followRun(
+      { bus: createMemoryBus(), events: repos.events },
+      { runId: run.id, afterSeq: 0, signal: controller.signal, pageSize: 50, pageMaxBytes: 45_000 },
+    );
+    const batches: RunEventEnvelope[][] = [];
+    for await (const batch of follower) batches.push(batch);
+    expect(seqs(batches.flat())).toEqual(range(1, 42));
+    // Each page stops at the event that reaches the bound: what comes before it stays below.
+    expect(batches.length).toBeGreaterThan(5);
+    for (const batch of batches) {
+      const before = batch.slice(0, -1).reduce((sum, e) => sum + JSON.stringify(e.data).length, 0);
+      expect(before).toBeLessThan(45_000);
+    }
+  });
+
   it('waits on a run that has not started, then follows it live', async () => {
     const run = await seedRun(repos);
     const bus = createMemoryBus();

@@ -36,6 +36,12 @@ export interface FollowRunOptions {
    */
   pageSize?: number;
   /**
+   * Bytes of event data read from the database per query, on top of `pageSize`: a page ends early
+   * once its events reach it (see readPage's `maxBytes`), so one read of large events holds
+   * bounded memory. Unbounded when absent.
+   */
+  pageMaxBytes?: number;
+  /**
    * Live events held while the consumer is still writing earlier ones. Past this the buffer is
    * dropped and the database fills in later, so a slow consumer costs a query, never unbounded memory.
    * @default 1000
@@ -100,7 +106,14 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
     },
   };
 
-  const read = (fromSeq: number) => deps.events.readPage(runId, { fromSeq, limit: pageSize });
+  const { pageMaxBytes } = options;
+  const read = (fromSeq: number) =>
+    deps.events.readPage(
+      runId,
+      pageMaxBytes === undefined
+        ? { fromSeq, limit: pageSize }
+        : { fromSeq, limit: pageSize, maxBytes: pageMaxBytes },
+    );
 
   async function* readFromDatabase(): AsyncGenerator<RunEventEnvelope[], boolean> {
     let next = read(last + 1);
@@ -109,7 +122,11 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
       if (rows.length === 0) return false;
       const batch = rows.map(envelopeOf);
       const tail = batch[batch.length - 1]!;
-      const full = rows.length === pageSize && !isTerminalType(tail.type);
+      // A page short of pageSize may still have been cut by bytes, and the rows do not say which:
+      // with a byte bound the read goes on until a page comes back empty (one extra, cheap read
+      // at the end of a catch-up).
+      const full =
+        (rows.length === pageSize || pageMaxBytes !== undefined) && !isTerminalType(tail.type);
       // Read ahead: the next page's query runs while this one is written to the client.
       if (full) next = read(tail.seq + 1);
       last = tail.seq;

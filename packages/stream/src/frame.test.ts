@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { formatFrame, formatFrames } from './frame.js';
+import { formatFrame, formatFrames, formatReconnectFrame } from './frame.js';
 
 const event = {
   runId: 'r',
@@ -28,5 +28,12 @@ describe('formatFrame', () => {
     expect(formatFrames([event, { ...event, seq: 4 }])).toBe(
       formatFrame(event) + formatFrame({ ...event, seq: 4 }),
     );
+  });
+});
+
+describe('formatReconnectFrame', () => {
+  it('B2: is a control frame with the seq to resume after and no id line', () => {
+    expect(formatReconnectFrame(41)).toBe('event: reconnect\ndata: {"lastSeq":41}\n\n');
+    expect(formatReconnectFrame(41)).not.toMatch(/^id:/m);
   });
 });

@@ -24,3 +24,13 @@ export function formatFrames(events: readonly RunEventEnvelope[]): string {
 
 /** The heartbeat comment line. */
 export const HEARTBEAT_FRAME = ': heartbeat\n\n';
+
+/**
+ * The control frame of a planned close that is not the end of the run (shutdown, deploy): the
+ * client reconnects at once with `Last-Event-ID: <lastSeq>`. It has no `id:` line, so an
+ * EventSource keeps the last event's id, and a reader that sees the response end after it knows
+ * the run did not end there.
+ */
+export function formatReconnectFrame(lastSeq: number): string {
+  return `event: reconnect\ndata: ${JSON.stringify({ lastSeq })}\n\n`;
+}

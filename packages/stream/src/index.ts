@@ -5,7 +5,7 @@ export {
   type FollowRunOptions,
   type RunFollower,
 } from './follow-run.js';
-export { HEARTBEAT_FRAME, formatFrame, formatFrames } from './frame.js';
+export { HEARTBEAT_FRAME, formatFrame, formatFrames, formatReconnectFrame } from './frame.js';
 export { pipeRunEvents, type PipeEnd, type PipeRunEventsOptions } from './pipe-run-events.js';
 export {
   MAX_SEQ,

@@ -1,6 +1,7 @@
 // Bundles the viewer for the browser (the client library and zod included: no CDN, works offline)
-// and copies the static files next to it, into dist/assets.
-import { cp, mkdir } from 'node:fs/promises';
+// and copies the static files next to it, into dist/assets. The source map goes to dist/sourcemaps,
+// outside what the api serves, and app.js does not name it: sources stay with the build.
+import { cp, mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,8 +18,10 @@ await build({
   platform: 'browser',
   target: ['chrome110', 'firefox110', 'safari16'],
   minify: true,
-  sourcemap: true,
+  sourcemap: 'external',
   legalComments: 'none',
   logLevel: 'warning',
 });
+await mkdir(join(root, 'dist', 'sourcemaps'), { recursive: true });
+await rename(join(out, 'app.js.map'), join(root, 'dist', 'sourcemaps', 'app.js.map'));
 await cp(join(root, 'static'), out, { recursive: true });

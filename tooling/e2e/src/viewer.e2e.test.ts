@@ -72,4 +72,50 @@ describe('the run viewer in headless Chromium', () => {
     mkdirSync(RESULTS, { recursive: true });
     await page.screenshot({ path: join(RESULTS, 'viewer-after-api-restart.png'), fullPage: true });
   });
+
+  it('rows 74-75: runs under its CSP with no violation, and keeps the API key in sessionStorage, never localStorage', async () => {
+    const page = await browser.newPage();
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
+    page.on('pageerror', (error) => violations.push(error.message));
+    await page.goto(`${stack.url}/`);
+    const key = page.getByPlaceholder(/API key/);
+    await key.fill('viewer-key-123456');
+    await key.press('Tab');
+    await page.getByTestId('start-demo').click();
+    await page.waitForURL(/#\/runs\//);
+    await page
+      .getByTestId('status')
+      .getByText(/succeeded|failed|cancelled/)
+      .waitFor({ timeout: 60_000 });
+    const stored = await page.evaluate(() => ({
+      local: window.localStorage.length,
+      session: window.sessionStorage.getItem('runstream.apiKey'),
+    }));
+    expect(stored).toEqual({ local: 0, session: 'viewer-key-123456' });
+    expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it('A8: says "not found" for an unknown run and stops asking, instead of reconnecting every second', async () => {
+    const page = await browser.newPage();
+    const unknown = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+    let streamRequests = 0;
+    page.on('request', (request) => {
+      if (request.url().includes(`/v1/runs/${unknown}/events`)) streamRequests++;
+    });
+    await page.goto(`${stack.url}/#/runs/${unknown}`);
+    await page
+      .getByRole('alert')
+      .getByText(/not found/i)
+      .waitFor({ timeout: 10_000 });
+    const seen = streamRequests;
+    // A bounded look for requests that should not come: the old viewer asked once a second.
+    await page.waitForTimeout(2500);
+    expect(streamRequests).toBe(seen);
+    expect(seen).toBeLessThanOrEqual(2);
+    await page.close();
+  });
 });

@@ -1,16 +1,31 @@
 import type { Bus } from '@runstream/bus';
 import { isTerminalType } from '@runstream/events';
 import { type RunEventRepo, type RunRepo, toEnvelope } from '@runstream/persistence';
-import { followRun, pipeRunEvents, resolveStartPoint } from '@runstream/stream';
+import {
+  type RunFollower,
+  followRun,
+  formatReconnectFrame,
+  pipeRunEvents,
+  resolveStartPoint,
+} from '@runstream/stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 
+import { ApiError } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
 import { ErrorSchema, EventPageSchema, EventsQuery, RunIdParams } from '../schemas.js';
+
+/** The abort reason of a stream closed by the server on purpose (shutdown): not the run's end. */
+export const PLANNED_CLOSE = Symbol('planned close');
 
 export interface StreamSettings {
   heartbeatMs: number;
   stallTimeoutMs: number;
   maxBufferedEvents: number;
+  /** Open streams one tenant may have in this process (TOO_MANY_STREAMS past it). */
+  maxStreamsPerTenant: number;
+  /** Bytes of event data in one JSON page and in one database read of a stream. */
+  pageMaxBytes: number;
 }
 
 export interface EventRoutesDeps {
@@ -21,12 +36,16 @@ export interface EventRoutesDeps {
   bus: Bus;
   metrics: ApiMetrics;
   stream: StreamSettings;
-  /** Open streams, aborted together when the server closes. */
-  openStreams: Set<AbortController>;
+  /**
+   * Open streams, each with a promise of its end: the server aborts them together with
+   * PLANNED_CLOSE when it closes, and waits for them to end.
+   */
+  openStreams: Map<AbortController, Promise<void>>;
 }
 
 export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, deps) => {
   const { runs, events, streamReads, bus, metrics, openStreams } = deps;
+  const streamsOfTenant = new Map<string, number>();
 
   app.get(
     '/runs/:runId/events',
@@ -40,7 +59,14 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
           'Events of a run: JSON pages, or SSE (replay then live) with Accept: text/event-stream',
         params: RunIdParams,
         querystring: EventsQuery,
-        response: { 200: EventPageSchema, 400: ErrorSchema, 404: ErrorSchema },
+        response: {
+          200: EventPageSchema,
+          204: z.null().describe("SSE only: the start point is past the ended run's last event"),
+          400: ErrorSchema,
+          401: ErrorSchema,
+          404: ErrorSchema,
+          429: ErrorSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -54,10 +80,17 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
       });
       const run = await runs.get(request.principal.tenant, runId);
 
+      if (sse && run.finishedAt !== null && afterSeq >= run.nextSeq - 1) {
+        // The client already has the terminal event, or starts past it: nothing will ever come.
+        // 204 before any frame is what makes a WHATWG EventSource stop reconnecting.
+        return reply.code(204).send(null);
+      }
+
       if (!sse) {
         const rows = await events.readPage(runId, {
           fromSeq: afterSeq + 1,
           limit: request.query.limit,
+          maxBytes: deps.stream.pageMaxBytes,
         });
         const page = rows.map(toEnvelope);
         const lastRow = page[page.length - 1];
@@ -68,18 +101,37 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
         return { events: page, nextSeq, terminal };
       }
 
+      // Checked and counted with no await in between, so concurrent opens cannot overshoot.
+      const { tenant } = request.principal;
+      const open = streamsOfTenant.get(tenant) ?? 0;
+      if (open >= deps.stream.maxStreamsPerTenant) {
+        throw new ApiError(
+          'TOO_MANY_STREAMS',
+          429,
+          `this tenant has ${open} streams open, the most allowed: close one first`,
+        );
+      }
+      streamsOfTenant.set(tenant, open + 1);
       const controller = new AbortController();
-      openStreams.add(controller);
+      let ended: () => void = () => undefined;
+      openStreams.set(controller, new Promise<void>((resolve) => (ended = resolve)));
       metrics.streamsOpen.inc();
       sse.keepAlive();
       reply.header('Cache-Control', 'no-cache, no-transform');
+      // The SSE plugin sets `Connection: keep-alive` whatever the request asked for, which makes
+      // Node keep the socket open after the end; a client's `close` must win.
+      if (/(^|,)\s*close\s*(,|$)/i.test(request.headers.connection ?? '')) {
+        reply.header('Connection', 'close');
+      }
       sse.sendHeaders(200);
       // Proxies and clients see the stream is open at once, before the first event exists.
       reply.raw.flushHeaders();
       sse.onClose(() => controller.abort());
       let reason: 'terminal' | 'client' | 'stalled' | 'shutdown' | 'error' = 'client';
+      let sentTerminal = false;
+      let follower: RunFollower | undefined;
       try {
-        const follower = followRun(
+        follower = followRun(
           {
             bus,
             events: streamReads,
@@ -93,22 +145,29 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
             afterSeq,
             signal: controller.signal,
             maxBufferedEvents: deps.stream.maxBufferedEvents,
+            pageMaxBytes: deps.stream.pageMaxBytes,
           },
         );
         const end = await pipeRunEvents(follower, reply.raw, {
           signal: controller.signal,
           heartbeatMs: deps.stream.heartbeatMs,
           stallTimeoutMs: deps.stream.stallTimeoutMs,
-          onBatch: (batch) => metrics.streamEvents.inc(batch.length),
+          onBatch: (batch) => {
+            metrics.streamEvents.inc(batch.length);
+            sentTerminal = isTerminalType(batch[batch.length - 1]!.type);
+          },
         });
         if (end === 'terminal') reason = 'terminal';
         else if (end === 'stalled') reason = 'stalled';
-        else if (reply.raw.writable && !reply.raw.destroyed) reason = 'shutdown';
+        else if (controller.signal.reason === PLANNED_CLOSE) reason = 'shutdown';
       } catch (error) {
         reason = 'error';
         request.log.error({ err: error, runId }, 'stream failed');
       } finally {
         openStreams.delete(controller);
+        const left = (streamsOfTenant.get(tenant) ?? 1) - 1;
+        if (left > 0) streamsOfTenant.set(tenant, left);
+        else streamsOfTenant.delete(tenant);
         metrics.streamsOpen.dec();
         metrics.streamEnds.inc({ reason });
         if (reason === 'stalled' || reason === 'error') {
@@ -116,8 +175,21 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
           // with Last-Event-ID and the database has everything it missed.
           reply.raw.destroy();
         } else {
+          // A clean end without the terminal event would read as the end of the run to a plain
+          // reader (curl, fetch): a planned close, or a start point the run ended short of, says
+          // "reconnect from here" first. The latter then gets its 204.
+          const writable = reply.raw.writable && !reply.raw.destroyed;
+          if (writable && (reason === 'shutdown' || (reason === 'terminal' && !sentTerminal))) {
+            // The follower's last seq was handed to the socket: the client has it or will.
+            reply.raw.write(formatReconnectFrame(follower?.lastSeq ?? afterSeq));
+          }
+          // The response went out as keep-alive; on shutdown its connection would then idle
+          // until the keep-alive timeout and hold the server's close. The client reconnects anyway.
+          const socket = reply.raw.socket;
+          if (reason === 'shutdown') reply.raw.once('finish', () => socket?.destroy());
           sse.close();
         }
+        ended();
       }
       return reply;
     },

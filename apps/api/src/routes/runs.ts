@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 
 import { ApiError } from '../errors.js';
 import {
+  CancelRunBody,
   CreateRunBody,
   CreateRunHeaders,
   ErrorSchema,
@@ -19,11 +20,13 @@ export interface RunRoutesDeps {
   runs: RunRepo;
   graphs: GraphRegistry;
   wakeup: OutboxWakeup;
+  /** Queued runs one tenant may have (QUOTA_EXCEEDED past it). */
+  maxQueuedRuns: number;
 }
 
 export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
   app,
-  { runs, graphs, wakeup },
+  { runs, graphs, wakeup, maxQueuedRuns },
 ) => {
   app.post(
     '/runs',
@@ -39,6 +42,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
           401: ErrorSchema,
           413: ErrorSchema,
           415: ErrorSchema,
+          429: ErrorSchema,
         },
       },
     },
@@ -66,6 +70,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
         input,
         idempotencyKey: fromBody ?? fromHeader,
         firstEvent: runQueuedEvent(request.body.graph),
+        maxQueued: maxQueuedRuns,
       });
       // The first event is committed with the run; wake the outbox so it is published now.
       if (created) wakeup.notify();
@@ -79,7 +84,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
       schema: {
         summary: 'List runs, newest first',
         querystring: ListRunsQuery,
-        response: { 200: RunListSchema, 400: ErrorSchema, 401: ErrorSchema },
+        response: { 200: RunListSchema, 400: ErrorSchema, 401: ErrorSchema, 429: ErrorSchema },
       },
     },
     async (request) => {
@@ -94,7 +99,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
       schema: {
         summary: 'Get a run',
         params: RunIdParams,
-        response: { 200: RunSchema, 404: ErrorSchema },
+        response: { 200: RunSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema },
       },
     },
     async (request) => toRunBody(await runs.get(request.principal.tenant, request.params.runId)),
@@ -106,7 +111,17 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
       schema: {
         summary: 'Request a cancel; the run ends with run.cancelled',
         params: RunIdParams,
-        response: { 202: RunSchema, 404: ErrorSchema, 409: ErrorSchema },
+        body: CancelRunBody,
+        response: {
+          202: RunSchema,
+          400: ErrorSchema,
+          401: ErrorSchema,
+          404: ErrorSchema,
+          409: ErrorSchema,
+          413: ErrorSchema,
+          415: ErrorSchema,
+          429: ErrorSchema,
+        },
       },
     },
     async (request, reply) => {

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 
 import { type Bus, createBus } from '@runstream/bus';
 import { createDefaultGraphRegistry } from '@runstream/orchestrator';
@@ -113,4 +114,53 @@ export async function appendEvents(
 /** 1..n */
 export function range(from: number, to: number): number[] {
   return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+}
+
+/** What a raw HTTP/1.1 exchange gave: the bytes the server sent, and whether it closed the socket. */
+export interface RawExchange {
+  status: number | undefined;
+  head: string;
+  body: string;
+  /** The server closed the connection (FIN or reset) before the deadline. */
+  closedByServer: boolean;
+}
+
+/**
+ * Sends raw bytes to a server and collects what comes back until the server closes the socket or
+ * `untilMs` passes. For what a real client library would refuse to send: malformed heads, NUL
+ * bytes, half-sent requests.
+ */
+export function rawHttp(
+  url: string,
+  payload: string | Buffer,
+  options: { untilMs?: number } = {},
+): Promise<RawExchange> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    let closedByServer = false;
+    const finish = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      const text = Buffer.concat(chunks).toString('utf8');
+      const split = text.indexOf('\r\n\r\n');
+      const head = split < 0 ? text : text.slice(0, split);
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1];
+      resolve({
+        status: status === undefined ? undefined : Number(status),
+        head,
+        body: split < 0 ? '' : text.slice(split + 4),
+        closedByServer,
+      });
+    };
+    const timer = setTimeout(finish, options.untilMs ?? 10_000);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      closedByServer = true;
+      finish();
+    });
+    socket.write(payload);
+  });
 }

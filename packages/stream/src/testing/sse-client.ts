@@ -12,7 +12,7 @@ export interface SseClient {
   /** The response status and headers, once they arrive. */
   readonly response: Promise<{ status: number; headers: http.IncomingHttpHeaders }>;
   readonly frames: SseFrame[];
-  /** The parsed `data` of each frame. */
+  /** The parsed `data` of each event frame (control frames, which have no id, are left out). */
   readonly events: RunEventEnvelope[];
   /** Heartbeat comments received. */
   readonly comments: number;
@@ -91,7 +91,8 @@ export function openSse(url: string, headers: Record<string, string> = {}): SseC
             continue;
           }
           frames.push(frame);
-          events.push(JSON.parse(frame.data) as RunEventEnvelope);
+          // A control frame (`event: reconnect`, no id) is not an event of the run.
+          if (frame.id !== undefined) events.push(JSON.parse(frame.data) as RunEventEnvelope);
         }
         wakeAll();
       });

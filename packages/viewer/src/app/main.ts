@@ -14,15 +14,22 @@ import { type RunView, applyEvent, emptyRunView, formatDuration } from './run-vi
 // The viewer is served by the api it talks to, so the base URL is the page's own origin (and path
 // prefix, if a proxy adds one).
 const base = new URL('.', window.location.href).href.replace(/\/$/, '');
+// The key lives in this tab's sessionStorage: it survives a reload but not the tab, is not shared
+// with other tabs, and is not kept on disk for later sessions as localStorage would be. A script
+// running in the page could read it either way; the CSP (no inline script, this origin only) is
+// what keeps such scripts out.
 const API_KEY_STORAGE = 'runstream.apiKey';
+// Earlier versions kept the key in localStorage: do not leave it there.
+localStorage.removeItem(API_KEY_STORAGE);
 const app = document.querySelector<HTMLElement>('#app')!;
 let stopPage: (() => void) | undefined;
 
+function apiKey(): string | undefined {
+  return sessionStorage.getItem(API_KEY_STORAGE) ?? undefined;
+}
+
 function client(): RunstreamClient {
-  return createRunstreamClient({
-    baseUrl: base,
-    apiKey: localStorage.getItem(API_KEY_STORAGE) ?? undefined,
-  });
+  return createRunstreamClient({ baseUrl: base, apiKey: apiKey() });
 }
 
 function h<K extends keyof HTMLElementTagNameMap>(
@@ -85,10 +92,10 @@ function listPage(): () => void {
     placeholder: 'API key (when the api requires one)',
     size: '30',
   });
-  keyInput.value = localStorage.getItem(API_KEY_STORAGE) ?? '';
+  keyInput.value = apiKey() ?? '';
   keyInput.onchange = () => {
-    if (keyInput.value) localStorage.setItem(API_KEY_STORAGE, keyInput.value);
-    else localStorage.removeItem(API_KEY_STORAGE);
+    if (keyInput.value) sessionStorage.setItem(API_KEY_STORAGE, keyInput.value);
+    else sessionStorage.removeItem(API_KEY_STORAGE);
   };
   app.replaceChildren(
     h('div', { class: 'toolbar' }, demo, synthetic, keyInput),
@@ -211,16 +218,24 @@ function runPage(runId: string): () => void {
     }
   };
 
-  const apiKey = localStorage.getItem(API_KEY_STORAGE);
-  return apiKey
+  return apiKey()
     ? streamWithClient(runId, render, connection)
     : streamWithEventSource(runId, render, connection);
 }
 
+/** Says on the page that the run does not exist (or is another tenant's), instead of retrying. */
+function showNotFound(runId: string, connection: HTMLElement): void {
+  connection.textContent = 'not found';
+  showError(`Run ${runId} not found.`);
+}
+
 /**
- * EventSource reconnects by itself and sends Last-Event-ID; the sequencer drops what a reconnect
- * repeats. A hole (seq beyond the next due) or a refused reconnect (EventSource then gives up) opens
- * a new stream from the next seq due, so no event is ever skipped.
+ * EventSource reconnects by itself after a dropped connection and sends Last-Event-ID; the
+ * sequencer drops what a reconnect repeats. A hole (seq beyond the next due) or a planned close
+ * (`event: reconnect`) opens a new stream from the next seq due at once. An answer EventSource will
+ * not retry (a 404, a 204 past the end, a 401, a 429 or 503) closes it for good: the run itself
+ * then says what to do, so an unknown run reads "not found" and an ended one stops, instead of
+ * asking again every second for ever.
  */
 function streamWithEventSource(
   runId: string,
@@ -231,14 +246,20 @@ function streamWithEventSource(
   let source: EventSource | undefined;
   let retry: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
+  let failures = 0;
+  const controller = new AbortController();
   const open = (): void => {
+    if (stopped) return;
     const url = `${base}/v1/runs/${encodeURIComponent(runId)}/events?fromSeq=${sequencer.lastSeq + 1}`;
     const es = new EventSource(url);
     source = es;
     const onFrame = (message: MessageEvent<string>): void => {
       try {
         const verdict = sequencer.accept(message.data);
-        if (verdict.kind === 'event') render(verdict.event);
+        if (verdict.kind === 'event') {
+          failures = 0;
+          render(verdict.event);
+        }
         if (verdict.kind === 'gap') reopen(0);
       } catch (error) {
         showError(error);
@@ -246,6 +267,7 @@ function streamWithEventSource(
       if (sequencer.done) es.close();
     };
     for (const type of [...RUN_EVENT_TYPES, 'message']) es.addEventListener(type, onFrame);
+    es.addEventListener('reconnect', () => reopen(0));
     es.onopen = () => {
       connection.textContent = 'live';
       clearError();
@@ -253,7 +275,7 @@ function streamWithEventSource(
     es.onerror = () => {
       if (sequencer.done || stopped) return;
       connection.textContent = `reconnecting after seq ${sequencer.lastSeq}…`;
-      if (es.readyState === EventSource.CLOSED) reopen(1000);
+      if (es.readyState === EventSource.CLOSED) void refused();
     };
   };
   const reopen = (delayMs: number): void => {
@@ -261,9 +283,32 @@ function streamWithEventSource(
     clearTimeout(retry);
     retry = setTimeout(open, delayMs);
   };
+  // EventSource gave up: it tells no status, so ask the api about the run.
+  const refused = async (): Promise<void> => {
+    failures++;
+    try {
+      const run = await client().get(runId, { signal: controller.signal });
+      if (isTerminalStatus(run.status) && run.lastSeq <= sequencer.lastSeq) {
+        connection.textContent = `ended: ${run.status}`;
+        return;
+      }
+    } catch (error) {
+      if (stopped) return;
+      if (error instanceof RunstreamError && error.code === 'RUN_NOT_FOUND') {
+        showNotFound(runId, connection);
+        return;
+      }
+      if (error instanceof RunstreamError && !error.retryable) {
+        showError(error);
+        return;
+      }
+    }
+    reopen(Math.min(10_000, 500 * 2 ** failures));
+  };
   open();
   return () => {
     stopped = true;
+    controller.abort();
     clearTimeout(retry);
     source?.close();
   };
@@ -287,8 +332,13 @@ function streamWithClient(
         connection.textContent = 'live';
         render(event);
       }
+      // Ended without a terminal event here: the api answered 204, the run ended before this point.
+      if (connection.textContent === 'live') connection.textContent = 'ended';
     } catch (error) {
-      if (!controller.signal.aborted) showError(error);
+      if (controller.signal.aborted) return;
+      if (error instanceof RunstreamError && error.code === 'RUN_NOT_FOUND')
+        showNotFound(runId, connection);
+      else showError(error);
     }
   })();
   return () => controller.abort();
