@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { type BusKind, seededRandom, startCluster } from './harness/index.js';
+import { type BusKind, exitWith, seededRandom, startCluster } from './harness/index.js';
 import { type Profile, type ScenarioReport, runScenario } from './run-scenario.js';
 import { SCENARIOS } from './scenarios.js';
 
@@ -130,4 +130,4 @@ out(
     `${summary.reconnects} reconnects, ${summary.violations} violations, ${summary.seconds} s (seed ${seed})`,
 );
 if (values.json) await writeFile(values.json, `${JSON.stringify({ summary, reports }, null, 2)}\n`);
-process.exitCode = summary.violations > 0 ? 1 : 0;
+exitWith(summary.violations > 0 ? 1 : 0);

@@ -13,6 +13,7 @@ export {
   type Role,
   startCluster,
 } from './cluster.js';
+export { exitWith } from './exit-with.js';
 export { type NatsServer, startNatsServer } from './nats-server.js';
 export { type PostgresServer, startPostgresServer } from './postgres-server.js';
 export { between, seededRandom } from './random.js';
