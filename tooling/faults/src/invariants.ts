@@ -225,16 +225,20 @@ export function checkProbe(probe: ProbeResult, facts: RunFacts | undefined): Vio
   return out;
 }
 
-/** Live delivery came back within `boundMs` of the heal (`ms` undefined: not by the bound). */
-export function checkHealToLive(ms: number | undefined, boundMs: number): Violation[] {
+/**
+ * Live delivery came back within `boundMs` of the heal (`ms` undefined: not by the bound);
+ * `seen` says what the canary saw instead.
+ */
+export function checkHealToLive(ms: number | undefined, boundMs: number, seen = ''): Violation[] {
   if (ms !== undefined && ms <= boundMs) return [];
+  const verdict =
+    ms === undefined
+      ? `not live ${boundMs / 1000} s after the heal`
+      : `live after ${(ms / 1000).toFixed(1)} s`;
   return [
     {
       check: `live delivery back within ${boundMs / 1000} s of the heal`,
-      detail:
-        ms === undefined
-          ? `not live ${boundMs / 1000} s after the heal`
-          : `live after ${(ms / 1000).toFixed(1)} s`,
+      detail: seen ? `${verdict}: ${seen}` : verdict,
     },
   ];
 }

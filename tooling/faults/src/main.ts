@@ -9,6 +9,7 @@ import type { Violation } from './invariants.js';
 import {
   HEAL_TO_LIVE_BOUND_MS,
   type Profile,
+  SSE_HEARTBEAT_MS,
   type ScenarioReport,
   runScenario,
 } from './run-scenario.js';
@@ -65,9 +66,12 @@ for (const bus of buses) {
     random: seededRandom(seed ^ 0x5eed),
     env: {
       // Test-sized timings, so that a fault's consequence shows within a scenario: a stream with no
-      // event notices the end within a second, a stalled reader is cut after 1.5 s, a dead worker's
-      // runs end WORKER_LOST after 2 s.
-      api: { RUNSTREAM_SSE_HEARTBEAT_MS: '1000', RUNSTREAM_SSE_STALL_TIMEOUT_MS: '1500' },
+      // event notices the end within a heartbeat (2 s), a stalled reader is cut after 1.5 s, a dead
+      // worker's runs end WORKER_LOST after 2 s.
+      api: {
+        RUNSTREAM_SSE_HEARTBEAT_MS: String(SSE_HEARTBEAT_MS),
+        RUNSTREAM_SSE_STALL_TIMEOUT_MS: '1500',
+      },
       'run-worker': {
         RUNSTREAM_RUN_WORKER_CONCURRENCY: '32',
         RUNSTREAM_RUN_WORKER_LEASE_MS: '2000',
@@ -138,6 +142,12 @@ function print(r: ScenarioReport): void {
     out(
       `    ✗ ${check}${list.length > 1 ? ` (${list.length} times)` : ''}: ${first.runId ? `[run ${first.runId}] ` : ''}${first.detail}`,
     );
+  }
+  for (const [role, log] of Object.entries(r.logs ?? {})) {
+    const lines = log.trim().split('\n').filter(Boolean).slice(-5);
+    if (lines.length === 0) continue;
+    out(`  ${role} said last (the whole tail is in --json):`);
+    for (const line of lines) out(`    ${line.length > 240 ? `${line.slice(0, 240)}…` : line}`);
   }
   for (const note of r.cleanup) out(`  cleanup: ${note}`);
 }

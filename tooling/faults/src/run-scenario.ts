@@ -44,6 +44,17 @@ export interface Profile {
 /** Live delivery must be back this soon after the network heals. */
 export const HEAL_TO_LIVE_BOUND_MS = 15_000;
 
+/** The api's SSE heartbeat in the suite: also how long an idle stream waits to check the database. */
+export const SSE_HEARTBEAT_MS = 2000;
+
+/**
+ * What live means to the canary. A stream fed only by the heartbeat's database check (a dead bus)
+ * goes quiet for at least a heartbeat after each burst, so an event committed just after a burst
+ * waits more than half a heartbeat; and checks come at most 1.5 heartbeats apart (the pipe ticks
+ * at half the interval), so every window that long holds such an event.
+ */
+const LIVE = { liveLatencyMs: SSE_HEARTBEAT_MS / 2, confirmMs: SSE_HEARTBEAT_MS * 1.5 };
+
 export interface ScenarioReport {
   scenario: string;
   bus: string;
@@ -62,6 +73,8 @@ export interface ScenarioReport {
   violations: Violation[];
   /** What the suite did after the scenario so that the next one starts clean. */
   cleanup: string[];
+  /** After violations: the tail of each process's output (warnings and errors), for diagnosis. */
+  logs?: Partial<Record<Role, string>>;
   ms: number;
 }
 
@@ -181,6 +194,7 @@ export async function runScenario(
   let canary: LiveCanary | undefined;
   try {
     canary = await startLiveCanary({
+      ...LIVE,
       apiUrl: cluster.apiUrl,
       apiKey: keyOf(canaryTenant),
       signal: consumers.signal,
@@ -336,7 +350,9 @@ export async function runScenario(
   const healToLiveMs = canary
     ? await canary.healToLive(healedAt, HEAL_TO_LIVE_BOUND_MS)
     : undefined;
-  violations.push(...checkHealToLive(healToLiveMs, HEAL_TO_LIVE_BOUND_MS));
+  violations.push(
+    ...checkHealToLive(healToLiveMs, HEAL_TO_LIVE_BOUND_MS, canary?.describeSince(healedAt)),
+  );
   const canaryProbes = canary ? canary.stop() : Promise.resolve([]);
   await Promise.all([...creations, floodCancels]);
   const runIds = tracked.map((t) => t.runId);
@@ -399,6 +415,10 @@ export async function runScenario(
     outcomes[key] = (outcomes[key] ?? 0) + 1;
   }
   const counters = cluster.busChaos?.counters;
+  const logs =
+    violations.length > 0
+      ? Object.fromEntries(ROLES.map((role) => [role, cluster.output(role)]))
+      : undefined;
   const cleanup = await cleanUp(cluster, runIds, violations.length > 0);
   return {
     scenario: scenario.name,
@@ -436,12 +456,13 @@ export async function runScenario(
             `every ${workload.tenant ?? ''} run started within ${workload.prompt.startMs / 1000} s and ran at most ${workload.prompt.slackMs / 1000} s past its own work`,
           ]
         : []),
-      `live delivery back within ${HEAL_TO_LIVE_BOUND_MS / 1000} s of the heal (canary events arriving within 0.5 s of their commit, for 2 s)`,
+      `live delivery back within ${HEAL_TO_LIVE_BOUND_MS / 1000} s of the heal (canary events arriving within ${LIVE.liveLatencyMs / 1000} s of their commit, for ${LIVE.confirmMs / 1000} s)`,
       `every process stayed under ${mib(profile.maxRssBytes)} MiB RSS and none died on its own`,
       ...faultChecks,
     ],
     violations,
     cleanup,
+    logs,
     ms: Date.now() - started,
   };
 }

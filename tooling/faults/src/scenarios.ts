@@ -204,7 +204,8 @@ function resetBusLinks(ctx: FaultContext, role: 'api' | 'outbox-worker'): void {
 }
 
 /** Long enough for the NATS client's own ping (2 s, 3 missed) to notice, and then some. */
-const NATS_OUTAGE_MS = 12_000;
+const natsOutageMs = (ctx: FaultContext): number =>
+  Math.max(12_000, Math.round(ctx.windowMs * 0.6));
 /** A stream opened while the bus is down must deliver what the database has within this. */
 const STREAM_START_BOUND_MS = 10_000;
 
@@ -469,7 +470,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'nats-blackhole',
     description:
-      "the api's and the outbox worker's NATS connections go silent and stay open, new ones too for 12 s, then the network heals; a stream opened meanwhile must start from the database",
+      "the api's and the outbox worker's NATS connections go silent and stay open, new ones too for 12 s (15 s full), then the network heals; a stream opened meanwhile must start from the database",
     buses: ['nats'],
     minWindowMs: 16_000,
     outcomesKept: true,
@@ -481,7 +482,7 @@ export const SCENARIOS: readonly Scenario[] = [
         role,
         links: [ctx.cluster.network![role].nats!],
       });
-      const outage = silence(ctx, [natsOf('api'), natsOf('outbox-worker')], NATS_OUTAGE_MS);
+      const outage = silence(ctx, [natsOf('api'), natsOf('outbox-worker')], natsOutageMs(ctx));
       await pause(1000);
       await streamStartsDuringOutage(ctx, replayable);
       await outage;

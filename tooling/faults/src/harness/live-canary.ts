@@ -15,16 +15,17 @@ export interface LiveCanaryOptions {
    */
   intervalMs?: number;
   /**
-   * An event is live when it reaches the stream within this long of its commit (its `at`).
+   * An event is live when it reaches the stream within this long of its commit (its `at`). Less
+   * than the SSE heartbeat: a stream fed only by the heartbeat's database check (a dead bus)
+   * receives events in bursts, some of them a heartbeat late.
    * @default 500
    */
   liveLatencyMs?: number;
   /**
-   * Live means every canary event committed over this long arrived live. Longer than the SSE
-   * heartbeat check, which reads the database when a stream has been idle for a heartbeat: a
-   * stream fed only by that check receives events in bursts, some of them a heartbeat late, and
-   * must not pass for live.
-   * @default 2000
+   * Live means every canary event committed over this long arrived live: at least the longest
+   * time between two heartbeat checks (1.5 heartbeats), so that such a window holds an event that
+   * waited for a check.
+   * @default 1500
    */
   confirmMs?: number;
 }
@@ -79,6 +80,11 @@ export interface LiveCanary {
    * (plus the confirmation) and resolves undefined if it was not live by then.
    */
   healToLive(healedAt: number, boundMs: number): Promise<number | undefined>;
+  /**
+   * What the canary saw after `healedAt`, for a failure message: how many events arrived, their
+   * latency (p50, max) and the longest silence between two arrivals.
+   */
+  describeSince(healedAt: number): string;
   /** Cancels the canary runs and returns what their probes received. */
   stop(): Promise<ProbeResult[]>;
 }
@@ -92,7 +98,7 @@ export interface LiveCanary {
 export async function startLiveCanary(options: LiveCanaryOptions): Promise<LiveCanary> {
   const intervalMs = options.intervalMs ?? 100;
   const liveLatencyMs = options.liveLatencyMs ?? 500;
-  const confirmMs = options.confirmMs ?? 2000;
+  const confirmMs = options.confirmMs ?? 1500;
   const runIds: string[] = [];
   const probes: Promise<ProbeResult>[] = [];
   const samples: CanarySample[] = [];
@@ -130,6 +136,20 @@ export async function startLiveCanary(options: LiveCanaryOptions): Promise<LiveC
         if (ended) await follow().catch(() => undefined);
         await pause(intervalMs, options.signal);
       }
+    },
+    describeSince(healedAt) {
+      const after = samples.filter((s) => s.committedAt >= healedAt);
+      if (after.length === 0) return 'no canary event committed after the heal reached the stream';
+      const latencies = after.map((s) => s.arrivedAt - s.committedAt).sort((a, b) => a - b);
+      const arrivals = after.map((s) => s.arrivedAt).sort((a, b) => a - b);
+      let silence = arrivals[0]! - healedAt;
+      for (let i = 1; i < arrivals.length; i++)
+        silence = Math.max(silence, arrivals[i]! - arrivals[i - 1]!);
+      const ms = (n: number): string => `${Math.round(n)} ms`;
+      return (
+        `${after.length} canary events after the heal, latency p50 ${ms(latencies[Math.floor(latencies.length / 2)]!)}, ` +
+        `max ${ms(latencies.at(-1)!)}, longest silence ${ms(silence)}, last ${((arrivals.at(-1)! - healedAt) / 1000).toFixed(1)} s after the heal`
+      );
     },
     async stop() {
       await Promise.all(runIds.map((id) => options.cancelRun(id).catch(() => undefined)));
