@@ -207,13 +207,18 @@ export function checkStream(
   const firstBad = received.findIndex((seq, i) => seq !== i + 1);
   const detail =
     firstBad < 0
-      ? `N=${n}, got 1..${received.length} and no more`
+      ? `N=${n}, got ${received.length === 0 ? 'nothing' : `1..${received.length} and no more`}`
       : `N=${n}, got ${received.length} frames; first mismatch at index ${firstBad}: ${received.slice(Math.max(0, firstBad - 2), firstBad + 3).join(',')}`;
   return [{ check: `${kind} stream is exactly 1..N`, runId, detail }];
 }
 
 export function checkProbe(probe: ProbeResult, facts: RunFacts | undefined): Violation[] {
   const out = checkStream('probe (wire)', probe.runId, probe.received, facts);
+  // How its connections ended says where a stream stopped: the server, the network, the suite.
+  const drops = Object.entries(probe.drops)
+    .map(([reason, n]) => `${n} x ${reason}`)
+    .join(', ');
+  if (out[0] && drops) out[0].detail += `; connections ended: ${drops}`;
   if (probe.duplicates > 0)
     out.push({
       check: 'no duplicate frame',

@@ -67,14 +67,15 @@ for (const bus of buses) {
     env: {
       // Test-sized timings, so that a fault's consequence shows within a scenario: a stream with no
       // event notices the end within a heartbeat (2 s), a stalled reader is cut after 1.5 s, a dead
-      // worker's runs end WORKER_LOST after 2 s.
+      // worker's runs end WORKER_LOST after 10 s (2 s and 4 s were missed by live workers on this
+      // machine at load 30, in scenarios that never touched them).
       api: {
         RUNSTREAM_SSE_HEARTBEAT_MS: String(SSE_HEARTBEAT_MS),
         RUNSTREAM_SSE_STALL_TIMEOUT_MS: '1500',
       },
       'run-worker': {
         RUNSTREAM_RUN_WORKER_CONCURRENCY: '32',
-        RUNSTREAM_RUN_WORKER_LEASE_MS: '2000',
+        RUNSTREAM_RUN_WORKER_LEASE_MS: '10000',
         RUNSTREAM_RUN_WORKER_REAP_MS: '500',
         RUNSTREAM_RUN_WORKER_POLL_MS: '50',
       },

@@ -176,6 +176,7 @@ export async function runScenario(
     for (const role of ROLES) maxRss[role] = Math.max(maxRss[role] ?? 0, cluster.rss(role) ?? 0);
   }, 200);
   const chaosBefore = cluster.busChaos ? { ...cluster.busChaos.counters } : undefined;
+  const logMarks = new Map(ROLES.map((role) => [role, cluster.outputLength(role)]));
   const keyOf = (tenant: string | undefined): string | undefined =>
     cluster.tenants.find((t) => t.name === tenant)?.key;
   const tenantOf = (i: number): string | undefined =>
@@ -350,9 +351,11 @@ export async function runScenario(
   const healToLiveMs = canary
     ? await canary.healToLive(healedAt, HEAL_TO_LIVE_BOUND_MS)
     : undefined;
-  violations.push(
-    ...checkHealToLive(healToLiveMs, HEAL_TO_LIVE_BOUND_MS, canary?.describeSince(healedAt)),
-  );
+  // Without a canary (it could not be started, a violation already) there is nothing to measure.
+  if (canary)
+    violations.push(
+      ...checkHealToLive(healToLiveMs, HEAL_TO_LIVE_BOUND_MS, canary.describeSince(healedAt)),
+    );
   const canaryProbes = canary ? canary.stop() : Promise.resolve([]);
   await Promise.all([...creations, floodCancels]);
   const runIds = tracked.map((t) => t.runId);
@@ -417,7 +420,7 @@ export async function runScenario(
   const counters = cluster.busChaos?.counters;
   const logs =
     violations.length > 0
-      ? Object.fromEntries(ROLES.map((role) => [role, cluster.output(role)]))
+      ? Object.fromEntries(ROLES.map((role) => [role, cluster.output(role, logMarks.get(role))]))
       : undefined;
   const cleanup = await cleanUp(cluster, runIds, violations.length > 0);
   return {

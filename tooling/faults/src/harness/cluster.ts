@@ -89,8 +89,13 @@ export interface Cluster {
   alive(role: Role): boolean;
   /** Resident set size of the process in bytes, read from /proc. */
   rss(role: Role): number | undefined;
-  /** The tail of the process's output, for failure messages. */
-  output(role: Role): string;
+  /**
+   * The tail (4000 characters) of everything the role's processes wrote, or of what they wrote
+   * since `outputLength` returned `since`: for failure messages.
+   */
+  output(role: Role, since?: number): string;
+  /** How much the role's processes have written so far (a mark for `output`). */
+  outputLength(role: Role): number;
   close(): Promise<void>;
 }
 
@@ -189,6 +194,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     );
   }
 
+  const everything = (role: Role): string =>
+    (outputs.get(role) ?? '') + (running.get(role)?.output() ?? '');
   const links = (role: Role): TcpProxy[] => {
     const own = network?.[role];
     return own ? [own.database, ...(own.nats ? [own.nats] : [])] : [];
@@ -225,8 +232,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         return undefined;
       }
     },
-    output: (role) =>
-      ((outputs.get(role) ?? '') + (running.get(role)?.output() ?? '')).slice(-4000),
+    output: (role, since = 0) => everything(role).slice(since).slice(-4000),
+    outputLength: (role) => everything(role).length,
     async close() {
       await Promise.all([...running.values(), ...extraRunWorkers].map((spawned) => stop(spawned)));
       running.clear();

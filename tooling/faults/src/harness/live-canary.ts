@@ -102,12 +102,16 @@ export async function startLiveCanary(options: LiveCanaryOptions): Promise<LiveC
   const runIds: string[] = [];
   const probes: Promise<ProbeResult>[] = [];
   const samples: CanarySample[] = [];
-  let ended = false;
+  let stopped = false;
 
+  // A canary whose run ended early (its worker was killed, say) is replaced at once, so that
+  // events keep flowing through whatever the scenario does; a canary that cannot be started now
+  // (the api is down) is tried again.
   const follow = async (): Promise<void> => {
     const runId = await options.createRun({ events: 100_000, delayMs: intervalMs });
     runIds.push(runId);
-    ended = false;
+    // Created while the canary was being stopped: it is not followed, only ended.
+    if (stopped) return void (await options.cancelRun(runId).catch(() => undefined));
     const probe = probeRun({
       apiUrl: options.apiUrl,
       apiKey: options.apiKey,
@@ -117,7 +121,16 @@ export async function startLiveCanary(options: LiveCanaryOptions): Promise<LiveC
         void samples.push({ committedAt: Date.parse(event.at), arrivedAt }),
     });
     probes.push(probe);
-    void probe.then(() => (ended = true));
+    void probe.then(() => (stopped || options.signal.aborted ? undefined : replace()));
+  };
+  const replace = async (): Promise<void> => {
+    while (!stopped && !options.signal.aborted) {
+      try {
+        return await follow();
+      } catch {
+        await pause(intervalMs * 5, options.signal);
+      }
+    }
   };
   await follow();
 
@@ -132,8 +145,6 @@ export async function startLiveCanary(options: LiveCanaryOptions): Promise<LiveC
         const ms = measure(healedAt);
         if (ms !== undefined) return ms <= boundMs ? ms : undefined;
         if (Date.now() > deadline || options.signal.aborted) return undefined;
-        // A canary whose run ended (its worker was killed, say) is replaced by a fresh one.
-        if (ended) await follow().catch(() => undefined);
         await pause(intervalMs, options.signal);
       }
     },
@@ -152,6 +163,7 @@ export async function startLiveCanary(options: LiveCanaryOptions): Promise<LiveC
       );
     },
     async stop() {
+      stopped = true;
       await Promise.all(runIds.map((id) => options.cancelRun(id).catch(() => undefined)));
       return Promise.all(probes);
     },

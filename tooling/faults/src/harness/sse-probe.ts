@@ -135,5 +135,6 @@ export async function probeRun(options: ProbeOptions): Promise<ProbeResult> {
     // Connection refused while the api restarts: back off a little, up to a second.
     await pause(failures > 0 ? Math.min(1000, 50 * 2 ** failures) : random() * 100, options.signal);
   }
+  if (!result.terminal) dropped('still open, no terminal event, when the suite stopped waiting');
   return result;
 }
