@@ -153,6 +153,16 @@ function print(r: ScenarioReport): void {
   for (const note of r.cleanup) out(`  cleanup: ${note}`);
 }
 
+/** "at most 3.1 s", or "over 15 s in 2 scenarios, else at most 3.1 s". */
+function healToLiveSummary(): string {
+  const measured = reports.flatMap((r) => (r.healToLiveMs === undefined ? [] : [r.healToLiveMs]));
+  const most = `at most ${(Math.max(0, ...measured) / 1000).toFixed(1)} s`;
+  const over = reports.length - measured.length;
+  if (over === 0) return most;
+  const scenarios = `${over} scenario${over > 1 ? 's' : ''}`;
+  return `over ${HEAL_TO_LIVE_BOUND_MS / 1000} s in ${scenarios}${measured.length ? `, else ${most}` : ''}`;
+}
+
 function healToLive(r: ScenarioReport): string {
   return r.healToLiveMs === undefined
     ? `not within ${HEAL_TO_LIVE_BOUND_MS / 1000} s`
@@ -169,9 +179,7 @@ const summary = {
   events: total((r) => r.events),
   reconnects: total((r) => r.reconnects),
   violations: total((r) => r.violations.length),
-  maxHealToLive: reports.some((r) => r.healToLiveMs === undefined)
-    ? `more than ${HEAL_TO_LIVE_BOUND_MS / 1000} s`
-    : `${(Math.max(0, ...reports.map((r) => r.healToLiveMs ?? 0)) / 1000).toFixed(1)} s`,
+  healToLive: healToLiveSummary(),
   seconds: Math.round((Date.now() - started) / 1000),
 };
 out('\nscenario                 bus       runs  events  reconnects  violations  heal to live');
@@ -183,7 +191,7 @@ const failed = reports.filter((r) => r.violations.length > 0).map((r) => `${r.sc
 out(
   `\nfault suite summary: ${summary.scenarios} scenarios, ${summary.runs} runs, ${summary.events} events, ` +
     `${summary.reconnects} reconnects, ${summary.violations} violations${failed.length ? ` (in ${failed.join(', ')})` : ''}, ` +
-    `heal to live at most ${summary.maxHealToLive}, ${summary.seconds} s (seed ${seed})`,
+    `heal to live ${summary.healToLive}, ${summary.seconds} s (seed ${seed})`,
 );
 if (values.json) await writeFile(values.json, `${JSON.stringify({ summary, reports }, null, 2)}\n`);
 exitWith(summary.violations > 0 ? 1 : 0);

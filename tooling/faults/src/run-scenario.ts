@@ -277,8 +277,9 @@ export async function runScenario(
     const apiKey = keyOf(tenant);
     const probeRandom = random;
     // Each run is created and followed on its own: an api that hangs delays that run, not the next.
+    // A create may be retried for half the settle time: a run created later could not end in it.
     creations.push(
-      createRun(cluster.apiUrl, apiKey, input, started + windowMs + profile.settleMs).then(
+      createRun(cluster.apiUrl, apiKey, input, started + windowMs + profile.settleMs / 2).then(
         (runId) => {
           tenantOfRun.set(runId, tenant);
           tracked.push({
