@@ -1,3 +1,16 @@
+export {
+  type BusMessageChaos,
+  type BusMessageChaosCounters,
+  type BusMessageChaosOptions,
+  type BusMessageChaosRates,
+  type Frame,
+  type Framer,
+  createBusMessageChaos,
+  frameFilter,
+  natsFramer,
+  postgresFramer,
+} from './bus-message-chaos.js';
+export { postgresApplicationName } from './postgres-application-name.js';
 export { accepts, freePort, portFree } from './net.js';
 export {
   checkEmbeddedPostgresReachable,
@@ -20,7 +33,9 @@ export {
 } from './process.js';
 export {
   startTcpProxy,
+  type ChunkFilter,
   type NewConnectionMode,
+  type ResetOptions,
   type TcpProxy,
   type TcpProxyCounters,
   type TcpProxyOptions,

@@ -70,6 +70,38 @@ describe('the TCP fault proxy', () => {
     expect(await ended).toBe('ECONNRESET');
   });
 
+  it('a partial reset cuts each connection with its chance', async () => {
+    await proxy.close();
+    const picks = [0.1, 0.9, 0.2, 0.8];
+    proxy = await startTcpProxy({
+      targetPort: (echo.address() as AddressInfo).port,
+      random: () => picks.shift() ?? 1,
+    });
+    const all = await Promise.all([open(), open(), open(), open()]);
+    for (const socket of all) expect(await roundTrip(socket, 'x')).toBe('x');
+    const ended = all.map((socket) => closed(socket));
+    expect(proxy.reset({ share: 0.5 })).toBe(2);
+    expect(await Promise.all([ended[0], ended[2]])).toEqual(['ECONNRESET', 'ECONNRESET']);
+    expect(await roundTrip(all[1], 'still')).toBe('still');
+    expect(await roundTrip(all[3], 'here')).toBe('here');
+    expect(proxy.open()).toBe(2);
+  });
+
+  it('a labelled reset cuts only the connections whose first bytes carry the label', async () => {
+    await proxy.close();
+    proxy = await startTcpProxy({
+      targetPort: (echo.address() as AddressInfo).port,
+      label: (first) => first.toString().split(':')[0],
+    });
+    const [publish, claim] = await Promise.all([open(), open()]);
+    expect(await roundTrip(publish, 'publish:hello')).toBe('publish:hello');
+    expect(await roundTrip(claim, 'claim:hello')).toBe('claim:hello');
+    const ended = closed(publish);
+    expect(proxy.reset({ label: /^publish$/ })).toBe(1);
+    expect(await ended).toBe('ECONNRESET');
+    expect(await roundTrip(claim, 'still')).toBe('still');
+  });
+
   it('blackhole keeps old connections open and silent while new ones work', async () => {
     const old = await open();
     expect(await roundTrip(old, 'before')).toBe('before');

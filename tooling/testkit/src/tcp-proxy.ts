@@ -31,8 +31,11 @@ export interface TcpProxy {
   readonly counters: TcpProxyCounters;
   /** `target` (a postgres:// or nats:// URL) with its host and port replaced by the proxy's. */
   url(target: string): string;
-  /** Sends a TCP RST on both sides of every open connection; returns how many it cut. */
-  reset(): number;
+  /**
+   * Sends a TCP RST on both sides of every open connection (or of those `options` pick); returns
+   * how many it cut.
+   */
+  reset(options?: ResetOptions): number;
   /**
    * Makes every open connection silent: both sockets stay open, nothing passes either way, and
    * nothing ever will (the path is gone). New connections follow `mode`, so a process that
@@ -52,6 +55,24 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/** Which open connections a `reset` cuts. */
+export interface ResetOptions {
+  /**
+   * Chance that each connection is cut: flows failing independently, as behind a flapping load
+   * balancer or NAT.
+   * @default 1
+   */
+  share?: number;
+  /** Only connections whose label (see `TcpProxyOptions.label`) matches. @default every connection */
+  label?: RegExp;
+}
+
+/**
+ * Rewrites one direction of one connection: takes each chunk as it arrives and returns the bytes to
+ * forward (empty to forward nothing yet). It may keep state, such as a partial protocol message.
+ */
+export type ChunkFilter = (chunk: Buffer) => Buffer;
+
 export interface TcpProxyOptions {
   /** The server to forward to. */
   targetPort: number;
@@ -59,6 +80,22 @@ export interface TcpProxyOptions {
   targetHost?: string;
   /** Where the proxy listens; 0 picks a free port. @default 0 */
   port?: number;
+  /** Picks the connections a partial `reset` cuts; a seeded one makes it replayable. @default Math.random */
+  random?: () => number;
+  /**
+   * Names a connection from the first bytes its client sends (`postgresApplicationName` reads
+   * PostgreSQL's startup message), so that a fault can hit some of a process's connections and
+   * spare the others.
+   * @default no labels
+   */
+  label?: (firstChunk: Buffer) => string | undefined;
+  /**
+   * Message-level faults on top of the network ones: each factory is called once per accepted
+   * connection and its filter sees that direction's bytes before latency and bandwidth apply
+   * (see `createBusMessageChaos`, which drops and repeats whole bus messages).
+   * @default no filter: bytes pass as they are
+   */
+  filter?: { toServer?: () => ChunkFilter; toClient?: () => ChunkFilter };
 }
 
 /** Bytes a direction may hold before it stops reading its source (backpressure through the proxy). */
@@ -68,10 +105,12 @@ interface Link {
   client: Socket;
   upstream: Socket;
   silent: boolean;
+  label?: string;
 }
 
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const targetHost = options.targetHost ?? '127.0.0.1';
+  const random = options.random ?? Math.random;
   const counters: TcpProxyCounters = { connections: 0, resets: 0, blackholed: 0, bytes: 0 };
   const links = new Set<Link>();
   let newMode: NewConnectionMode = 'pass';
@@ -82,11 +121,13 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
    * Forwards `from` to `to` in order, each chunk sent no sooner than its arrival plus the latency
    * and no faster than the bandwidth allows; drops everything once the link is silent.
    */
-  const pipe = (link: Link, from: Socket, to: Socket): void => {
+  const pipe = (link: Link, from: Socket, to: Socket, filter?: ChunkFilter): void => {
     let freeAt = 0;
     let queued = 0;
-    from.on('data', (chunk: Buffer) => {
+    from.on('data', (received: Buffer) => {
       if (link.silent) return;
+      const chunk = filter ? filter(received) : received;
+      if (chunk.length === 0) return;
       const now = Date.now();
       const sendAt = Math.max(now + latencyMs, freeAt);
       freeAt = bytesPerSecond ? sendAt + (chunk.length / bytesPerSecond) * 1000 : sendAt;
@@ -124,12 +165,16 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     const upstream = connect({ host: targetHost, port: options.targetPort });
     upstream.on('error', () => undefined);
     const link: Link = { client, upstream, silent: newMode === 'blackhole' };
+    if (options.label) {
+      const label = options.label;
+      client.once('data', (chunk: Buffer) => (link.label = label(chunk)));
+    }
     if (link.silent) counters.blackholed++;
     links.add(link);
     client.on('close', () => drop(link));
     upstream.on('close', () => drop(link));
-    pipe(link, client, upstream);
-    pipe(link, upstream, client);
+    pipe(link, client, upstream, options.filter?.toServer?.());
+    pipe(link, upstream, client, options.filter?.toClient?.());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -147,9 +192,12 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       u.port = String(port);
       return u.toString();
     },
-    reset() {
-      const n = links.size;
+    reset({ share = 1, label }: ResetOptions = {}) {
+      let n = 0;
       for (const link of [...links]) {
+        if (label && !(link.label !== undefined && label.test(link.label))) continue;
+        if (share < 1 && random() >= share) continue;
+        n++;
         links.delete(link);
         counters.resets++;
         link.client.resetAndDestroy();

@@ -3,9 +3,15 @@ import { join } from 'node:path';
 
 import { ROOT, type Spawned, spawnNode, stop } from '@runstream/e2e/processes';
 import { migrate } from '@runstream/persistence';
+import {
+  type BusMessageChaos,
+  type TcpProxy,
+  createBusMessageChaos,
+  postgresApplicationName,
+  startTcpProxy,
+} from '@runstream/testkit';
 import pg from 'pg';
 
-import { type ChaosProxy, natsFramer, postgresFramer, startChaosProxy } from './chaos-proxy.js';
 import { type NatsServer, startNatsServer } from './nats-server.js';
 import { type PostgresServer, startPostgresServer } from './postgres-server.js';
 import { freePort, waitFor } from './wait.js';
@@ -14,14 +20,24 @@ export type BusKind = 'postgres' | 'nats';
 export type Role = 'api' | 'outbox-worker' | 'run-worker';
 export const ROLES: readonly Role[] = ['api', 'outbox-worker', 'run-worker'];
 
+/** A tenant of the api and its key (one `tenant:key` pair of RUNSTREAM_API_KEYS). */
+export interface Tenant {
+  name: string;
+  key: string;
+}
+
 export interface ClusterOptions {
   bus: BusKind;
   /**
-   * Put a chaos proxy between the api and its bus (the database for the postgres bus, nats-server
-   * for NATS), so that bus messages can be dropped, repeated and cut on their way to the api.
+   * Put a fault proxy (`startTcpProxy` of @runstream/testkit) between each process and each server
+   * it reaches: PostgreSQL for all three, and nats-server for the api and the outbox worker on the
+   * NATS bus. The api's bus link (the database for the postgres bus) also carries `busChaos`, which
+   * drops and repeats bus messages on their way to the api.
    * @default false
    */
-  chaos?: boolean;
+  network?: boolean;
+  /** The api's tenants (RUNSTREAM_API_KEYS). @default none: auth off */
+  tenants?: readonly Tenant[];
   /** Extra environment per process (test-sized leases, heartbeats, stall timeouts). */
   env?: Partial<Record<Role, NodeJS.ProcessEnv>>;
   random?: () => number;
@@ -35,9 +51,17 @@ export interface ClusterOptions {
   maxConnections?: number;
 }
 
+/** The fault proxies one process's connections go through. */
+export interface ProcessLinks {
+  /** To PostgreSQL: its pool, and for the postgres bus its LISTEN and NOTIFY connections too. */
+  database: TcpProxy;
+  /** To nats-server (NATS bus; the api and the outbox worker only). */
+  nats?: TcpProxy;
+}
+
 /**
  * The three built processes as separate children, on a PostgreSQL (and for the NATS bus a
- * nats-server) of their own, so that any part can be killed, restarted or cut.
+ * nats-server) of their own, so that any part can be killed, restarted, cut or silenced.
  */
 export interface Cluster {
   bus: BusKind;
@@ -45,7 +69,17 @@ export interface Cluster {
   databaseUrl: string;
   postgres: PostgresServer;
   nats?: NatsServer;
-  proxy?: ChaosProxy;
+  tenants: readonly Tenant[];
+  /** Each process's links, when started with `network`. */
+  network?: Readonly<Record<Role, ProcessLinks>>;
+  /** Drops and repeats bus messages on the api's bus link, when started with `network`. */
+  busChaos?: BusMessageChaos;
+  /** Every link of a process (what "its connections" means to a network fault); [] without `network`. */
+  links(role: Role): TcpProxy[];
+  /** The link that carries the process's bus: its database link for the postgres bus, else its NATS link. */
+  busLink(role: 'api' | 'outbox-worker'): TcpProxy | undefined;
+  /** Back to `pass` on every link, no latency, no cap, no bus message chaos (silenced sockets stay dead). */
+  healNetwork(): void;
   /** SIGKILLs a process (no drain, no cleanup), like a crash or an OOM kill. */
   kill(role: Role): Promise<void>;
   /** Starts the process again and waits until it is up (the api: /readyz answers 200). */
@@ -55,8 +89,13 @@ export interface Cluster {
   alive(role: Role): boolean;
   /** Resident set size of the process in bytes, read from /proc. */
   rss(role: Role): number | undefined;
-  /** The tail of the process's output, for failure messages. */
-  output(role: Role): string;
+  /**
+   * The tail (4000 characters) of everything the role's processes wrote, or of what they wrote
+   * since `outputLength` returned `since`: for failure messages.
+   */
+  output(role: Role, since?: number): string;
+  /** How much the role's processes have written so far (a mark for `output`). */
+  outputLength(role: Role): number;
   close(): Promise<void>;
 }
 
@@ -69,25 +108,31 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   await admin.end();
   const databaseUrl = postgres.adminUrl.replace(/\/postgres$/, '/runstream');
   await migrate({ url: databaseUrl });
-
   const nats = options.bus === 'nats' ? await startNatsServer() : undefined;
-  const proxy = options.chaos
-    ? nats
-      ? await startChaosProxy({ targetPort: nats.port, framer: natsFramer(), random })
-      : await startChaosProxy({ targetPort: postgres.port, framer: postgresFramer, random })
+
+  const busChaos = options.network
+    ? createBusMessageChaos({ protocol: nats ? 'nats' : 'postgres', random })
     : undefined;
+  const network = options.network
+    ? await startLinks(postgres.port, nats?.port, busChaos!, random)
+    : undefined;
+  const databaseUrlOf = (role: Role): string =>
+    network ? network[role].database.url(databaseUrl) : databaseUrl;
+  const busOf = (role: 'api' | 'outbox-worker'): string => {
+    if (!nats) return 'postgres';
+    return network?.[role].nats ? network[role].nats.url(nats.url) : nats.url;
+  };
+
   const port = await freePort();
   const apiUrl = `http://127.0.0.1:${port}`;
-  const apiDatabaseUrl =
-    proxy && !nats ? databaseUrl.replace(`:${postgres.port}/`, `:${proxy.port}/`) : databaseUrl;
-  const busUrl = nats ? `nats://127.0.0.1:${proxy?.port ?? nats.port}` : 'postgres';
-
-  const base: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl };
+  const tenants = options.tenants ?? [];
+  const base: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
   const envs: Record<Role, NodeJS.ProcessEnv> = {
     api: {
       ...base,
-      DATABASE_URL: apiDatabaseUrl,
-      RUNSTREAM_BUS: busUrl,
+      DATABASE_URL: databaseUrlOf('api'),
+      RUNSTREAM_BUS: busOf('api'),
+      RUNSTREAM_API_KEYS: tenants.map((t) => `${t.name}:${t.key}`).join(','),
       HOST: '127.0.0.1',
       PORT: String(port),
       RUNSTREAM_RATE_LIMIT_MAX: '0',
@@ -95,13 +140,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     },
     'outbox-worker': {
       ...base,
-      RUNSTREAM_BUS: nats ? nats.url : 'postgres',
+      DATABASE_URL: databaseUrlOf('outbox-worker'),
+      RUNSTREAM_BUS: busOf('outbox-worker'),
       RUNSTREAM_OUTBOX_METRICS_PORT: '0',
       ...options.env?.['outbox-worker'],
     },
     'run-worker': {
       ...base,
       RUNSTREAM_RUN_WORKER_METRICS_PORT: '0',
+      DATABASE_URL: databaseUrlOf('run-worker'),
       ...options.env?.['run-worker'],
     },
   };
@@ -118,10 +165,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     if (role === 'api') {
       await waitFor('the api to be ready', async () => {
         exitedEarly();
-        return (await fetch(`${apiUrl}/readyz`)).ok;
+        // A readiness probe that hangs (a silent database) must count as not ready, not hang us.
+        return (await fetch(`${apiUrl}/readyz`, { signal: AbortSignal.timeout(2000) })).ok;
       });
     } else {
-      // The workers have no readiness endpoint: up means alive with its first connections open.
+      // The workers' readiness is not the suite's to assume: up means alive with its first
+      // connections open, seen from the server's side.
       await waitFor(`${role} to connect`, async () => {
         exitedEarly();
         return (await connectionsOf(databaseUrl, `runstream-${role}`)) > 0;
@@ -146,13 +195,27 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     );
   }
 
+  const everything = (role: Role): string =>
+    (outputs.get(role) ?? '') + (running.get(role)?.output() ?? '');
+  const links = (role: Role): TcpProxy[] => {
+    const own = network?.[role];
+    return own ? [own.database, ...(own.nats ? [own.nats] : [])] : [];
+  };
   return {
     bus: options.bus,
     apiUrl,
     databaseUrl,
     postgres,
     nats,
-    proxy,
+    tenants,
+    network,
+    busChaos,
+    links,
+    busLink: (role) => (nats ? network?.[role].nats : network?.[role].database),
+    healNetwork() {
+      for (const role of ROLES) for (const link of links(role)) link.heal();
+      if (busChaos) Object.assign(busChaos.rates, { drop: 0, duplicate: 0 });
+    },
     kill,
     start,
     pid: (role) => running.get(role)?.child.pid,
@@ -170,15 +233,50 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         return undefined;
       }
     },
-    output: (role) =>
-      ((outputs.get(role) ?? '') + (running.get(role)?.output() ?? '')).slice(-4000),
+    output: (role, since = 0) => everything(role).slice(since).slice(-4000),
+    outputLength: (role) => everything(role).length,
     async close() {
       await Promise.all([...running.values(), ...extraRunWorkers].map((spawned) => stop(spawned)));
       running.clear();
-      await proxy?.close();
+      if (network)
+        await Promise.all(ROLES.flatMap((role) => links(role)).map((link) => link.close()));
       await nats?.close();
       await postgres.close();
     },
+  };
+}
+
+/** One proxy per process and server, so a fault can hit one process's connections and no other's. */
+async function startLinks(
+  postgresPort: number,
+  natsPort: number | undefined,
+  busChaos: BusMessageChaos,
+  random: () => number,
+): Promise<Record<Role, ProcessLinks>> {
+  const apiBusFilter = { toClient: busChaos.filter };
+  const links = async (role: Role): Promise<ProcessLinks> => {
+    const carriesChaos = role === 'api';
+    const database = await startTcpProxy({
+      targetPort: postgresPort,
+      random,
+      // Resets may then hit some of a process's connections (its bus's, say) and spare the rest.
+      label: postgresApplicationName,
+      filter: carriesChaos && natsPort === undefined ? apiBusFilter : undefined,
+    });
+    const nats =
+      natsPort !== undefined && role !== 'run-worker'
+        ? await startTcpProxy({
+            targetPort: natsPort,
+            random,
+            filter: carriesChaos ? apiBusFilter : undefined,
+          })
+        : undefined;
+    return { database, nats };
+  };
+  return {
+    api: await links('api'),
+    'outbox-worker': await links('outbox-worker'),
+    'run-worker': await links('run-worker'),
   };
 }
 

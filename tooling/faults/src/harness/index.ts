@@ -1,18 +1,30 @@
 export {
-  type ChaosProxy,
-  type ChaosRates,
-  natsFramer,
-  postgresFramer,
-  startChaosProxy,
-} from './chaos-proxy.js';
-export {
   type BusKind,
   type Cluster,
   type ClusterOptions,
+  type ProcessLinks,
   ROLES,
   type Role,
+  type Tenant,
   startCluster,
 } from './cluster.js';
+export { exitWith } from './exit-with.js';
+export {
+  type AuthFloodOptions,
+  type AuthFloodResult,
+  type Slowloris,
+  type SlowlorisOptions,
+  type SlowlorisResult,
+  floodWrongKeys,
+  startSlowloris,
+} from './hostile-clients.js';
+export {
+  type CanarySample,
+  type LiveCanary,
+  type LiveCanaryOptions,
+  healToLiveOf,
+  startLiveCanary,
+} from './live-canary.js';
 export { type NatsServer, startNatsServer } from './nats-server.js';
 export { type PostgresServer, startPostgresServer } from './postgres-server.js';
 export { between, seededRandom } from './random.js';

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { accepts } from '@runstream/testkit';
 
 import { freePort, waitFor } from './wait.js';
 
@@ -12,14 +12,6 @@ export interface NatsServer {
   /** Kills the server (SIGKILL: in-flight messages are lost), waits `downMs`, starts it on the same port. */
   restart(options?: { downMs?: number }): Promise<void>;
   close(): Promise<void>;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 }
 
 export async function startNatsServer(): Promise<NatsServer> {

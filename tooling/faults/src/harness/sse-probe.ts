@@ -6,6 +6,8 @@ import { pause } from './wait.js';
 export interface ProbeOptions {
   apiUrl: string;
   runId: string;
+  /** Sent as `Authorization: Bearer <apiKey>` (the run's tenant's key). @default none */
+  apiKey?: string;
   /** Stops following: the probe returns what it has, with `terminal` false. */
   signal: AbortSignal;
   random?: () => number;
@@ -72,6 +74,7 @@ export async function probeRun(options: ProbeOptions): Promise<ProbeResult> {
     let reason = 'server closed before the terminal event';
     try {
       const headers: Record<string, string> = { accept: 'text/event-stream' };
+      if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
       if (result.lastSeq > 0) headers['last-event-id'] = String(result.lastSeq);
       const response = await fetch(`${options.apiUrl}/v1/runs/${options.runId}/events`, {
         headers,
@@ -132,5 +135,6 @@ export async function probeRun(options: ProbeOptions): Promise<ProbeResult> {
     // Connection refused while the api restarts: back off a little, up to a second.
     await pause(failures > 0 ? Math.min(1000, 50 * 2 ** failures) : random() * 100, options.signal);
   }
+  if (!result.terminal) dropped('still open, no terminal event, when the suite stopped waiting');
   return result;
 }
