@@ -28,7 +28,9 @@ export interface OutboxWorkerOptions {
   retentionIntervalMs?: number;
   /**
    * Upper bound of each statement of a claim-publish-mark transaction (the pool's
-   * idle_in_transaction_session_timeout bounds the time between them). @default 30000
+   * idle_in_transaction_session_timeout bounds the time between them). Keep it under the pool's
+   * client-side query timeout (createDatabase's queryTimeoutMs, 8 s by default), or a slow claim
+   * is taken for a dead connection. @default 5000
    */
   transactionTimeoutMs?: number;
 }
@@ -100,7 +102,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
   const retentionMs = options.retentionMs ?? 3600_000;
   const retentionBatchSize = options.retentionBatchSize ?? 1000;
   const retentionIntervalMs = options.retentionIntervalMs ?? 60_000;
-  const transactionTimeoutMs = options.transactionTimeoutMs ?? 30_000;
+  const transactionTimeoutMs = options.transactionTimeoutMs ?? 5000;
 
   let woken = false;
   let wakeIdle: (() => void) | undefined;

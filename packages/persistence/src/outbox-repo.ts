@@ -135,7 +135,7 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
         '$2::int',
         `${int(options.maxEventsPerRun ?? 500, 'maxEventsPerRun')}`,
       );
-      const timeout = int(options.statementTimeoutMs ?? 30_000, 'statementTimeoutMs');
+      const timeout = int(options.statementTimeoutMs ?? 5000, 'statementTimeoutMs');
       const results = (await client.query(
         `BEGIN; SET LOCAL statement_timeout = ${timeout}; ${sql}`,
       )) as unknown as pg.QueryResult<EventRow>[];
