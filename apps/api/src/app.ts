@@ -48,6 +48,8 @@ export interface AppConfig {
   stallTimeoutMs?: number;
   /** Live events a stream holds while its client is busy. @default 1000 */
   maxBufferedEvents?: number;
+  /** How often a stream reads the database while the bus is down. @default 1000 */
+  streamPollMs?: number;
   /** Requests per key (per client address when auth is off) per window; 0 turns limiting off. @default { max: 1200, windowMs: 60000 } */
   rateLimit?: { max: number; windowMs: number };
 }
@@ -175,6 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           heartbeatMs: config.heartbeatMs ?? 15_000,
           stallTimeoutMs: config.stallTimeoutMs ?? 30_000,
           maxBufferedEvents: config.maxBufferedEvents ?? 1000,
+          pollIntervalMs: config.streamPollMs ?? 1000,
         },
       });
     },

@@ -1,6 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { type Bus, type BusMessage, createMemoryBus } from '@runstream/bus';
+import {
+  type Bus,
+  type BusMessage,
+  type SubscriptionHandlers,
+  createMemoryBus,
+} from '@runstream/bus';
 import type { RunEventEnvelope } from '@runstream/events';
 import {
   type Repos,
@@ -205,5 +210,101 @@ describe('followRun', () => {
     expect(rest).toEqual(range(2, 301));
     controller.abort();
     expect((await iterator.next()).done).toBe(true);
+  });
+});
+
+/**
+ * A bus decorator that can go down: while down it delivers nothing and has told its subscribers
+ * (onDown, as the adapters do when a connection is lost); up() resyncs them.
+ */
+function downableBus(inner: Bus) {
+  const subscribers = new Set<SubscriptionHandlers>();
+  let isDown = false;
+  const bus: Bus = {
+    ...inner,
+    async subscribe(runId, handlers) {
+      const wrapped: SubscriptionHandlers = {
+        onMessage: (m) => (isDown ? undefined : handlers.onMessage(m)),
+        onResync: (r) => handlers.onResync(r),
+        onDown: (r) => handlers.onDown?.(r),
+      };
+      subscribers.add(wrapped);
+      const subscription = await inner.subscribe(runId, wrapped);
+      if (isDown) wrapped.onDown!('down at subscribe');
+      return {
+        async close() {
+          subscribers.delete(wrapped);
+          await subscription.close();
+        },
+      };
+    },
+  };
+  return {
+    bus,
+    down() {
+      isDown = true;
+      for (const s of subscribers) s.onDown!('transport lost');
+    },
+    up() {
+      isDown = false;
+      for (const s of subscribers) s.onResync('transport back');
+    },
+  };
+}
+
+describe('followRun while the bus is down', () => {
+  it('B1: polls the database (no heartbeat check), then goes live again after onResync, with no gap or duplicate', async () => {
+    const run = await seedRun(repos);
+    const transport = downableBus(createMemoryBus());
+    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: transport.bus });
+    cleanups.push(() => publisher.stop());
+    const controller = new AbortController();
+    cleanups.push(async () => controller.abort());
+    const follower = followRun(
+      { bus: transport.bus, events: repos.events },
+      { runId: run.id, afterSeq: 0, signal: controller.signal, pollIntervalMs: 100 },
+    );
+    const received: RunEventEnvelope[] = [];
+    let arrived: (() => void) | undefined;
+    const consumed = (async () => {
+      for await (const batch of follower) {
+        received.push(...batch);
+        arrived?.();
+      }
+    })();
+    const until = async (n: number) => {
+      while (received.length < n) await new Promise<void>((resolve) => (arrived = resolve));
+    };
+
+    await until(1);
+    transport.down();
+    // Nothing calls check(): only the follower's own polling can bring these.
+    await appendAll(run.id, 20, 4, false);
+    await until(21);
+    transport.up();
+    await appendAll(run.id, 30, 3);
+    await consumed;
+    expect(seqs(received)).toEqual(range(1, 52));
+  });
+
+  it('B1: a follower that subscribes while the bus is down replays, polls, and ends after the terminal event', async () => {
+    const run = await seedRun(repos);
+    await appendAll(run.id, 10, 5, false);
+    const transport = downableBus(createMemoryBus());
+    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: transport.bus });
+    cleanups.push(() => publisher.stop());
+    transport.down();
+    const controller = new AbortController();
+    const follower = followRun(
+      { bus: transport.bus, events: repos.events },
+      { runId: run.id, afterSeq: 0, signal: controller.signal, pollIntervalMs: 100 },
+    );
+    const received: RunEventEnvelope[] = [];
+    const consumed = (async () => {
+      for await (const batch of follower) received.push(...batch);
+    })();
+    await appendAll(run.id, 10, 2);
+    await consumed;
+    expect(seqs(received)).toEqual(range(1, 22));
   });
 });

@@ -41,6 +41,13 @@ export interface FollowRunOptions {
    * @default 1000
    */
   maxBufferedEvents?: number;
+  /**
+   * While the bus is down (between its `onDown` and `onResync`), how often the database is read
+   * for new events. Every follower of a process reads at the same instants (multiples of the
+   * interval), so that followers of one run share each read (see coalesceReads).
+   * @default 1000
+   */
+  pollIntervalMs?: number;
 }
 
 /** A run's events, in order, each once, from `afterSeq + 1` up to and including its terminal event. */
@@ -69,11 +76,14 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
   const { runId, signal } = options;
   const pageSize = options.pageSize ?? 500;
   const maxBuffered = options.maxBufferedEvents ?? 1000;
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
 
   let last = options.afterSeq;
   let live: RunEventEnvelope[] = [];
   // The first pass is the replay; later passes catch up after a gap, a resync or a check.
   let mustRead = true;
+  // Between the bus's onDown and onResync nothing arrives live: the follower polls.
+  let busDown = false;
   let wake: (() => void) | undefined;
   const notify = (): void => {
     const resolve = wake;
@@ -95,6 +105,12 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
       notify();
     },
     onResync() {
+      busDown = false;
+      mustRead = true;
+      notify();
+    },
+    onDown() {
+      busDown = true;
       mustRead = true;
       notify();
     },
@@ -164,6 +180,22 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
           last = batch[batch.length - 1]!.seq;
           yield batch;
           if (isTerminalType(batch[batch.length - 1]!.type)) return;
+          continue;
+        }
+        if (busDown) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(
+              () => {
+                mustRead = true;
+                notify();
+              },
+              pollIntervalMs - (Date.now() % pollIntervalMs),
+            );
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
           continue;
         }
         await new Promise<void>((resolve) => {

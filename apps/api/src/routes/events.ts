@@ -11,6 +11,7 @@ export interface StreamSettings {
   heartbeatMs: number;
   stallTimeoutMs: number;
   maxBufferedEvents: number;
+  pollIntervalMs: number;
 }
 
 export interface EventRoutesDeps {
@@ -93,6 +94,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
             afterSeq,
             signal: controller.signal,
             maxBufferedEvents: deps.stream.maxBufferedEvents,
+            pollIntervalMs: deps.stream.pollIntervalMs,
           },
         );
         const end = await pipeRunEvents(follower, reply.raw, {
