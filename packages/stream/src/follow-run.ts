@@ -1,6 +1,8 @@
 import type { Bus, BusMessage, SubscriptionHandlers } from '@runstream/bus';
 import { type RunEventEnvelope, isTerminalType } from '@runstream/events';
-import { type EventRow, type RunEventRepo, toEnvelope } from '@runstream/persistence';
+import { type EventRow, toEnvelope } from '@runstream/persistence';
+
+import type { StreamReads } from './coalesce-reads.js';
 
 // Rows shared by coalesced reads become one envelope each, so their SSE frame is built once too.
 const envelopes = new WeakMap<EventRow, RunEventEnvelope>();
@@ -15,7 +17,8 @@ function envelopeOf(row: EventRow): RunEventEnvelope {
 
 export interface FollowRunDeps {
   bus: Bus;
-  events: Pick<RunEventRepo, 'readPage'>;
+  /** The repository's readPage, or reads shared among streams (coalesceReads). */
+  events: StreamReads;
   /**
    * The seq of the run's terminal event, or undefined while it runs. Asked when a database read
    * finds nothing new: a stream whose start point is already past the end has no terminal event
@@ -84,6 +87,14 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
   let mustRead = true;
   // Between the bus's onDown and onResync nothing arrives live: the follower polls.
   let busDown = false;
+  // Set when the follower learned that events exist which it lacks (a bus message, a resync, the
+  // subscription itself): its next read must begin after this moment. Polls and heartbeat checks
+  // look for nothing in particular and may share any read in flight.
+  let freshAfter: number | undefined;
+  const mustReadFresh = (): void => {
+    mustRead = true;
+    freshAfter = deps.events.ticket?.();
+  };
   let wake: (() => void) | undefined;
   const notify = (): void => {
     const resolve = wake;
@@ -100,13 +111,13 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
         // A pointer, or no room: the database has it. Buffered events stay valid, as the read
         // resumes at last + 1 and the drain drops whatever the read already yielded.
         if (live.length >= maxBuffered) live = [];
-        mustRead = true;
+        mustReadFresh();
       }
       notify();
     },
     onResync() {
       busDown = false;
-      mustRead = true;
+      mustReadFresh();
       notify();
     },
     onDown() {
@@ -116,10 +127,13 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
     },
   };
 
-  const read = (fromSeq: number) => deps.events.readPage(runId, { fromSeq, limit: pageSize });
+  const read = (fromSeq: number, fresh: number | undefined) =>
+    deps.events.readPage(runId, { fromSeq, limit: pageSize, freshAfter: fresh });
 
   async function* readFromDatabase(): AsyncGenerator<RunEventEnvelope[], boolean> {
-    let next = read(last + 1);
+    const fresh = freshAfter;
+    freshAfter = undefined;
+    let next = read(last + 1, fresh);
     for (;;) {
       const rows = await next;
       if (rows.length === 0) return false;
@@ -127,7 +141,7 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
       const tail = batch[batch.length - 1]!;
       const full = rows.length === pageSize && !isTerminalType(tail.type);
       // Read ahead: the next page's query runs while this one is written to the client.
-      if (full) next = read(tail.seq + 1);
+      if (full) next = read(tail.seq + 1, fresh);
       last = tail.seq;
       try {
         yield batch;
@@ -147,7 +161,7 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
     for (const event of live) {
       if (event.seq <= next) continue;
       if (event.seq !== next + 1) {
-        mustRead = true;
+        mustReadFresh();
         break;
       }
       batch.push(event);
@@ -162,6 +176,8 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
     if (signal.aborted) return;
     signal.addEventListener('abort', notify, { once: true });
     const subscription = await deps.bus.subscribe(runId, handlers);
+    // The replay must see every event published before the subscription was active.
+    mustReadFresh();
     try {
       while (!signal.aborted) {
         if (mustRead) {

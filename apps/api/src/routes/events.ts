@@ -1,7 +1,7 @@
 import type { Bus } from '@runstream/bus';
 import { isTerminalType } from '@runstream/events';
 import { type RunEventRepo, type RunRepo, toEnvelope } from '@runstream/persistence';
-import { followRun, pipeRunEvents, resolveStartPoint } from '@runstream/stream';
+import { type StreamReads, followRun, pipeRunEvents, resolveStartPoint } from '@runstream/stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 
 import type { ApiMetrics } from '../metrics.js';
@@ -18,7 +18,7 @@ export interface EventRoutesDeps {
   runs: RunRepo;
   events: RunEventRepo;
   /** Reads for streams: shared among streams asking for the same page at once. */
-  streamReads: Pick<RunEventRepo, 'readPage'>;
+  streamReads: StreamReads;
   bus: Bus;
   metrics: ApiMetrics;
   stream: StreamSettings;
