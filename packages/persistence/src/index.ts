@@ -42,6 +42,7 @@ export {
   type RunStatus,
 } from './run-repo.js';
 export {
+  MAX_SEQ,
   createRunEventRepo,
   toEnvelope,
   type AppendResult,

@@ -165,6 +165,14 @@ describe('readPage', () => {
     expect(bounded.map((e) => e.seq)).toEqual([10, 11, 12]);
     expect(bounded[0]).toMatchObject({ runId: run.id, type: 'text.delta', data: { i: 8 } });
   });
+
+  it('A9: a page that starts past the largest seq (2^31 - 1) is empty, never an integer overflow', async () => {
+    const run = await seedRun(repos);
+    expect(await repos.events.readPage(run.id, { fromSeq: 2_147_483_647 })).toEqual([]);
+    expect(await repos.events.readPage(run.id, { fromSeq: 2_147_483_648 })).toEqual([]);
+    expect(await repos.events.readPage(run.id, { fromSeq: 5, toSeq: 2_147_483_648 })).toEqual([]);
+    expect(await repos.events.readPage(run.id, { toSeq: 2_147_483_648 })).toHaveLength(1);
+  });
 });
 
 describe('the database itself', () => {

@@ -8,6 +8,9 @@ import { isRunId } from './ids.js';
 import { APPEND_EVENTS_SQL } from './sql/append-events.js';
 import { READ_EVENTS_SQL } from './sql/read-events.js';
 
+/** The largest seq a run can have: seqs are PostgreSQL `integer`s. */
+export const MAX_SEQ = 2_147_483_647;
+
 const APPEND_EVENTS = { name: 'runstream_append_events', text: APPEND_EVENTS_SQL };
 const READ_EVENTS = { name: 'runstream_read_events', text: READ_EVENTS_SQL };
 
@@ -119,8 +122,10 @@ export function createRunEventRepo(deps: RunEventRepoDeps) {
     async readPage(runId: string, options: ReadPageOptions = {}, tx?: Db): Promise<EventRow[]> {
       if (!isRunId(runId)) return [];
       const fromSeq = options.fromSeq ?? 1;
-      const toSeq = options.toSeq ?? 2_147_483_647;
+      const toSeq = Math.min(options.toSeq ?? MAX_SEQ, MAX_SEQ);
       const limit = options.limit ?? 1000;
+      // Past MAX_SEQ nothing can exist, and binding it would overflow the int parameter.
+      if (fromSeq > toSeq) return [];
       return queryRows<EventRow>(deps, tx, READ_EVENTS, [runId, fromSeq, toSeq, limit]);
     },
   };

@@ -16,6 +16,7 @@ import {
 } from '@runstream/persistence/testing';
 
 import { followRun } from './follow-run.js';
+import { MAX_SEQ } from './start-point.js';
 import { type Fault, startTestPublisher } from './testing/index.js';
 
 let testDb: TestDatabaseWithClient;
@@ -251,6 +252,35 @@ function downableBus(inner: Bus) {
     },
   };
 }
+
+describe('followRun at the largest seq', () => {
+  it('A9: a start point at MAX_SEQ reads nothing past it, and ends when the run has ended', async () => {
+    const run = await seedRun(repos);
+    const bus = createMemoryBus();
+    const controller = new AbortController();
+    const follower = followRun(
+      {
+        bus,
+        events: repos.events,
+        terminalSeq: async (id) => {
+          const current = await repos.runs.getById(id);
+          return current.finishedAt ? current.nextSeq - 1 : undefined;
+        },
+      },
+      { runId: run.id, afterSeq: MAX_SEQ, signal: controller.signal },
+    );
+    const received: RunEventEnvelope[] = [];
+    const consumed = (async () => {
+      for await (const batch of follower) received.push(...batch);
+    })();
+    await appendAll(run.id, 3);
+    // The heartbeat's check: the run has ended, below the start point.
+    follower.check();
+    await consumed;
+    expect(received).toEqual([]);
+    expect(follower.lastSeq).toBe(MAX_SEQ);
+  });
+});
 
 describe('followRun while the bus is down', () => {
   it('B1: polls the database (no heartbeat check), then goes live again after onResync, with no gap or duplicate', async () => {

@@ -1,6 +1,6 @@
 import type { Bus, BusMessage, SubscriptionHandlers } from '@runstream/bus';
 import { type RunEventEnvelope, isTerminalType } from '@runstream/events';
-import { type EventRow, toEnvelope } from '@runstream/persistence';
+import { type EventRow, MAX_SEQ, toEnvelope } from '@runstream/persistence';
 
 import type { StreamReads } from './coalesce-reads.js';
 
@@ -133,13 +133,15 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
   async function* readFromDatabase(): AsyncGenerator<RunEventEnvelope[], boolean> {
     const fresh = freshAfter;
     freshAfter = undefined;
+    // A follower at the largest seq has nothing left to read; the caller's terminal check ends it.
+    if (last >= MAX_SEQ) return false;
     let next = read(last + 1, fresh);
     for (;;) {
       const rows = await next;
       if (rows.length === 0) return false;
       const batch = rows.map(envelopeOf);
       const tail = batch[batch.length - 1]!;
-      const full = rows.length === pageSize && !isTerminalType(tail.type);
+      const full = rows.length === pageSize && !isTerminalType(tail.type) && tail.seq < MAX_SEQ;
       // Read ahead: the next page's query runs while this one is written to the client.
       if (full) next = read(tail.seq + 1, fresh);
       last = tail.seq;
