@@ -64,6 +64,8 @@ interface Connection {
   client: pg.Client;
   tail: Promise<unknown>;
   dead: boolean;
+  /** LISTEN statements run or queued on this connection, by channel. */
+  listening: Map<string, Promise<unknown>>;
 }
 
 /**
@@ -156,7 +158,12 @@ export function createPostgresListener(options: PostgresListenerOptions): Postgr
       keepAliveInitialDelayMillis: options.keepAliveIdleMs ?? 5000,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     });
-    const conn: Connection = { client, tail: Promise.resolve(), dead: false };
+    const conn: Connection = {
+      client,
+      tail: Promise.resolve(),
+      dead: false,
+      listening: new Map(),
+    };
     client.on('error', (error) => drop(conn, error.message));
     client.on('end', () => drop(conn, 'connection ended'));
     client.on('notification', (n) => {
@@ -165,8 +172,12 @@ export function createPostgresListener(options: PostgresListenerOptions): Postgr
     try {
       await client.connect();
       // Every channel asked for so far, in one round trip, before anyone is told we are back.
-      if (channels.size > 0)
-        await run(conn, [...channels].map((ch) => `LISTEN ${quote(ch)};`).join(' '));
+      if (channels.size > 0) {
+        const all = [...channels];
+        const listened = run(conn, all.map((ch) => `LISTEN ${quote(ch)};`).join(' '));
+        for (const channel of all) conn.listening.set(channel, listened);
+        await listened;
+      }
     } catch (error) {
       conn.dead = true;
       destroy(client);
@@ -228,10 +239,17 @@ export function createPostgresListener(options: PostgresListenerOptions): Postgr
       // this channel included, before it is handed out: running LISTEN there again is harmless.
       while (channels.has(channel)) {
         const conn = await ensureConnected();
+        // A thousand subscribers of one run share one LISTEN per connection.
+        let listened = conn.listening.get(channel);
+        if (!listened) {
+          listened = run(conn, `LISTEN ${quote(channel)}`);
+          conn.listening.set(channel, listened);
+        }
         try {
-          await run(conn, `LISTEN ${quote(channel)}`);
+          await listened;
           return;
         } catch (error) {
+          conn.listening.delete(channel);
           drop(conn, error instanceof Error ? error.message : String(error));
         }
       }
@@ -239,7 +257,10 @@ export function createPostgresListener(options: PostgresListenerOptions): Postgr
     async unlisten(channel) {
       channels.delete(channel);
       const conn = current;
-      if (conn && !closed) await run(conn, `UNLISTEN ${quote(channel)}`).catch(() => undefined);
+      if (!conn || closed) return;
+      // A LISTEN asked for after this point is queued after the UNLISTEN, in order.
+      conn.listening.delete(channel);
+      await run(conn, `UNLISTEN ${quote(channel)}`).catch(() => undefined);
     },
     connected: () => current !== undefined,
     async close() {
