@@ -161,6 +161,12 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
       // Stopping now rolls back: the messages went out, so they will go out again (at-least-once),
       // and nothing is marked that this process cannot finish marking.
       if (signal.aborted) throw new AbortedBatch('stopped mid-batch');
+      if (failed.length === 0) {
+        // The mark takes the runs' row locks, which appends wait for: COMMIT goes with it.
+        result.published = await outbox.markPublishedAndCommit(tx, marks);
+        return result;
+      }
+      // Failures are recorded on each run's head row after the mark moved it past the valid prefix.
       result.published = marks.length > 0 ? await outbox.markPublished(tx, marks) : 0;
       for (const f of failed) {
         result.failedRuns++;
@@ -186,9 +192,10 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
     const client = await db.pool.connect();
     let broken: Error | undefined;
     try {
-      // fn opens the transaction itself, in the claim's round trip (beginAndClaim).
+      // fn opens the transaction itself, in the claim's round trip (beginAndClaim), and may
+      // commit it in its last round trip (markPublishedAndCommit).
       const result = await fn(client);
-      await client.query('COMMIT');
+      if (client.getTransactionStatus() !== 'I') await client.query('COMMIT');
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {

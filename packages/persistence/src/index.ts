@@ -47,6 +47,7 @@ export {
   toEnvelope,
   type AppendResult,
   type EventRow,
+  type EventVisibility,
   type NewEvent,
   type ReadPageOptions,
   type RunEventRepo,

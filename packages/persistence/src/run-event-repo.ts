@@ -28,6 +28,12 @@ export interface AppendResult {
   at: Date;
 }
 
+/**
+ * Which events a read may return: every committed one, or only those the outbox has published
+ * (up to the run's published mark).
+ */
+export type EventVisibility = 'committed' | 'published';
+
 export interface ReadPageOptions {
   /** First seq to return (inclusive). @default 1 */
   fromSeq?: number;
@@ -35,6 +41,15 @@ export interface ReadPageOptions {
   toSeq?: number;
   /** @default 1000 */
   limit?: number;
+  /** @default 'committed' */
+  visibility?: EventVisibility;
+  /**
+   * With `visibility: 'published'`: a seq known to be published although its mark may not have
+   * committed yet (a bus message announced it; the outbox publishes before it marks). The read
+   * then goes at least this far, never past what is committed.
+   * @default 0
+   */
+  knownPublishedSeq?: number;
 }
 
 export interface EventRow {
@@ -118,7 +133,10 @@ export function createRunEventRepo(deps: RunEventRepoDeps) {
       return { firstSeq: row.first_seq, lastSeq: row.first_seq + n - 1, at: row.at };
     },
 
-    /** Events of a run in seq order from `fromSeq` (inclusive), one page of at most `limit`. */
+    /**
+     * Events of a run in seq order from `fromSeq` (inclusive), one page of at most `limit`: every
+     * committed event, or with `visibility: 'published'` only published ones (READ_EVENTS_SQL).
+     */
     async readPage(runId: string, options: ReadPageOptions = {}, tx?: Db): Promise<EventRow[]> {
       if (!isRunId(runId)) return [];
       const fromSeq = options.fromSeq ?? 1;
@@ -126,7 +144,11 @@ export function createRunEventRepo(deps: RunEventRepoDeps) {
       const limit = options.limit ?? 1000;
       // Past MAX_SEQ nothing can exist, and binding it would overflow the int parameter.
       if (fromSeq > toSeq) return [];
-      return queryRows<EventRow>(deps, tx, READ_EVENTS, [runId, fromSeq, toSeq, limit]);
+      const published =
+        options.visibility === 'published'
+          ? Math.min(Math.max(options.knownPublishedSeq ?? 0, 0), MAX_SEQ)
+          : null;
+      return queryRows<EventRow>(deps, tx, READ_EVENTS, [runId, fromSeq, toSeq, limit, published]);
     },
   };
 }

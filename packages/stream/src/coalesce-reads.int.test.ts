@@ -45,7 +45,7 @@ describe('coalesceReads', () => {
       const follow = () =>
         followRun(
           { bus, events: reads },
-          { runId: run.id, afterSeq: 0, signal: controller.signal },
+          { runId: run.id, afterSeq: 0, signal: controller.signal, replay: 'committed' },
         );
 
       // A consumes as fast as events come; B is a stream whose client is busy until resumed.

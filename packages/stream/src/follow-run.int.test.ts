@@ -14,6 +14,7 @@ import {
   openTestDatabase,
   seedRun,
 } from '@runstream/persistence/testing';
+import { toEnvelope } from '@runstream/persistence';
 
 import { followRun } from './follow-run.js';
 import { MAX_SEQ } from './start-point.js';
@@ -46,7 +47,10 @@ async function appendAll(runId: string, n: number, batch = 25, terminal = true):
   if (terminal) await repos.events.append(runId, [{ type: 'run.completed', data: {} }]);
 }
 
+type Replay = 'published' | 'committed';
+
 async function collect(
+  replay: Replay,
   bus: Bus,
   runId: string,
   afterSeq = 0,
@@ -55,7 +59,7 @@ async function collect(
   const controller = new AbortController();
   const follower = followRun(
     { bus, events: repos.events },
-    { runId, afterSeq, signal: controller.signal, pageSize: 50 },
+    { runId, afterSeq, signal: controller.signal, pageSize: 50, replay },
   );
   const timer = setInterval(() => follower.check(), 200);
   const out: RunEventEnvelope[] = [];
@@ -78,7 +82,7 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
-describe('followRun', () => {
+describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (replay) => {
   it('closes the replay-to-live race: events committed between subscribe and replay arrive once', async () => {
     const run = await seedRun(repos);
     const inner = createMemoryBus();
@@ -116,7 +120,7 @@ describe('followRun', () => {
     };
     const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: inner });
     cleanups.push(() => publisher.stop());
-    const received = collect(bus, run.id);
+    const received = collect(replay, bus, run.id);
     await injectedDone;
     await appendAll(run.id, 100);
     expect(seqs(await received)).toEqual(range(1, 104));
@@ -144,7 +148,7 @@ describe('followRun', () => {
       },
     );
     cleanups.push(() => publisher.stop());
-    const received = collect(bus, run.id);
+    const received = collect(replay, bus, run.id);
     await appendAll(run.id, 500, 7);
     const events = await received;
     expect(seqs(events)).toEqual(range(1, 502));
@@ -155,9 +159,12 @@ describe('followRun', () => {
     const run = await seedRun(repos);
     await appendAll(run.id, 120);
     const bus = createMemoryBus();
-    expect(seqs(await collect(bus, run.id))).toEqual(range(1, 122));
-    expect(seqs(await collect(bus, run.id, 100))).toEqual(range(101, 122));
-    expect(seqs(await collect(bus, run.id, 121))).toEqual([122]);
+    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus });
+    cleanups.push(() => publisher.stop());
+    await publisher.idle();
+    expect(seqs(await collect(replay, bus, run.id))).toEqual(range(1, 122));
+    expect(seqs(await collect(replay, bus, run.id, 100))).toEqual(range(101, 122));
+    expect(seqs(await collect(replay, bus, run.id, 121))).toEqual([122]);
   });
 
   it('waits on a run that has not started, then follows it live', async () => {
@@ -168,7 +175,7 @@ describe('followRun', () => {
     let batches = 0;
     let firstSeen!: () => void;
     const first = new Promise<void>((resolve) => (firstSeen = resolve));
-    const received = collect(bus, run.id, 0, () => {
+    const received = collect(replay, bus, run.id, 0, () => {
       batches++;
       firstSeen();
     });
@@ -176,41 +183,6 @@ describe('followRun', () => {
     expect(batches).toBe(1);
     await appendAll(run.id, 60, 3);
     expect(seqs(await received)).toEqual(range(1, 62));
-  });
-
-  it('holds at most maxBufferedEvents live events while its consumer is busy', async () => {
-    const run = await seedRun(repos);
-    const bus = createMemoryBus();
-    const controller = new AbortController();
-    const follower = followRun(
-      { bus, events: repos.events },
-      { runId: run.id, afterSeq: 0, signal: controller.signal, maxBufferedEvents: 10 },
-    );
-    const iterator = follower[Symbol.asyncIterator]();
-    expect(seqs((await iterator.next()).value as RunEventEnvelope[])).toEqual([1]);
-    // The consumer is now "busy": 300 live events arrive before it asks for more.
-    await appendAll(run.id, 300, 300, false);
-    const rows = await repos.events.readPage(run.id, { fromSeq: 2 });
-    await bus.publish(
-      rows.map((row) => ({
-        source: 'outbox',
-        runId: run.id,
-        seq: row.seq,
-        event: {
-          runId: run.id,
-          seq: row.seq,
-          type: row.type,
-          at: row.createdAt.toISOString(),
-          data: row.data,
-        },
-      })),
-    );
-    const rest: number[] = [];
-    while (rest.length < 300)
-      rest.push(...seqs((await iterator.next()).value as RunEventEnvelope[]));
-    expect(rest).toEqual(range(2, 301));
-    controller.abort();
-    expect((await iterator.next()).done).toBe(true);
   });
 });
 
@@ -252,6 +224,111 @@ function downableBus(inner: Bus) {
     },
   };
 }
+
+describe('followRun, published replay', () => {
+  const markPublished = (runId: string, upToSeq: number) =>
+    testDb.db.prisma.$transaction((tx) => repos.outbox.markPublished(tx, [{ runId, upToSeq }]));
+
+  async function* iterateUntilEnd(follower: AsyncIterable<RunEventEnvelope[]>) {
+    for await (const batch of follower) yield seqs(batch);
+  }
+
+  it('replays only what the outbox has published, and reads an announced event before its mark commits', async () => {
+    const run = await seedRun(repos);
+    await appendAll(run.id, 9, 9, false);
+    await markPublished(run.id, 5);
+    const bus = createMemoryBus();
+    const controller = new AbortController();
+    cleanups.push(async () => controller.abort());
+    const batches = iterateUntilEnd(
+      followRun(
+        { bus, events: repos.events },
+        { runId: run.id, afterSeq: 0, signal: controller.signal, replay: 'published' },
+      ),
+    );
+    // Seqs 6..10 are committed, not published: the replay stops at the mark.
+    expect((await batches.next()).value).toEqual(range(1, 5));
+    // The outbox published seq 10 as a pointer; its mark (and 6..9's) has not committed.
+    await bus.publish([{ source: 'outbox', runId: run.id, seq: 10 }]);
+    expect((await batches.next()).value).toEqual(range(6, 10));
+    const { lastSeq } = await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
+    const [row] = await repos.events.readPage(run.id, { fromSeq: lastSeq });
+    await bus.publish([{ source: 'outbox', runId: run.id, seq: lastSeq, event: toEnvelope(row!) }]);
+    expect((await batches.next()).value).toEqual([11]);
+    expect((await batches.next()).done).toBe(true);
+  });
+
+  it('finds an event published just before it subscribed, whose mark commits after its replay, at the next poll instant', async () => {
+    const run = await seedRun(repos);
+    await appendAll(run.id, 2, 2, false);
+    await markPublished(run.id, 2);
+    const bus = createMemoryBus();
+    // Seq 3 went out on the bus before this follower subscribed; its mark is still on its way.
+    const controller = new AbortController();
+    cleanups.push(async () => controller.abort());
+    const batches = iterateUntilEnd(
+      followRun(
+        { bus, events: repos.events },
+        {
+          runId: run.id,
+          afterSeq: 0,
+          signal: controller.signal,
+          replay: 'published',
+          pollIntervalMs: 200,
+        },
+      ),
+    );
+    expect((await batches.next()).value).toEqual([1, 2]);
+    await markPublished(run.id, 3);
+    // No heartbeat check in this test: only the follower's settling read can find it.
+    expect((await batches.next()).value).toEqual([3]);
+    controller.abort();
+    expect((await batches.next()).done).toBe(true);
+  });
+});
+
+describe('followRun with a busy consumer', () => {
+  it('holds at most maxBufferedEvents live events while its consumer is busy', async () => {
+    const run = await seedRun(repos);
+    const bus = createMemoryBus();
+    const controller = new AbortController();
+    const follower = followRun(
+      { bus, events: repos.events },
+      {
+        runId: run.id,
+        afterSeq: 0,
+        signal: controller.signal,
+        maxBufferedEvents: 10,
+        replay: 'committed',
+      },
+    );
+    const iterator = follower[Symbol.asyncIterator]();
+    expect(seqs((await iterator.next()).value as RunEventEnvelope[])).toEqual([1]);
+    // The consumer is now "busy": 300 live events arrive before it asks for more.
+    await appendAll(run.id, 300, 300, false);
+    const rows = await repos.events.readPage(run.id, { fromSeq: 2 });
+    await bus.publish(
+      rows.map((row) => ({
+        source: 'outbox',
+        runId: run.id,
+        seq: row.seq,
+        event: {
+          runId: run.id,
+          seq: row.seq,
+          type: row.type,
+          at: row.createdAt.toISOString(),
+          data: row.data,
+        },
+      })),
+    );
+    const rest: number[] = [];
+    while (rest.length < 300)
+      rest.push(...seqs((await iterator.next()).value as RunEventEnvelope[]));
+    expect(rest).toEqual(range(2, 301));
+    controller.abort();
+    expect((await iterator.next()).done).toBe(true);
+  });
+});
 
 describe('followRun at the largest seq', () => {
   it('A9: a start point at MAX_SEQ reads nothing past it, and ends when the run has ended', async () => {

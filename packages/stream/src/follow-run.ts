@@ -1,6 +1,6 @@
 import type { Bus, BusMessage, SubscriptionHandlers } from '@runstream/bus';
 import { type RunEventEnvelope, isTerminalType } from '@runstream/events';
-import { type EventRow, MAX_SEQ, toEnvelope } from '@runstream/persistence';
+import { type EventRow, type EventVisibility, MAX_SEQ, toEnvelope } from '@runstream/persistence';
 
 import type { StreamReads } from './coalesce-reads.js';
 
@@ -33,6 +33,14 @@ export interface FollowRunOptions {
   afterSeq: number;
   /** Ends the iteration (client gone, server shutting down); the subscription is closed. */
   signal: AbortSignal;
+  /**
+   * What replay and gap fill read. `published`: only events the outbox has published (up to the
+   * run's published mark, or to the highest seq the bus announced), so that nothing a client
+   * sees is ahead of the bus. `committed`: every committed event, sooner, and also while the
+   * outbox is down.
+   * @default 'published'
+   */
+  replay?: EventVisibility;
   /**
    * Events read from the database per query.
    * @default 500
@@ -73,13 +81,16 @@ export interface RunFollower extends AsyncIterable<RunEventEnvelope[]> {
  * is at-least-once and may skip, so the bus is only trusted for the very next seq: a repeat is
  * dropped, and a jump (seq > last + 1), a pointer message without its event, a resync or a buffer
  * overflow all mean "read what is missing from the database", which has every committed event:
- * seqs commit gapless and in order, and a message is only ever published after its commit.
+ * seqs commit gapless and in order, and a message is only ever published after its commit. In
+ * `published` replay the read also goes up to the highest seq the bus announced, which the outbox
+ * has published even if its mark has not committed yet.
  */
 export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFollower {
   const { runId, signal } = options;
   const pageSize = options.pageSize ?? 500;
   const maxBuffered = options.maxBufferedEvents ?? 1000;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const replay = options.replay ?? 'published';
 
   let last = options.afterSeq;
   let live: RunEventEnvelope[] = [];
@@ -87,6 +98,17 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
   let mustRead = true;
   // Between the bus's onDown and onResync nothing arrives live: the follower polls.
   let busDown = false;
+  // The highest seq the bus announced: published, though maybe not yet marked so.
+  let announced = 0;
+  // One more read at the next poll instant. In published replay an event can be published just
+  // before the subscription was active (its message missed) with its mark still on its way: the
+  // replay stops short of it. The outbox commits a mark right after its publish, so one later read
+  // finds it, instead of the next heartbeat check.
+  let settle = false;
+  // Whether an empty read should also ask for the run's end: on the replay (a start point past
+  // the end) and at heartbeat checks (a lost final message), not at every poll of a bus outage,
+  // which reads the terminal event like any other.
+  let askEnd = true;
   // Set when the follower learned that events exist which it lacks (a bus message, a resync, the
   // subscription itself): its next read must begin after this moment. Polls and heartbeat checks
   // look for nothing in particular and may share any read in flight.
@@ -104,6 +126,7 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
 
   const handlers: SubscriptionHandlers = {
     onMessage(message: BusMessage) {
+      if (message.seq > announced) announced = message.seq;
       if (message.seq <= last) return;
       if (message.event && !mustRead && live.length < maxBuffered) {
         live.push(message.event);
@@ -117,6 +140,7 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
     },
     onResync() {
       busDown = false;
+      settle = replay === 'published';
       mustReadFresh();
       notify();
     },
@@ -128,7 +152,13 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
   };
 
   const read = (fromSeq: number, fresh: number | undefined) =>
-    deps.events.readPage(runId, { fromSeq, limit: pageSize, freshAfter: fresh });
+    deps.events.readPage(runId, {
+      fromSeq,
+      limit: pageSize,
+      visibility: replay,
+      ...(replay === 'published' ? { knownPublishedSeq: announced } : {}),
+      freshAfter: fresh,
+    });
 
   async function* readFromDatabase(): AsyncGenerator<RunEventEnvelope[], boolean> {
     const fresh = freshAfter;
@@ -180,13 +210,16 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
     const subscription = await deps.bus.subscribe(runId, handlers);
     // The replay must see every event published before the subscription was active.
     mustReadFresh();
+    settle = replay === 'published';
     try {
       while (!signal.aborted) {
         if (mustRead) {
           mustRead = false;
           const before = last;
           if (yield* readFromDatabase()) return;
-          if (last === before && deps.terminalSeq) {
+          const ask = askEnd;
+          askEnd = false;
+          if (ask && last === before && deps.terminalSeq) {
             const terminal = await deps.terminalSeq(runId);
             if (terminal !== undefined && last >= terminal) return;
           }
@@ -200,10 +233,11 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
           if (isTerminalType(batch[batch.length - 1]!.type)) return;
           continue;
         }
-        if (busDown) {
+        if (busDown || settle) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(
               () => {
+                settle = false;
                 mustRead = true;
                 notify();
               },
@@ -230,6 +264,7 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
     [Symbol.asyncIterator]: iterate,
     check() {
       mustRead = true;
+      askEnd = true;
       notify();
     },
     get lastSeq() {

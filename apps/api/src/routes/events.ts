@@ -1,6 +1,11 @@
 import type { Bus } from '@runstream/bus';
 import { isTerminalType } from '@runstream/events';
-import { type RunEventRepo, type RunRepo, toEnvelope } from '@runstream/persistence';
+import {
+  type EventVisibility,
+  type RunEventRepo,
+  type RunRepo,
+  toEnvelope,
+} from '@runstream/persistence';
 import { type StreamReads, followRun, pipeRunEvents, resolveStartPoint } from '@runstream/stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 
@@ -12,6 +17,8 @@ export interface StreamSettings {
   stallTimeoutMs: number;
   maxBufferedEvents: number;
   pollIntervalMs: number;
+  /** What replay, gap fill and JSON pages read (RUNSTREAM_SSE_REPLAY). */
+  replay: EventVisibility;
 }
 
 export interface EventRoutesDeps {
@@ -59,6 +66,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
         const rows = await events.readPage(runId, {
           fromSeq: afterSeq + 1,
           limit: request.query.limit,
+          visibility: deps.stream.replay,
         });
         const page = rows.map(toEnvelope);
         const lastRow = page[page.length - 1];
@@ -95,6 +103,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
             signal: controller.signal,
             maxBufferedEvents: deps.stream.maxBufferedEvents,
             pollIntervalMs: deps.stream.pollIntervalMs,
+            replay: deps.stream.replay,
           },
         );
         const end = await pipeRunEvents(follower, reply.raw, {
