@@ -34,8 +34,8 @@ export interface PostgresBusOptions {
    */
   subscribeTimeoutMs?: number;
   /**
-   * Server-side budget of each NOTIFY statement (`statement_timeout`); the client gives up
-   * `clientMarginMs` later, counting the connection as dead. @default 5000
+   * Server-side budget of each NOTIFY statement (`statement_timeout`); the client gives up 3 s
+   * later, counting the connection as dead. @default 5000
    */
   statementTimeoutMs?: number;
 }
