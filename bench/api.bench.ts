@@ -270,6 +270,9 @@ for (let i = 0; i < REPLAY_EVENTS; i += 1000) {
   );
 }
 await events.append(replayRun, [{ type: 'run.completed', data: {} }]);
+// The api replays published events (its default): mark the run published, as the stopped outbox
+// worker's drain would have.
+await db.pool.query('UPDATE runs SET published_seq = next_seq - 1 WHERE id = $1', [replayRun]);
 const replayTotal = REPLAY_EVENTS + 2;
 
 /** Streams the whole run over SSE; counts frames by their `id:` lines. */

@@ -123,7 +123,8 @@ const replay = await compare({
           await raw.query<{ seq: number }>({
             name: 'read',
             text: READ_EVENTS_SQL,
-            values: [replayRun, from, 2_147_483_647, 1000],
+            // The last parameter is the published bound: null reads committed events, as the repo does.
+            values: [replayRun, from, 2_147_483_647, 1000, null],
           })
         ).rows,
     ),

@@ -9,6 +9,7 @@ import { coalesceReads } from '@runstream/stream';
 import { viewerAssetsDir, viewerIndexFile } from '@runstream/viewer';
 import {
   type Database,
+  type EventVisibility,
   createOutboxWakeup,
   createRunEventRepo,
   createRunRepo,
@@ -55,6 +56,15 @@ export interface AppConfig {
   stallTimeoutMs?: number;
   /** Live events a stream holds while its client is busy. @default 1000 */
   maxBufferedEvents?: number;
+  /** How often a stream reads the database while the bus is down. @default 1000 */
+  streamPollMs?: number;
+  /**
+   * What the stream's replay and gap fill, and the JSON events pages, read: `published` events
+   * only (up to each run's published mark: nothing a client sees is ahead of the bus), or every
+   * `committed` one (sooner, and also while the outbox or the bus is down).
+   * @default 'published'
+   */
+  replay?: EventVisibility;
   /** Requests per key (per client address when auth is off) per window; 0 turns limiting off. @default { max: 1200, windowMs: 60000 } */
   rateLimit?: { max: number; windowMs: number };
   /**
@@ -302,6 +312,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           maxBufferedEvents: config.maxBufferedEvents ?? 1000,
           maxStreamsPerTenant: limits.maxStreams,
           pageMaxBytes: limits.pageMaxBytes,
+          pollIntervalMs: config.streamPollMs ?? 1000,
+          replay: config.replay ?? 'published',
         },
       });
     },

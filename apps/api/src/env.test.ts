@@ -20,6 +20,7 @@ describe('api environment', () => {
       RUNSTREAM_API_KEYS: [],
       RUNSTREAM_SSE_HEARTBEAT_MS: 15_000,
       RUNSTREAM_SSE_STALL_TIMEOUT_MS: 30_000,
+      RUNSTREAM_SSE_REPLAY: 'published',
       RUNSTREAM_RATE_LIMIT_MAX: 1200,
       RUNSTREAM_RATE_LIMIT_WINDOW_MS: 60_000,
       RUNSTREAM_TENANT_MAX_QUEUED: 1000,
@@ -93,6 +94,13 @@ describe('api environment', () => {
   it('knows loopback addresses', () => {
     expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].every(isLoopback)).toBe(true);
     expect(['0.0.0.0', '::', '192.168.1.1', 'example.com'].some(isLoopback)).toBe(false);
+  });
+
+  it('takes RUNSTREAM_SSE_REPLAY=committed and names any other value', () => {
+    expect(EnvSchema.parse({ ...base, RUNSTREAM_SSE_REPLAY: 'committed' })).toMatchObject({
+      RUNSTREAM_SSE_REPLAY: 'committed',
+    });
+    expect(problem({ ...base, RUNSTREAM_SSE_REPLAY: 'all' })).toMatch(/^RUNSTREAM_SSE_REPLAY: /);
   });
 
   it('names a bad heartbeat', () => {

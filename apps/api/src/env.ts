@@ -68,6 +68,8 @@ export const EnvSchema = z
     RUNSTREAM_API_KEYS: apiKeys,
     RUNSTREAM_SSE_HEARTBEAT_MS: intFromEnv({ min: 100, max: 3_600_000, default: 15_000 }),
     RUNSTREAM_SSE_STALL_TIMEOUT_MS: intFromEnv({ min: 100, max: 3_600_000, default: 30_000 }),
+    // What replay and gap fill read: only events the outbox has published, or every committed one.
+    RUNSTREAM_SSE_REPLAY: z.enum(['published', 'committed']).default('published'),
     RUNSTREAM_RATE_LIMIT_MAX: intFromEnv({ min: 0, max: 1_000_000_000, default: 1200 }),
     RUNSTREAM_RATE_LIMIT_WINDOW_MS: intFromEnv({ min: 1, max: 86_400_000, default: 60_000 }),
     RUNSTREAM_TENANT_MAX_QUEUED: intFromEnv({ min: 1, max: 1_000_000_000, default: 1000 }),

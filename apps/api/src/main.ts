@@ -44,6 +44,7 @@ const app = await buildApp({
     apiKeys: env.RUNSTREAM_API_KEYS,
     heartbeatMs: env.RUNSTREAM_SSE_HEARTBEAT_MS,
     stallTimeoutMs: env.RUNSTREAM_SSE_STALL_TIMEOUT_MS,
+    replay: env.RUNSTREAM_SSE_REPLAY,
     rateLimit: { max: env.RUNSTREAM_RATE_LIMIT_MAX, windowMs: env.RUNSTREAM_RATE_LIMIT_WINDOW_MS },
     limits: {
       maxQueuedRuns: env.RUNSTREAM_TENANT_MAX_QUEUED,

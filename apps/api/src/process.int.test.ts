@@ -148,7 +148,8 @@ describe('the api process', () => {
   });
 
   it('ends open streams on SIGTERM and exits 0 within 10 s', async () => {
-    const { url, api } = await startApi();
+    // No outbox worker here: committed replay lets the streams see the run's first event.
+    const { url, api } = await startApi({ RUNSTREAM_SSE_REPLAY: 'committed' });
     const created = await fetch(`${url}/v1/runs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

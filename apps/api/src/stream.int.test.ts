@@ -139,6 +139,7 @@ describe('SSE stream', () => {
     const { url } = await api();
     const run = await seedRun(fx.repos);
     await appendEvents(fx.repos, run.id, 1500, { batch: 500 });
+    await fx.publisher(bus).idle();
     const cases: [Record<string, string>, string, number[]][] = [
       [{}, '', range(1, 1502)],
       [{}, '?fromSeq=0', range(1, 1502)],
@@ -356,54 +357,110 @@ describe('SSE stream', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  it('property: reconnecting at 50 random points of a 2,000-event live run gives each seq once, in order', async () => {
-    const { url } = await api();
-    fx.publisher(bus);
-    await fc.assert(
-      fc.asyncProperty(
-        fc.uniqueArray(fc.integer({ min: 1, max: 2001 }), { minLength: 50, maxLength: 50 }),
-        fc.array(fc.boolean(), { minLength: 50, maxLength: 50 }),
-        async (cutPoints, useFromSeq) => {
-          const cuts = [...cutPoints].sort((a, b) => a - b);
-          const run = await seedRun(fx.repos);
-          const writing = appendEvents(fx.repos, run.id, 2000, { batch: 20 });
-          const received: RunEventEnvelope[] = [];
-          let connection = 0;
-          for (;;) {
-            const last = received.at(-1)?.seq ?? 0;
-            // Alternate the two ways to resume: Last-Event-ID (exclusive) and fromSeq (inclusive).
-            const resume = useFromSeq[connection % 50]
-              ? { query: `?fromSeq=${last + 1}`, headers: {} }
-              : {
-                  query: '',
-                  headers: (last > 0 ? { 'last-event-id': String(last) } : {}) as Record<
-                    string,
-                    string
-                  >,
-                };
-            const client = openSse(
-              `${url}/v1/runs/${run.id}/events${resume.query}`,
-              resume.headers,
-            );
-            const cut = cuts[connection++];
-            if (cut === undefined) {
+  it.each(['published', 'committed'] as const)(
+    'property (%s replay): reconnecting at 50 random points of a 2,000-event live run gives each seq once, in order',
+    async (replay) => {
+      const { url } = await api({ replay });
+      fx.publisher(bus);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uniqueArray(fc.integer({ min: 1, max: 2001 }), { minLength: 50, maxLength: 50 }),
+          fc.array(fc.boolean(), { minLength: 50, maxLength: 50 }),
+          async (cutPoints, useFromSeq) => {
+            const cuts = [...cutPoints].sort((a, b) => a - b);
+            const run = await seedRun(fx.repos);
+            const writing = appendEvents(fx.repos, run.id, 2000, { batch: 20 });
+            const received: RunEventEnvelope[] = [];
+            let connection = 0;
+            for (;;) {
+              const last = received.at(-1)?.seq ?? 0;
+              // Alternate the two ways to resume: Last-Event-ID (exclusive) and fromSeq (inclusive).
+              const resume = useFromSeq[connection % 50]
+                ? { query: `?fromSeq=${last + 1}`, headers: {} }
+                : {
+                    query: '',
+                    headers: (last > 0 ? { 'last-event-id': String(last) } : {}) as Record<
+                      string,
+                      string
+                    >,
+                  };
+              const client = openSse(
+                `${url}/v1/runs/${run.id}/events${resume.query}`,
+                resume.headers,
+              );
+              const cut = cuts[connection++];
+              if (cut === undefined) {
+                await client.closed;
+                received.push(...client.events);
+                break;
+              }
+              await client
+                .waitFor((events) => ended(events) || (events.at(-1)?.seq ?? last) >= cut)
+                .catch(() => undefined);
+              client.close();
               await client.closed;
               received.push(...client.events);
-              break;
+              if (ended(received)) break;
             }
-            await client
-              .waitFor((events) => ended(events) || (events.at(-1)?.seq ?? last) >= cut)
-              .catch(() => undefined);
-            client.close();
-            await client.closed;
-            received.push(...client.events);
-            if (ended(received)) break;
-          }
-          await writing;
-          expect(seqs(received)).toEqual(range(1, 2002));
-        },
-      ),
-      { numRuns: 3 },
+            await writing;
+            expect(seqs(received)).toEqual(range(1, 2002));
+          },
+        ),
+        { numRuns: 3 },
+      );
+    },
+  );
+});
+
+describe('replay modes', () => {
+  it('published (the default): JSON pages and streams show what the outbox has published, never more; committed shows every committed event', async () => {
+    // A database of its own: the publishers of the tests above publish everything on theirs.
+    const own = await openFixture();
+    const ownBus = await createBus(
+      { kind: 'postgres' },
+      { databaseUrl: own.testDb.url, name: 'replay-test' },
     );
+    const published = await startTestApi(own.testDb, { heartbeatMs: 200 }, ownBus);
+    const committed = await startTestApi(
+      own.testDb,
+      { heartbeatMs: 200, replay: 'committed' },
+      ownBus,
+    );
+    try {
+      const run = await seedRun(own.repos);
+      await appendEvents(own.repos, run.id, 9, { terminal: false });
+      // The outbox has published seqs 1..4 only.
+      await own.testDb.db.prisma.$transaction((tx) =>
+        own.repos.outbox.markPublished(tx, [{ runId: run.id, upToSeq: 4 }]),
+      );
+      const page = async (base: string) =>
+        (await (await fetch(`${base}/v1/runs/${run.id}/events?fromSeq=2`)).json()) as {
+          events: RunEventEnvelope[];
+          nextSeq: number;
+          terminal: boolean;
+        };
+      expect(await page(published.url)).toMatchObject({ nextSeq: 5, terminal: false });
+      expect(seqs((await page(published.url)).events)).toEqual([2, 3, 4]);
+      expect(seqs((await page(committed.url)).events)).toEqual(range(2, 10));
+
+      const early = openSse(`${published.url}/v1/runs/${run.id}/events`);
+      const eager = openSse(`${committed.url}/v1/runs/${run.id}/events`);
+      await early.waitFor((events) => events.length === 4);
+      await eager.waitFor((events) => events.length === 10);
+      // Past the first poll instant, still nothing the outbox has not published.
+      await early.waitFor(() => early.comments >= 6);
+      expect(seqs(early.events)).toEqual(range(1, 4));
+      // The outbox catches up and publishes the rest: the published stream follows; both end.
+      own.publisher(ownBus);
+      await appendEvents(own.repos, run.id, 5);
+      await Promise.all([early.closed, eager.closed]);
+      expect(seqs(early.events)).toEqual(range(1, 16));
+      expect(seqs(eager.events)).toEqual(range(1, 16));
+    } finally {
+      await published.close();
+      await committed.close();
+      await ownBus.close();
+      await own.close();
+    }
   });
 });

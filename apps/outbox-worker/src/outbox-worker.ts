@@ -42,7 +42,9 @@ export interface OutboxWorkerOptions {
   retentionIntervalMs?: number;
   /**
    * Upper bound of each statement of a claim-publish-mark transaction (the pool's
-   * idle_in_transaction_session_timeout bounds the time between them). @default 30000
+   * idle_in_transaction_session_timeout bounds the time between them). Keep it under the pool's
+   * client-side query timeout (createDatabase's queryTimeoutMs, 8 s by default), or a slow claim
+   * is taken for a dead connection. @default 5000
    */
   transactionTimeoutMs?: number;
 }
@@ -115,7 +117,7 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
   const retentionMs = options.retentionMs ?? 3600_000;
   const retentionBatchSize = options.retentionBatchSize ?? 1000;
   const retentionIntervalMs = options.retentionIntervalMs ?? 60_000;
-  const transactionTimeoutMs = options.transactionTimeoutMs ?? 30_000;
+  const transactionTimeoutMs = options.transactionTimeoutMs ?? 5000;
   const backoffBaseMs = options.backoffBaseMs ?? 100;
   const backoffMaxMs = options.backoffMaxMs ?? 5000;
 
@@ -198,6 +200,12 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
       // Stopping now rolls back: the messages went out, so they will go out again (at-least-once),
       // and nothing is marked that this process cannot finish marking.
       if (signal.aborted) throw new AbortedBatch('stopped mid-batch');
+      if (failed.length === 0) {
+        // The mark takes the runs' row locks, which appends wait for: COMMIT goes with it.
+        result.published = await outbox.markPublishedAndCommit(tx, marks);
+        return result;
+      }
+      // Failures are recorded on each run's head row after the mark moved it past the valid prefix.
       result.published = marks.length > 0 ? await outbox.markPublished(tx, marks) : 0;
       for (const f of failed) {
         result.failedRuns++;
@@ -225,9 +233,10 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
     const client = await db.pool.connect();
     let broken: Error | undefined;
     try {
-      // fn opens the transaction itself, in the claim's round trip (beginAndClaim).
+      // fn opens the transaction itself, in the claim's round trip (beginAndClaim), and may
+      // commit it in its last round trip (markPublishedAndCommit).
       const result = await fn(client);
-      await client.query('COMMIT');
+      if (client.getTransactionStatus() !== 'I') await client.query('COMMIT');
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {

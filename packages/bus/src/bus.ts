@@ -16,10 +16,17 @@ export interface SubscriptionHandlers {
   /** A message for the subscribed run. Delivery is at-least-once: drop seq <= the last one handled. */
   onMessage(message: BusMessage): void;
   /**
-   * The transport reconnected (broker or database restart): messages may have been missed since
-   * the last one delivered, so the subscriber should read what it lacks from the database.
+   * The transport reconnected (broker or database restart), or a subscription that was not yet
+   * active is now: messages may have been missed since the last one delivered, so the subscriber
+   * should read what it lacks from the database. Also follows every `onDown`.
    */
   onResync(reason: string): void;
+  /**
+   * The transport is known to be down (a lost or silent connection, a subscription that could not
+   * be made active in time): until `onResync`, nothing may arrive, so a subscriber that must stay
+   * current reads the database by itself meanwhile. May come more than once in an outage.
+   */
+  onDown?(reason: string): void;
 }
 
 export interface Subscription {
@@ -38,6 +45,9 @@ export interface Bus {
   /**
    * Subscribes to one run. Resolves once the subscription is active: every message published
    * after that is delivered (subscribe first, then replay from the database, closes the race).
+   * Never waits without bound: when the transport is down or does not answer within the adapter's
+   * deadline, it resolves anyway after calling `onDown`, and calls `onResync` once the
+   * subscription is active. Rejects only when the bus is closed or the run id is unusable.
    */
   subscribe(runId: string, handlers: SubscriptionHandlers): Promise<Subscription>;
   /** Whether the transport answers now (for readiness probes). */

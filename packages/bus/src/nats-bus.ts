@@ -13,6 +13,7 @@ import {
   type SubscriptionHandlers,
   silentLogger,
 } from './bus.js';
+import { activateWithin } from './activate-within.js';
 import { BusError } from './errors.js';
 import { createMessageCodec } from './message-codec.js';
 import { createSubscriberRegistry } from './subscriber-registry.js';
@@ -49,6 +50,22 @@ export interface NatsBusOptions {
    * a pointer (subscribers read the database).
    */
   signingKey?: Uint8Array;
+  /**
+   * How long `subscribe` waits for the server to confirm the subscription before it resolves
+   * anyway, telling the subscriber the bus is down (`onDown`) until it is confirmed
+   * (`onResync`). @default 2000
+   */
+  subscribeTimeoutMs?: number;
+  /**
+   * Client pings: a connection that leaves `maxPingOut` pings unanswered is stale and replaced,
+   * so a silent connection is found within `pingIntervalMs * (maxPingOut + 1)` (6 s by default).
+   * @default 1500
+   */
+  pingIntervalMs?: number;
+  /** @default 3 */
+  maxPingOut?: number;
+  /** How long one connection attempt may take. @default 5000 */
+  connectTimeoutMs?: number;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -87,6 +104,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
   const prefix = options.subjectPrefix ?? 'runstream.runs';
   const flushTimeoutMs = options.flushTimeoutMs ?? 5000;
   const minBytesPerSecond = options.minBytesPerSecond ?? 1024 * 1024;
+  const subscribeTimeoutMs = options.subscribeTimeoutMs ?? 2000;
   const registry = createSubscriberRegistry(logger);
   const codec = createMessageCodec(options.signingKey);
   if (!options.signingKey)
@@ -104,9 +122,10 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       reconnectJitter: 100,
-      // A dead server is noticed within about 6 s even when no traffic flows.
-      pingInterval: 2000,
-      maxPingOut: 3,
+      // A dead server or a silent connection is noticed within about 6 s, traffic or not.
+      pingInterval: options.pingIntervalMs ?? 1500,
+      maxPingOut: options.maxPingOut ?? 3,
+      timeout: options.connectTimeoutMs ?? 5000,
     });
   } catch (error) {
     // The url carries no credentials, and the server's answer names none: safe to print.
@@ -129,9 +148,15 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
 
   void (async () => {
     for await (const status of nc.status()) {
-      if (status.type === 'disconnect') {
+      if (status.type === 'staleConnection') {
+        // Pings went unanswered: the client drops the connection next; publishing stops now.
+        connected = false;
+        logger.warn({}, 'nats bus connection is stale; reconnecting');
+        registry.markDown('nats connection stale');
+      } else if (status.type === 'disconnect') {
         connected = false;
         logger.warn({ server: status.server }, 'nats bus disconnected; reconnecting');
+        registry.markDown('nats disconnected');
       } else if (status.type === 'reconnect') {
         connected = true;
         // The client has re-sent every subscription; a flush makes sure the server has them
@@ -200,14 +225,22 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
           }),
         );
       }
-      // SUB is on the wire once the server answered the PING that follows it.
-      try {
-        await nc.flush();
-      } catch (error) {
-        await release(runId, handlers);
-        throw new BusError('BUS_UNAVAILABLE', 'nats bus: subscribe failed', { cause: error });
-      }
       let open = true;
+      // SUB is on the wire once the server answered the PING that follows it. While disconnected
+      // the client keeps the subscription and sends it again when it reconnects; that flush is
+      // then rejected, and the reconnect resyncs every subscriber.
+      await activateWithin(
+        registry,
+        runId,
+        handlers,
+        connected
+          ? nc.flush()
+          : Promise.reject(new BusError('BUS_UNAVAILABLE', 'nats bus: not connected')),
+        {
+          deadlineMs: subscribeTimeoutMs,
+          isOpen: () => open,
+        },
+      );
       return {
         async close() {
           if (!open) return;

@@ -8,6 +8,7 @@ import {
   type SubscriptionHandlers,
   silentLogger,
 } from './bus.js';
+import { activateWithin } from './activate-within.js';
 import { BusError } from './errors.js';
 import { createMessageCodec } from './message-codec.js';
 import { createPostgresListener } from './postgres-listener.js';
@@ -33,7 +34,20 @@ export interface PostgresBusOptions {
    * Without it every event travels as a pointer (subscribers read the database).
    */
   signingKey?: Uint8Array;
+  /**
+   * How long `subscribe` waits for its LISTEN before it resolves anyway, telling the subscriber
+   * the bus is down (`onDown`) until the LISTEN is in place (`onResync`). @default 2000
+   */
+  subscribeTimeoutMs?: number;
+  /**
+   * Server-side budget of each NOTIFY statement (`statement_timeout`); the client gives up 3 s
+   * later, counting the connection as dead. @default 5000
+   */
+  statementTimeoutMs?: number;
 }
+
+/** How much longer than the server's statement budget the client waits for an answer. */
+const CLIENT_MARGIN_MS = 3000;
 
 /** Channels are per run, so each process hears only the runs it follows. */
 export function runChannel(runId: string): string {
@@ -91,12 +105,27 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
     onReconnect(reason) {
       registry.resyncAll(reason);
     },
+    onDown(reason) {
+      registry.markDown(reason);
+    },
   });
+  const subscribeTimeoutMs = options.subscribeTimeoutMs ?? 2000;
 
+  const statementTimeoutMs = options.statementTimeoutMs ?? 5000;
   const pool = new pg.Pool({
     connectionString: options.url,
     max: 2,
     application_name: `${appName}-publish`,
+    // A silent connection (a lost NAT entry, a hung proxy) must fail a publish within seconds,
+    // not the kernel's 15 minutes: the server stops a statement at its budget, and the client
+    // gives up a little later, when only a dead connection can still be silent. A publish that
+    // fails so releases its client with the error, and the pool destroys it.
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + CLIENT_MARGIN_MS,
+    // Also bounds the wait for one of the two connections.
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 5000,
   });
   // A publisher connection that dies is replaced at the next checkout; idle, the pool hears it,
   // checked out between two chunks only the client does (the next query then rejects).
@@ -146,14 +175,18 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
       if (closed) throw new BusError('BUS_CLOSED', 'bus closed');
       const channel = runChannel(runId);
       registry.add(runId, handlers);
+      let open = true;
       try {
         // Also when the run already had a subscriber: its LISTEN may still be in flight.
-        await listener.listen(channel);
+        await activateWithin(registry, runId, handlers, listener.listen(channel), {
+          deadlineMs: subscribeTimeoutMs,
+          isOpen: () => open,
+        });
       } catch (error) {
+        open = false;
         if (registry.remove(runId, handlers)) await listener.unlisten(channel);
         throw error;
       }
-      let open = true;
       return {
         async close() {
           if (!open) return;

@@ -54,11 +54,13 @@ export {
 } from './run-lease-repo.js';
 export { toStorableJson } from './storable-json.js';
 export {
+  MAX_SEQ,
   createRunEventRepo,
   toEnvelope,
   type AppendFence,
   type AppendResult,
   type EventRow,
+  type EventVisibility,
   type NewEvent,
   type ReadPageOptions,
   type RunEventRepo,

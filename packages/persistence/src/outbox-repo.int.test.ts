@@ -38,6 +38,56 @@ async function publishEverything(): Promise<void> {
   await t.db.pool.query('UPDATE run_outbox SET parked_at = NULL WHERE parked_at IS NOT NULL');
 }
 
+async function publishedSeq(runId: string): Promise<number> {
+  const { rows } = await t.db.pool.query<{ published_seq: number }>(
+    'SELECT published_seq FROM runs WHERE id = $1',
+    [runId],
+  );
+  return rows[0]!.published_seq;
+}
+
+describe("a run's published mark", () => {
+  it('I4: moves forward only with each mark, and can never pass the last seq of its run', async () => {
+    const run = await runWithEvents(6);
+    expect(await publishedSeq(run)).toBe(0);
+    await t.db.prisma.$transaction((tx) =>
+      repos.outbox.markPublished(tx, [{ runId: run, upToSeq: 4 }]),
+    );
+    expect(await publishedSeq(run)).toBe(4);
+    // A late replica that marks less (its claim was older) never moves it back.
+    await t.db.prisma.$transaction((tx) =>
+      repos.outbox.markPublished(tx, [{ runId: run, upToSeq: 2 }]),
+    );
+    expect(await publishedSeq(run)).toBe(4);
+    await expect(
+      t.db.pool.query('UPDATE runs SET published_seq = next_seq WHERE id = $1', [run]),
+    ).rejects.toMatchObject({ code: '23514' });
+  });
+
+  it('is marked and committed in one round trip, which leaves the connection out of the transaction', async () => {
+    await publishEverything();
+    const run = await runWithEvents(3);
+    const client = await t.db.pool.connect();
+    try {
+      const claimed = await repos.outbox.beginAndClaim(client, { maxRuns: 10 });
+      expect(claimed.map((c) => c.runId)).toEqual([run]);
+      expect(client.getTransactionStatus()).toBe('T');
+      expect(await repos.outbox.markPublishedAndCommit(client, [{ runId: run, upToSeq: 3 }])).toBe(
+        3,
+      );
+      expect(client.getTransactionStatus()).toBe('I');
+    } finally {
+      client.release();
+    }
+    expect(await publishedSeq(run)).toBe(3);
+    const { rows } = await t.db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM run_outbox WHERE run_id = $1 AND published_at IS NULL',
+      [run],
+    );
+    expect(rows[0]!.n).toBe(0);
+  });
+});
+
 describe('outbox claim', () => {
   it("returns each claimed run's next unpublished events in seq order, at most maxEventsPerRun", async () => {
     await publishEverything();
@@ -56,11 +106,7 @@ describe('outbox claim', () => {
     });
     const next = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx, { maxRuns: 10 }));
     expect(next.find((c) => c.runId === a)?.events.map((e) => e.seq)).toEqual([6, 7]);
-    const { rows } = await t.db.pool.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM run_events WHERE run_id = $1 AND published_at IS NOT NULL',
-      [a],
-    );
-    expect(rows[0]!.n).toBe(5);
+    expect(await publishedSeq(a)).toBe(5);
   });
 
   it("two concurrent claimers never hold the same run's outbox rows", async () => {

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 
 import type { Db } from './database.js';
-import type { EventRow } from './run-event-repo.js';
+import { isRunId } from './ids.js';
+import { type EventRow, MAX_SEQ } from './run-event-repo.js';
 
 /**
  * Where the outbox statements run: a Prisma client or transaction, or a raw pg client (the
@@ -66,7 +67,15 @@ const CLAIM_SQL = `
    WHERE rank = 1 OR total <= $3::bigint
    ORDER BY run_id, seq`;
 
-/** I4: marks only unpublished rows up to what was claimed, on the outbox and the log at once. */
+/**
+ * Marks what the bus accepted: each claimed run's outbox rows up to `up_to`, and the run's published
+ * high-water mark (runs.published_seq), which published replay reads instead of a column on every
+ * event. Keeps I4: the mark only moves forward (GREATEST: a late replica that marks less never
+ * moves it back), and never passes the run's last seq (`up_to` is a claimed, committed seq; the
+ * CHECK runs_published_seq_allocated guards it too). It takes each run's row lock until COMMIT,
+ * which appends to that run wait for: the worker sends COMMIT in the same round trip
+ * (markPublishedAndCommit), so the lock lives for microseconds, not a network round trip.
+ */
 const MARK_SQL = `
   WITH mark AS (
     SELECT * FROM unnest($1::uuid[], $2::int[]) AS m(run_id, up_to)
@@ -74,14 +83,14 @@ const MARK_SQL = `
     UPDATE run_outbox o SET published_at = now()
       FROM mark
      WHERE o.run_id = mark.run_id AND o.seq <= mark.up_to AND o.published_at IS NULL
-    RETURNING o.run_id, o.seq
-  ), event AS (
-    UPDATE run_events e SET published_at = now()
-      FROM outbox
-     WHERE e.run_id = outbox.run_id AND e.seq = outbox.seq
+    RETURNING 1
+  ), run AS (
+    UPDATE runs r SET published_seq = GREATEST(r.published_seq, mark.up_to)
+      FROM mark
+     WHERE r.id = mark.run_id AND r.published_seq < mark.up_to
     RETURNING 1
   )
-  SELECT count(*)::int AS n FROM event`;
+  SELECT (SELECT count(*) FROM outbox)::int AS n, (SELECT count(*) FROM run)::int AS runs`;
 
 /** A claimed row; `type` is null when the outbox row's event is missing. */
 type ClaimRow = Omit<EventRow, 'type'> & { type: string | null };
@@ -189,7 +198,7 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
       const sql = CLAIM_SQL.replace('$1::int', `${int(options.maxRuns ?? 32, 'maxRuns')}`)
         .replace('$2::int', `${int(options.maxEventsPerRun ?? 500, 'maxEventsPerRun')}`)
         .replace('$3::bigint', `${int(options.maxBytes ?? DEFAULT_CLAIM_BYTES, 'maxBytes')}`);
-      const timeout = int(options.statementTimeoutMs ?? 30_000, 'statementTimeoutMs');
+      const timeout = int(options.statementTimeoutMs ?? 5000, 'statementTimeoutMs');
       const results = (await client.query(
         `BEGIN; SET LOCAL statement_timeout = ${timeout}; ${sql}`,
       )) as unknown as pg.QueryResult<ClaimRow>[];
@@ -197,9 +206,9 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
     },
 
     /**
-     * Marks a claimed run's events published up to `upToSeq`, on the outbox rows and on the
-     * events, in one statement. Call it only after the bus accepted those events, in the
-     * transaction that claimed them.
+     * Marks a claimed run's events published up to `upToSeq`: its outbox rows and its published
+     * mark, in one statement (MARK_SQL). Call it only after the bus accepted those events, in the
+     * transaction that claimed them. Returns how many events it marked.
      */
     async markPublished(
       tx: OutboxQueryable,
@@ -211,6 +220,36 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
         marks.map((m) => m.upToSeq),
       ]);
       return rows[0]?.n ?? 0;
+    },
+
+    /**
+     * markPublished followed by COMMIT in the same round trip (one simple-protocol query, the
+     * marks inlined after validation), on the raw client whose transaction claimed the runs:
+     * the runs' row locks that the mark takes are released as soon as the server has run it.
+     * Returns how many events it marked. Rejects, leaving the transaction to roll back, when the
+     * mark fails.
+     */
+    async markPublishedAndCommit(
+      client: pg.ClientBase,
+      marks: readonly { runId: string; upToSeq: number }[],
+    ): Promise<number> {
+      if (marks.length === 0) {
+        await client.query('COMMIT');
+        return 0;
+      }
+      for (const m of marks) {
+        if (!isRunId(m.runId)) throw new RangeError(`not a run id: ${m.runId}`);
+        if (!Number.isSafeInteger(m.upToSeq) || m.upToSeq < 1 || m.upToSeq > MAX_SEQ)
+          throw new RangeError(`not a seq: ${m.upToSeq}`);
+      }
+      const sql = MARK_SQL.replace(
+        '$1::uuid[]',
+        `'{${marks.map((m) => m.runId).join(',')}}'::uuid[]`,
+      ).replace('$2::int[]', `'{${marks.map((m) => m.upToSeq).join(',')}}'::int[]`);
+      const results = (await client.query(`${sql}; COMMIT`)) as unknown as pg.QueryResult<{
+        n: number;
+      }>[];
+      return results[0]?.rows[0]?.n ?? 0;
     },
 
     /**

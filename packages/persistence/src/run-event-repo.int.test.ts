@@ -292,6 +292,36 @@ describe('readPage', () => {
     }
     expect(seen).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
   });
+
+  it("with published visibility reads only up to the run's published mark, or to a seq the bus announced", async () => {
+    const run = await seedRun(repos);
+    await repos.events.append(
+      run.id,
+      Array.from({ length: 4 }, (_, i) => delta(i)),
+    );
+    const seqs = async (options: Parameters<typeof repos.events.readPage>[1]) =>
+      (await repos.events.readPage(run.id, options)).map((e) => e.seq);
+    expect(await seqs({ visibility: 'published' })).toEqual([]);
+    await t.db.prisma.$transaction((tx) =>
+      repos.outbox.markPublished(tx, [{ runId: run.id, upToSeq: 2 }]),
+    );
+    expect(await seqs({ visibility: 'published' })).toEqual([1, 2]);
+    expect(await seqs({ visibility: 'published', fromSeq: 2, limit: 5 })).toEqual([2]);
+    // The bus announced seq 4: the outbox published it, its mark may still be on its way.
+    expect(await seqs({ visibility: 'published', knownPublishedSeq: 4 })).toEqual([1, 2, 3, 4]);
+    // An announcement never shows more than is committed.
+    expect(await seqs({ visibility: 'published', knownPublishedSeq: 99 })).toEqual([1, 2, 3, 4, 5]);
+    expect(await seqs({ visibility: 'committed' })).toEqual([1, 2, 3, 4, 5]);
+    expect(await seqs({})).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('A9: a page that starts past the largest seq (2^31 - 1) is empty, never an integer overflow', async () => {
+    const run = await seedRun(repos);
+    expect(await repos.events.readPage(run.id, { fromSeq: 2_147_483_647 })).toEqual([]);
+    expect(await repos.events.readPage(run.id, { fromSeq: 2_147_483_648 })).toEqual([]);
+    expect(await repos.events.readPage(run.id, { fromSeq: 5, toSeq: 2_147_483_648 })).toEqual([]);
+    expect(await repos.events.readPage(run.id, { toSeq: 2_147_483_648 })).toHaveLength(1);
+  });
 });
 
 describe('the database itself', () => {

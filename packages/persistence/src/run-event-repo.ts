@@ -9,6 +9,9 @@ import { APPEND_EVENTS_SQL, APPEND_OUTCOME_SQL } from './sql/append-events.js';
 import { READ_EVENTS_SQL, READ_EVENTS_WITHIN_BYTES_SQL } from './sql/read-events.js';
 import { toStorableJson } from './storable-json.js';
 
+/** The largest seq a run can have: seqs are PostgreSQL `integer`s. */
+export const MAX_SEQ = 2_147_483_647;
+
 // v2: the statement gained the fence parameters; a new name keeps a connection that prepared the
 // old text from running it with the wrong parameter count.
 const APPEND_EVENTS = { name: 'runstream_append_events_v2', text: APPEND_EVENTS_SQL };
@@ -49,6 +52,12 @@ export interface AppendFence {
   expectedSeq?: number;
 }
 
+/**
+ * Which events a read may return: every committed one, or only those the outbox has published
+ * (up to the run's published mark).
+ */
+export type EventVisibility = 'committed' | 'published';
+
 export interface ReadPageOptions {
   /** First seq to return (inclusive). @default 1 */
   fromSeq?: number;
@@ -61,6 +70,15 @@ export interface ReadPageOptions {
    * reaches it is the last); a page always holds at least one event. Unbounded when absent.
    */
   maxBytes?: number;
+  /** @default 'committed' */
+  visibility?: EventVisibility;
+  /**
+   * With `visibility: 'published'`: a seq known to be published although its mark may not have
+   * committed yet (a bus message announced it; the outbox publishes before it marks). The read
+   * then goes at least this far, never past what is committed.
+   * @default 0
+   */
+  knownPublishedSeq?: number;
 }
 
 export interface EventRow {
@@ -179,23 +197,28 @@ export function createRunEventRepo(deps: RunEventRepoDeps) {
 
     /**
      * Events of a run in seq order from `fromSeq` (inclusive), one page of at most `limit` events
-     * and, with `maxBytes`, about that many bytes of data.
+     * and, with `maxBytes`, about that many bytes of data: every committed event, or with
+     * `visibility: 'published'` only published ones (READ_EVENTS_SQL).
      */
     async readPage(runId: string, options: ReadPageOptions = {}, tx?: Db): Promise<EventRow[]> {
       if (!isRunId(runId)) return [];
       const fromSeq = options.fromSeq ?? 1;
-      const toSeq = options.toSeq ?? 2_147_483_647;
+      const toSeq = Math.min(options.toSeq ?? MAX_SEQ, MAX_SEQ);
       const limit = options.limit ?? 1000;
+      // Past MAX_SEQ nothing can exist, and binding it would overflow the int parameter.
+      if (fromSeq > toSeq) return [];
+      const published =
+        options.visibility === 'published'
+          ? Math.min(Math.max(options.knownPublishedSeq ?? 0, 0), MAX_SEQ)
+          : null;
+      const params = [runId, fromSeq, toSeq, limit, published];
       if (options.maxBytes !== undefined) {
         return queryRows<EventRow>(deps, tx, READ_EVENTS_WITHIN_BYTES, [
-          runId,
-          fromSeq,
-          toSeq,
-          limit,
+          ...params,
           options.maxBytes,
         ]);
       }
-      return queryRows<EventRow>(deps, tx, READ_EVENTS, [runId, fromSeq, toSeq, limit]);
+      return queryRows<EventRow>(deps, tx, READ_EVENTS, params);
     },
   };
 }

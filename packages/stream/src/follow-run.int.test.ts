@@ -1,6 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { type Bus, type BusMessage, createMemoryBus } from '@runstream/bus';
+import {
+  type Bus,
+  type BusMessage,
+  type SubscriptionHandlers,
+  createMemoryBus,
+} from '@runstream/bus';
 import type { RunEventEnvelope } from '@runstream/events';
 import {
   type Repos,
@@ -9,8 +14,10 @@ import {
   openTestDatabase,
   seedRun,
 } from '@runstream/persistence/testing';
+import { toEnvelope } from '@runstream/persistence';
 
 import { followRun } from './follow-run.js';
+import { MAX_SEQ } from './start-point.js';
 import { type Fault, startTestPublisher } from './testing/index.js';
 
 let testDb: TestDatabaseWithClient;
@@ -40,7 +47,10 @@ async function appendAll(runId: string, n: number, batch = 25, terminal = true):
   if (terminal) await repos.events.append(runId, [{ type: 'run.completed', data: {} }]);
 }
 
+type Replay = 'published' | 'committed';
+
 async function collect(
+  replay: Replay,
   bus: Bus,
   runId: string,
   afterSeq = 0,
@@ -49,7 +59,7 @@ async function collect(
   const controller = new AbortController();
   const follower = followRun(
     { bus, events: repos.events },
-    { runId, afterSeq, signal: controller.signal, pageSize: 50 },
+    { runId, afterSeq, signal: controller.signal, pageSize: 50, replay },
   );
   const timer = setInterval(() => follower.check(), 200);
   const out: RunEventEnvelope[] = [];
@@ -72,7 +82,7 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
-describe('followRun', () => {
+describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (replay) => {
   it('closes the replay-to-live race: events committed between subscribe and replay arrive once', async () => {
     const run = await seedRun(repos);
     const inner = createMemoryBus();
@@ -110,7 +120,7 @@ describe('followRun', () => {
     };
     const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: inner });
     cleanups.push(() => publisher.stop());
-    const received = collect(bus, run.id);
+    const received = collect(replay, bus, run.id);
     await injectedDone;
     await appendAll(run.id, 100);
     expect(seqs(await received)).toEqual(range(1, 104));
@@ -138,7 +148,7 @@ describe('followRun', () => {
       },
     );
     cleanups.push(() => publisher.stop());
-    const received = collect(bus, run.id);
+    const received = collect(replay, bus, run.id);
     await appendAll(run.id, 500, 7);
     const events = await received;
     expect(seqs(events)).toEqual(range(1, 502));
@@ -149,9 +159,12 @@ describe('followRun', () => {
     const run = await seedRun(repos);
     await appendAll(run.id, 120);
     const bus = createMemoryBus();
-    expect(seqs(await collect(bus, run.id))).toEqual(range(1, 122));
-    expect(seqs(await collect(bus, run.id, 100))).toEqual(range(101, 122));
-    expect(seqs(await collect(bus, run.id, 121))).toEqual([122]);
+    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus });
+    cleanups.push(() => publisher.stop());
+    await publisher.idle();
+    expect(seqs(await collect(replay, bus, run.id))).toEqual(range(1, 122));
+    expect(seqs(await collect(replay, bus, run.id, 100))).toEqual(range(101, 122));
+    expect(seqs(await collect(replay, bus, run.id, 121))).toEqual([122]);
   });
 
   it('B7: with pageMaxBytes the replay reads pages bounded in bytes, and still delivers every event', async () => {
@@ -188,7 +201,7 @@ describe('followRun', () => {
     let batches = 0;
     let firstSeen!: () => void;
     const first = new Promise<void>((resolve) => (firstSeen = resolve));
-    const received = collect(bus, run.id, 0, () => {
+    const received = collect(replay, bus, run.id, 0, () => {
       batches++;
       firstSeen();
     });
@@ -197,14 +210,123 @@ describe('followRun', () => {
     await appendAll(run.id, 60, 3);
     expect(seqs(await received)).toEqual(range(1, 62));
   });
+});
 
+/**
+ * A bus decorator that can go down: while down it delivers nothing and has told its subscribers
+ * (onDown, as the adapters do when a connection is lost); up() resyncs them.
+ */
+function downableBus(inner: Bus) {
+  const subscribers = new Set<SubscriptionHandlers>();
+  let isDown = false;
+  const bus: Bus = {
+    ...inner,
+    async subscribe(runId, handlers) {
+      const wrapped: SubscriptionHandlers = {
+        onMessage: (m) => (isDown ? undefined : handlers.onMessage(m)),
+        onResync: (r) => handlers.onResync(r),
+        onDown: (r) => handlers.onDown?.(r),
+      };
+      subscribers.add(wrapped);
+      const subscription = await inner.subscribe(runId, wrapped);
+      if (isDown) wrapped.onDown!('down at subscribe');
+      return {
+        async close() {
+          subscribers.delete(wrapped);
+          await subscription.close();
+        },
+      };
+    },
+  };
+  return {
+    bus,
+    down() {
+      isDown = true;
+      for (const s of subscribers) s.onDown!('transport lost');
+    },
+    up() {
+      isDown = false;
+      for (const s of subscribers) s.onResync('transport back');
+    },
+  };
+}
+
+describe('followRun, published replay', () => {
+  const markPublished = (runId: string, upToSeq: number) =>
+    testDb.db.prisma.$transaction((tx) => repos.outbox.markPublished(tx, [{ runId, upToSeq }]));
+
+  async function* iterateUntilEnd(follower: AsyncIterable<RunEventEnvelope[]>) {
+    for await (const batch of follower) yield seqs(batch);
+  }
+
+  it('replays only what the outbox has published, and reads an announced event before its mark commits', async () => {
+    const run = await seedRun(repos);
+    await appendAll(run.id, 9, 9, false);
+    await markPublished(run.id, 5);
+    const bus = createMemoryBus();
+    const controller = new AbortController();
+    cleanups.push(async () => controller.abort());
+    const batches = iterateUntilEnd(
+      followRun(
+        { bus, events: repos.events },
+        { runId: run.id, afterSeq: 0, signal: controller.signal, replay: 'published' },
+      ),
+    );
+    // Seqs 6..10 are committed, not published: the replay stops at the mark.
+    expect((await batches.next()).value).toEqual(range(1, 5));
+    // The outbox published seq 10 as a pointer; its mark (and 6..9's) has not committed.
+    await bus.publish([{ source: 'outbox', runId: run.id, seq: 10 }]);
+    expect((await batches.next()).value).toEqual(range(6, 10));
+    const { lastSeq } = await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
+    const [row] = await repos.events.readPage(run.id, { fromSeq: lastSeq });
+    await bus.publish([{ source: 'outbox', runId: run.id, seq: lastSeq, event: toEnvelope(row!) }]);
+    expect((await batches.next()).value).toEqual([11]);
+    expect((await batches.next()).done).toBe(true);
+  });
+
+  it('finds an event published just before it subscribed, whose mark commits after its replay, at the next poll instant', async () => {
+    const run = await seedRun(repos);
+    await appendAll(run.id, 2, 2, false);
+    await markPublished(run.id, 2);
+    const bus = createMemoryBus();
+    // Seq 3 went out on the bus before this follower subscribed; its mark is still on its way.
+    const controller = new AbortController();
+    cleanups.push(async () => controller.abort());
+    const batches = iterateUntilEnd(
+      followRun(
+        { bus, events: repos.events },
+        {
+          runId: run.id,
+          afterSeq: 0,
+          signal: controller.signal,
+          replay: 'published',
+          pollIntervalMs: 200,
+        },
+      ),
+    );
+    expect((await batches.next()).value).toEqual([1, 2]);
+    await markPublished(run.id, 3);
+    // No heartbeat check in this test: only the follower's settling read can find it.
+    expect((await batches.next()).value).toEqual([3]);
+    controller.abort();
+    expect((await batches.next()).done).toBe(true);
+  });
+});
+
+describe('followRun with a busy consumer', () => {
   it('holds at most maxBufferedEvents live events while its consumer is busy', async () => {
     const run = await seedRun(repos);
     const bus = createMemoryBus();
     const controller = new AbortController();
     const follower = followRun(
       { bus, events: repos.events },
-      { runId: run.id, afterSeq: 0, signal: controller.signal, maxBufferedEvents: 10 },
+      {
+        runId: run.id,
+        afterSeq: 0,
+        signal: controller.signal,
+        maxBufferedEvents: 10,
+        replay: 'committed',
+      },
     );
     const iterator = follower[Symbol.asyncIterator]();
     expect(seqs((await iterator.next()).value as RunEventEnvelope[])).toEqual([1]);
@@ -231,5 +353,91 @@ describe('followRun', () => {
     expect(rest).toEqual(range(2, 301));
     controller.abort();
     expect((await iterator.next()).done).toBe(true);
+  });
+});
+
+describe('followRun at the largest seq', () => {
+  it('A9: a start point at MAX_SEQ reads nothing past it, and ends when the run has ended', async () => {
+    const run = await seedRun(repos);
+    const bus = createMemoryBus();
+    const controller = new AbortController();
+    const follower = followRun(
+      {
+        bus,
+        events: repos.events,
+        terminalSeq: async (id) => {
+          const current = await repos.runs.getById(id);
+          return current.finishedAt ? current.nextSeq - 1 : undefined;
+        },
+      },
+      { runId: run.id, afterSeq: MAX_SEQ, signal: controller.signal },
+    );
+    const received: RunEventEnvelope[] = [];
+    const consumed = (async () => {
+      for await (const batch of follower) received.push(...batch);
+    })();
+    await appendAll(run.id, 3);
+    // The heartbeat's check: the run has ended, below the start point.
+    follower.check();
+    await consumed;
+    expect(received).toEqual([]);
+    expect(follower.lastSeq).toBe(MAX_SEQ);
+  });
+});
+
+describe('followRun while the bus is down', () => {
+  it('B1: polls the database (no heartbeat check), then goes live again after onResync, with no gap or duplicate', async () => {
+    const run = await seedRun(repos);
+    const transport = downableBus(createMemoryBus());
+    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: transport.bus });
+    cleanups.push(() => publisher.stop());
+    const controller = new AbortController();
+    cleanups.push(async () => controller.abort());
+    const follower = followRun(
+      { bus: transport.bus, events: repos.events },
+      { runId: run.id, afterSeq: 0, signal: controller.signal, pollIntervalMs: 100 },
+    );
+    const received: RunEventEnvelope[] = [];
+    let arrived: (() => void) | undefined;
+    const consumed = (async () => {
+      for await (const batch of follower) {
+        received.push(...batch);
+        arrived?.();
+      }
+    })();
+    const until = async (n: number) => {
+      while (received.length < n) await new Promise<void>((resolve) => (arrived = resolve));
+    };
+
+    await until(1);
+    transport.down();
+    // Nothing calls check(): only the follower's own polling can bring these.
+    await appendAll(run.id, 20, 4, false);
+    await until(21);
+    transport.up();
+    await appendAll(run.id, 30, 3);
+    await consumed;
+    expect(seqs(received)).toEqual(range(1, 52));
+  });
+
+  it('B1: a follower that subscribes while the bus is down replays, polls, and ends after the terminal event', async () => {
+    const run = await seedRun(repos);
+    await appendAll(run.id, 10, 5, false);
+    const transport = downableBus(createMemoryBus());
+    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: transport.bus });
+    cleanups.push(() => publisher.stop());
+    transport.down();
+    const controller = new AbortController();
+    const follower = followRun(
+      { bus: transport.bus, events: repos.events },
+      { runId: run.id, afterSeq: 0, signal: controller.signal, pollIntervalMs: 100 },
+    );
+    const received: RunEventEnvelope[] = [];
+    const consumed = (async () => {
+      for await (const batch of follower) received.push(...batch);
+    })();
+    await appendAll(run.id, 10, 2);
+    await consumed;
+    expect(seqs(received)).toEqual(range(1, 22));
   });
 });

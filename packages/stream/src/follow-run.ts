@@ -1,6 +1,8 @@
 import type { Bus, BusMessage, SubscriptionHandlers } from '@runstream/bus';
 import { type RunEventEnvelope, isTerminalType } from '@runstream/events';
-import { type EventRow, type RunEventRepo, toEnvelope } from '@runstream/persistence';
+import { type EventRow, type EventVisibility, MAX_SEQ, toEnvelope } from '@runstream/persistence';
+
+import type { StreamReads } from './coalesce-reads.js';
 
 // Rows shared by coalesced reads become one envelope each, so their SSE frame is built once too.
 const envelopes = new WeakMap<EventRow, RunEventEnvelope>();
@@ -15,7 +17,8 @@ function envelopeOf(row: EventRow): RunEventEnvelope {
 
 export interface FollowRunDeps {
   bus: Bus;
-  events: Pick<RunEventRepo, 'readPage'>;
+  /** The repository's readPage, or reads shared among streams (coalesceReads). */
+  events: StreamReads;
   /**
    * The seq of the run's terminal event, or undefined while it runs. Asked when a database read
    * finds nothing new: a stream whose start point is already past the end has no terminal event
@@ -30,6 +33,14 @@ export interface FollowRunOptions {
   afterSeq: number;
   /** Ends the iteration (client gone, server shutting down); the subscription is closed. */
   signal: AbortSignal;
+  /**
+   * What replay and gap fill read. `published`: only events the outbox has published (up to the
+   * run's published mark, or to the highest seq the bus announced), so that nothing a client
+   * sees is ahead of the bus. `committed`: every committed event, sooner, and also while the
+   * outbox is down.
+   * @default 'published'
+   */
+  replay?: EventVisibility;
   /**
    * Events read from the database per query.
    * @default 500
@@ -47,6 +58,13 @@ export interface FollowRunOptions {
    * @default 1000
    */
   maxBufferedEvents?: number;
+  /**
+   * While the bus is down (between its `onDown` and `onResync`), how often the database is read
+   * for new events. Every follower of a process reads at the same instants (multiples of the
+   * interval), so that followers of one run share each read (see coalesceReads).
+   * @default 1000
+   */
+  pollIntervalMs?: number;
 }
 
 /** A run's events, in order, each once, from `afterSeq + 1` up to and including its terminal event. */
@@ -69,17 +87,42 @@ export interface RunFollower extends AsyncIterable<RunEventEnvelope[]> {
  * is at-least-once and may skip, so the bus is only trusted for the very next seq: a repeat is
  * dropped, and a jump (seq > last + 1), a pointer message without its event, a resync or a buffer
  * overflow all mean "read what is missing from the database", which has every committed event:
- * seqs commit gapless and in order, and a message is only ever published after its commit.
+ * seqs commit gapless and in order, and a message is only ever published after its commit. In
+ * `published` replay the read also goes up to the highest seq the bus announced, which the outbox
+ * has published even if its mark has not committed yet.
  */
 export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFollower {
   const { runId, signal } = options;
   const pageSize = options.pageSize ?? 500;
   const maxBuffered = options.maxBufferedEvents ?? 1000;
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const replay = options.replay ?? 'published';
 
   let last = options.afterSeq;
   let live: RunEventEnvelope[] = [];
   // The first pass is the replay; later passes catch up after a gap, a resync or a check.
   let mustRead = true;
+  // Between the bus's onDown and onResync nothing arrives live: the follower polls.
+  let busDown = false;
+  // The highest seq the bus announced: published, though maybe not yet marked so.
+  let announced = 0;
+  // One more read at the next poll instant. In published replay an event can be published just
+  // before the subscription was active (its message missed) with its mark still on its way: the
+  // replay stops short of it. The outbox commits a mark right after its publish, so one later read
+  // finds it, instead of the next heartbeat check.
+  let settle = false;
+  // Whether an empty read should also ask for the run's end: on the replay (a start point past
+  // the end) and at heartbeat checks (a lost final message), not at every poll of a bus outage,
+  // which reads the terminal event like any other.
+  let askEnd = true;
+  // Set when the follower learned that events exist which it lacks (a bus message, a resync, the
+  // subscription itself): its next read must begin after this moment. Polls and heartbeat checks
+  // look for nothing in particular and may share any read in flight.
+  let freshAfter: number | undefined;
+  const mustReadFresh = (): void => {
+    mustRead = true;
+    freshAfter = deps.events.ticket?.();
+  };
   let wake: (() => void) | undefined;
   const notify = (): void => {
     const resolve = wake;
@@ -89,6 +132,7 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
 
   const handlers: SubscriptionHandlers = {
     onMessage(message: BusMessage) {
+      if (message.seq > announced) announced = message.seq;
       if (message.seq <= last) return;
       if (message.event && !mustRead && live.length < maxBuffered) {
         live.push(message.event);
@@ -96,27 +140,40 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
         // A pointer, or no room: the database has it. Buffered events stay valid, as the read
         // resumes at last + 1 and the drain drops whatever the read already yielded.
         if (live.length >= maxBuffered) live = [];
-        mustRead = true;
+        mustReadFresh();
       }
       notify();
     },
     onResync() {
+      busDown = false;
+      settle = replay === 'published';
+      mustReadFresh();
+      notify();
+    },
+    onDown() {
+      busDown = true;
       mustRead = true;
       notify();
     },
   };
 
   const { pageMaxBytes } = options;
-  const read = (fromSeq: number) =>
-    deps.events.readPage(
-      runId,
-      pageMaxBytes === undefined
-        ? { fromSeq, limit: pageSize }
-        : { fromSeq, limit: pageSize, maxBytes: pageMaxBytes },
-    );
+  const read = (fromSeq: number, fresh: number | undefined) =>
+    deps.events.readPage(runId, {
+      fromSeq,
+      limit: pageSize,
+      ...(pageMaxBytes === undefined ? {} : { maxBytes: pageMaxBytes }),
+      visibility: replay,
+      ...(replay === 'published' ? { knownPublishedSeq: announced } : {}),
+      freshAfter: fresh,
+    });
 
   async function* readFromDatabase(): AsyncGenerator<RunEventEnvelope[], boolean> {
-    let next = read(last + 1);
+    const fresh = freshAfter;
+    freshAfter = undefined;
+    // A follower at the largest seq has nothing left to read; the caller's terminal check ends it.
+    if (last >= MAX_SEQ) return false;
+    let next = read(last + 1, fresh);
     for (;;) {
       const rows = await next;
       if (rows.length === 0) return false;
@@ -126,9 +183,11 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
       // with a byte bound the read goes on until a page comes back empty (one extra, cheap read
       // at the end of a catch-up).
       const full =
-        (rows.length === pageSize || pageMaxBytes !== undefined) && !isTerminalType(tail.type);
+        (rows.length === pageSize || pageMaxBytes !== undefined) &&
+        !isTerminalType(tail.type) &&
+        tail.seq < MAX_SEQ;
       // Read ahead: the next page's query runs while this one is written to the client.
-      if (full) next = read(tail.seq + 1);
+      if (full) next = read(tail.seq + 1, fresh);
       last = tail.seq;
       try {
         yield batch;
@@ -148,7 +207,7 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
     for (const event of live) {
       if (event.seq <= next) continue;
       if (event.seq !== next + 1) {
-        mustRead = true;
+        mustReadFresh();
         break;
       }
       batch.push(event);
@@ -163,13 +222,18 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
     if (signal.aborted) return;
     signal.addEventListener('abort', notify, { once: true });
     const subscription = await deps.bus.subscribe(runId, handlers);
+    // The replay must see every event published before the subscription was active.
+    mustReadFresh();
+    settle = replay === 'published';
     try {
       while (!signal.aborted) {
         if (mustRead) {
           mustRead = false;
           const before = last;
           if (yield* readFromDatabase()) return;
-          if (last === before && deps.terminalSeq) {
+          const ask = askEnd;
+          askEnd = false;
+          if (ask && last === before && deps.terminalSeq) {
             const terminal = await deps.terminalSeq(runId);
             if (terminal !== undefined && last >= terminal) return;
           }
@@ -181,6 +245,23 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
           last = batch[batch.length - 1]!.seq;
           yield batch;
           if (isTerminalType(batch[batch.length - 1]!.type)) return;
+          continue;
+        }
+        if (busDown || settle) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(
+              () => {
+                settle = false;
+                mustRead = true;
+                notify();
+              },
+              pollIntervalMs - (Date.now() % pollIntervalMs),
+            );
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
           continue;
         }
         await new Promise<void>((resolve) => {
@@ -197,6 +278,7 @@ export function followRun(deps: FollowRunDeps, options: FollowRunOptions): RunFo
     [Symbol.asyncIterator]: iterate,
     check() {
       mustRead = true;
+      askEnd = true;
       notify();
     },
     get lastSeq() {

@@ -1,4 +1,4 @@
-export { coalesceReads } from './coalesce-reads.js';
+export { coalesceReads, type StreamReadOptions, type StreamReads } from './coalesce-reads.js';
 export {
   followRun,
   type FollowRunDeps,

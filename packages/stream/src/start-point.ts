@@ -1,5 +1,6 @@
-/** The largest seq a run can have: seqs are PostgreSQL `integer`s. */
-export const MAX_SEQ = 2_147_483_647;
+import { MAX_SEQ } from '@runstream/persistence';
+
+export { MAX_SEQ };
 
 export type StartPointErrorCode = 'INVALID_START_POINT';
 

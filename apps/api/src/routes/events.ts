@@ -1,8 +1,14 @@
 import type { Bus } from '@runstream/bus';
 import { isTerminalType } from '@runstream/events';
-import { type RunEventRepo, type RunRepo, toEnvelope } from '@runstream/persistence';
+import {
+  type EventVisibility,
+  type RunEventRepo,
+  type RunRepo,
+  toEnvelope,
+} from '@runstream/persistence';
 import {
   type RunFollower,
+  type StreamReads,
   followRun,
   formatReconnectFrame,
   pipeRunEvents,
@@ -26,13 +32,16 @@ export interface StreamSettings {
   maxStreamsPerTenant: number;
   /** Bytes of event data in one JSON page and in one database read of a stream. */
   pageMaxBytes: number;
+  pollIntervalMs: number;
+  /** What replay, gap fill and JSON pages read (RUNSTREAM_SSE_REPLAY). */
+  replay: EventVisibility;
 }
 
 export interface EventRoutesDeps {
   runs: RunRepo;
   events: RunEventRepo;
   /** Reads for streams: shared among streams asking for the same page at once. */
-  streamReads: Pick<RunEventRepo, 'readPage'>;
+  streamReads: StreamReads;
   bus: Bus;
   metrics: ApiMetrics;
   stream: StreamSettings;
@@ -91,6 +100,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
           fromSeq: afterSeq + 1,
           limit: request.query.limit,
           maxBytes: deps.stream.pageMaxBytes,
+          visibility: deps.stream.replay,
         });
         const page = rows.map(toEnvelope);
         const lastRow = page[page.length - 1];
@@ -146,6 +156,8 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
             signal: controller.signal,
             maxBufferedEvents: deps.stream.maxBufferedEvents,
             pageMaxBytes: deps.stream.pageMaxBytes,
+            pollIntervalMs: deps.stream.pollIntervalMs,
+            replay: deps.stream.replay,
           },
         );
         const end = await pipeRunEvents(follower, reply.raw, {

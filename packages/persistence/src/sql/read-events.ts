@@ -2,12 +2,24 @@
  * One page of a run's events in seq order: the replay and gap-fill read. Walks the primary key
  * (run_id, seq), so a page costs the same wherever it starts.
  *
- * $1 run id, $2 first seq (inclusive), $3 last seq (inclusive), $4 page size.
+ * With $5 NULL it reads every committed event. With $5 set it reads only published ones: up to the
+ * run's published mark (runs.published_seq, which the outbox moves forward after the bus accepted
+ * the events) or up to $5, whichever is higher. $5 is the highest seq the bus announced to the
+ * reader: the outbox publishes an event only after it committed, and marks it right after the
+ * publish, so an announced event is published even while its mark is still uncommitted; without
+ * $5 a read triggered by that very message could stop short of it. The bound is part of the index
+ * condition (LEAST ignores the NULL of committed reads), so a backlog of unpublished events past
+ * it costs nothing.
+ *
+ * $1 run id, $2 first seq (inclusive), $3 last seq (inclusive), $4 page size,
+ * $5 NULL for committed reads, else the highest seq known to be published (0 when none).
  */
 export const READ_EVENTS_SQL = `
 SELECT run_id AS "runId", seq, type, data, created_at AS "createdAt"
   FROM run_events
- WHERE run_id = $1::uuid AND seq >= $2::int AND seq <= $3::int
+ WHERE run_id = $1::uuid AND seq >= $2::int
+   AND seq <= LEAST($3::int, CASE WHEN $5::int IS NOT NULL THEN
+         (SELECT GREATEST(r.published_seq, $5::int) FROM runs r WHERE r.id = $1::uuid) END)
  ORDER BY seq
  LIMIT $4::int`;
 
@@ -18,7 +30,7 @@ SELECT run_id AS "runId", seq, type, data, created_at AS "createdAt"
  * read holds in memory, whatever the size of the events; the row limit still bounds the scan.
  * Bytes are those of the jsonb's text form, a little above its compact JSON.
  *
- * $1..$4 as READ_EVENTS_SQL, $5 the byte bound.
+ * $1..$5 as READ_EVENTS_SQL, $6 the byte bound.
  */
 export const READ_EVENTS_WITHIN_BYTES_SQL = `
 SELECT "runId", seq, type, data, "createdAt"
@@ -26,5 +38,5 @@ SELECT "runId", seq, type, data, "createdAt"
                sum(octet_length(page.data::text)) OVER (ORDER BY page.seq ROWS UNBOUNDED PRECEDING)
                  - octet_length(page.data::text) AS bytes_before
           FROM (${READ_EVENTS_SQL}) page) sized
- WHERE bytes_before < $5::bigint
+ WHERE bytes_before < $6::bigint
  ORDER BY seq`;

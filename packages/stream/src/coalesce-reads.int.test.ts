@@ -1,0 +1,113 @@
+import { createMemoryBus } from '@runstream/bus';
+import type { RunEventEnvelope } from '@runstream/events';
+import { createDatabase } from '@runstream/persistence';
+import {
+  type Repos,
+  type TestDatabaseWithClient,
+  createRepos,
+  openTestDatabase,
+  seedRun,
+} from '@runstream/persistence/testing';
+import { startTcpProxy } from '@runstream/testkit';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+import { coalesceReads } from './coalesce-reads.js';
+import { followRun } from './follow-run.js';
+
+let testDb: TestDatabaseWithClient;
+let repos: Repos;
+
+beforeAll(async () => {
+  testDb = await openTestDatabase();
+  repos = createRepos(testDb.db);
+});
+afterAll(async () => testDb?.drop());
+
+/** One way of the slow link between the followers and PostgreSQL. */
+const LATENCY_MS = 1000;
+
+describe('coalesceReads', () => {
+  it('A5: a follower never joins a read that began before it learned of the event it needs', async () => {
+    // The followers read through a slow link, on one connection; the writer is direct.
+    const proxy = await startTcpProxy({ targetPort: Number(new URL(testDb.url).port) });
+    const slow = createDatabase({
+      url: proxy.url(testDb.url),
+      poolSize: 1,
+      applicationName: 'a5-reads',
+    });
+    const controller = new AbortController();
+    let b: AsyncIterator<RunEventEnvelope[]> | undefined;
+    try {
+      const reads = coalesceReads(createRepos(slow).events);
+      const bus = createMemoryBus();
+      const run = await seedRun(repos);
+      const pointer = (seq: number) => bus.publish([{ source: 'outbox', runId: run.id, seq }]);
+      const follow = () =>
+        followRun(
+          { bus, events: reads },
+          { runId: run.id, afterSeq: 0, signal: controller.signal, replay: 'committed' },
+        );
+
+      // A consumes as fast as events come; B is a stream whose client is busy until resumed.
+      const a: number[] = [];
+      const consumingA = (async () => {
+        for await (const batch of follow()) a.push(...batch.map((e) => e.seq));
+      })();
+      const bIterator = follow()[Symbol.asyncIterator]();
+      b = bIterator;
+      const bGot: number[] = [];
+      const nextOfB = async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(new Error(`B idles at ${bGot.join(',')} without the event it was told of`)),
+            4 * LATENCY_MS + 2000,
+          );
+        });
+        const { value } = await Promise.race([bIterator.next(), idle]).finally(() =>
+          clearTimeout(timer),
+        );
+        bGot.push(...(value as RunEventEnvelope[]).map((e) => e.seq));
+      };
+      await nextOfB();
+      await vi.waitUntil(() => a.length === 1, { timeout: 10_000, interval: 20 });
+      proxy.latency(LATENCY_MS);
+
+      // Seq 2 commits and is announced as a pointer: A starts a read; B only notes it.
+      const { rows } = await testDb.db.pool.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+      await repos.events.append(run.id, [{ type: 'step', data: {} }]);
+      await pointer(2);
+      // A's read has run on the server (its answer is on the slow way back) ...
+      await vi.waitUntil(
+        async () => {
+          const activity = await testDb.db.pool.query(
+            `SELECT 1 FROM pg_stat_activity
+              WHERE application_name = 'a5-reads' AND state = 'idle'
+                AND query LIKE '%FROM run_events%' AND state_change > $1`,
+            [rows[0]!.now],
+          );
+          return activity.rowCount === 1;
+        },
+        { timeout: 10_000, interval: 10 },
+      );
+      // ... when seq 3 commits and is announced, and B's client reads again. B's read must not be
+      // A's, which began before seq 3 existed.
+      await repos.events.append(run.id, [{ type: 'step', data: {} }]);
+      await pointer(3);
+      await nextOfB();
+      // No heartbeat check anywhere in this test: without a fresh read B would idle for ever.
+      while (!bGot.includes(3)) await nextOfB();
+      expect(bGot).toEqual([1, 2, 3]);
+      await vi.waitUntil(() => a.length === 3, { timeout: 10_000, interval: 20 });
+      expect(a).toEqual([1, 2, 3]);
+      controller.abort();
+      await consumingA;
+    } finally {
+      controller.abort();
+      await b?.return?.(undefined);
+      await slow.close();
+      await proxy.close();
+    }
+  });
+});
