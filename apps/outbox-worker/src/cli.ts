@@ -2,7 +2,7 @@
 // `runstream-outbox` (and `pnpm outbox` at the root): operator commands for the outbox. One line
 // on failure, never a stack trace; exit 1 when a command fails, 2 on wrong usage.
 import { createDatabase, createOutboxRepo } from '@runstream/persistence';
-import { databaseUrl, loadEnv } from '@runstream/runtime';
+import { StartupError, databaseUrl, loadEnv } from '@runstream/runtime';
 import { z } from 'zod';
 
 import { type CliDeps, UsageError, needsDatabase, runOutboxCli } from './outbox-cli.js';
@@ -37,7 +37,11 @@ try {
   }
   process.exitCode = await runOutboxCli(args, deps, io);
 } catch (error) {
-  if (error instanceof UsageError) {
+  if (error instanceof StartupError) {
+    // A missing or malformed variable: `NAME: problem`, like every Runstream process.
+    io.err(`${error.toLine()}\n`);
+    process.exitCode = 1;
+  } else if (error instanceof UsageError) {
     io.err(`runstream-outbox: ${oneLine(error)} (see runstream-outbox help)\n`);
     process.exitCode = 2;
   } else {

@@ -1,4 +1,4 @@
-import { type Bus, createBus, createPostgresListener } from '@runstream/bus';
+import { createBus, createPostgresListener } from '@runstream/bus';
 import {
   OUTBOX_WAKEUP_CHANNEL,
   createDatabase,
@@ -18,7 +18,7 @@ import {
 
 import { parseEnv } from './env.js';
 import { createOutboxMetrics } from './metrics.js';
-import { type OutboxWorker, createOutboxWorker } from './outbox-worker.js';
+import { createOutboxWorker } from './outbox-worker.js';
 
 const startup = guardStartup();
 const env = parseEnv();
@@ -37,27 +37,41 @@ const database: Dependency = {
 };
 const outbox = createOutboxRepo({ prisma: db.prisma });
 const metrics = createOutboxMetrics(outbox);
-// The bus signs with the deployment's key, which lives in the database (ADR 0012): it is made once
-// the database answers, and until then /readyz reports the bus as not ready.
-let bus: Bus | undefined;
-let worker: OutboxWorker | undefined;
+// The bus signs with the deployment's key, which lives in the database (ADR 0012): the bus connects
+// now (an unreachable one stops the start with one line), and gets its key once the database answers.
+let signingKey: Uint8Array | undefined;
+const bus = await createBus(env.RUNSTREAM_BUS, {
+  databaseUrl: env.DATABASE_URL,
+  logger,
+  name: 'runstream-outbox-worker-bus',
+  signingKey: () => signingKey,
+}).catch(unreachable('RUNSTREAM_BUS', describeBus(env.RUNSTREAM_BUS)));
+const worker = createOutboxWorker(
+  { db, outbox, bus, logger, metrics },
+  {
+    pollIntervalMs: env.RUNSTREAM_OUTBOX_POLL_INTERVAL_MS,
+    maxRuns: env.RUNSTREAM_OUTBOX_MAX_RUNS,
+    maxEventsPerRun: env.RUNSTREAM_OUTBOX_MAX_EVENTS_PER_RUN,
+    maxBytes: env.RUNSTREAM_OUTBOX_MAX_BYTES,
+    maxAttempts: env.RUNSTREAM_OUTBOX_MAX_ATTEMPTS,
+    retentionMs: env.RUNSTREAM_OUTBOX_RETENTION_MS,
+    retentionBatchSize: env.RUNSTREAM_OUTBOX_RETENTION_BATCH,
+  },
+);
 const wakeups = createPostgresListener({
   url: env.DATABASE_URL,
   logger,
   applicationName: 'runstream-outbox-worker-wakeup',
-  onNotification: () => worker?.wake(),
+  onNotification: () => worker.wake(),
   // Wake-ups sent while the listener was down are lost; look at once.
-  onReconnect: () => worker?.wake(),
+  onReconnect: () => worker.wake(),
 });
 const health = await startHealthServer({
   host: env.RUNSTREAM_OUTBOX_METRICS_HOST,
   port: env.RUNSTREAM_OUTBOX_METRICS_PORT,
   hostVariable: 'RUNSTREAM_OUTBOX_METRICS_HOST',
   portVariable: 'RUNSTREAM_OUTBOX_METRICS_PORT',
-  dependencies: [
-    database,
-    { name: 'bus', variable: 'RUNSTREAM_BUS', check: async () => (bus ? bus.ping() : false) },
-  ],
+  dependencies: [database, { name: 'bus', variable: 'RUNSTREAM_BUS', check: () => bus.ping() }],
   metrics: metrics.registry,
 });
 logger.info({ metricsPort: health.port }, 'health and metrics endpoint listening');
@@ -69,7 +83,7 @@ const shutdown = onShutdown(
     { name: 'outbox loop', run: () => (stop.abort(), running) },
     { name: 'wake-up listener', run: () => wakeups.close() },
     { name: 'health server', run: () => health.close() },
-    { name: 'bus', run: () => bus?.close() },
+    { name: 'bus', run: () => bus.close() },
     { name: 'database', run: () => db.close() },
   ],
   { logger },
@@ -77,26 +91,7 @@ const shutdown = onShutdown(
 
 // Publishing starts once the database answers: until then the process says why, once, and waits.
 if (await waitForDependency(database, { logger, signal: shutdown.signal })) {
-  const signingKey = await loadBusSigningKey(db.pool);
-  bus = await createBus(env.RUNSTREAM_BUS, {
-    databaseUrl: env.DATABASE_URL,
-    logger,
-    name: 'runstream-outbox-worker-bus',
-    // Every published event is signed with the deployment's key (ADR 0012).
-    signingKey,
-  }).catch(unreachable('RUNSTREAM_BUS', describeBus(env.RUNSTREAM_BUS)));
-  worker = createOutboxWorker(
-    { db, outbox, bus, logger, metrics },
-    {
-      pollIntervalMs: env.RUNSTREAM_OUTBOX_POLL_INTERVAL_MS,
-      maxRuns: env.RUNSTREAM_OUTBOX_MAX_RUNS,
-      maxEventsPerRun: env.RUNSTREAM_OUTBOX_MAX_EVENTS_PER_RUN,
-      maxBytes: env.RUNSTREAM_OUTBOX_MAX_BYTES,
-      maxAttempts: env.RUNSTREAM_OUTBOX_MAX_ATTEMPTS,
-      retentionMs: env.RUNSTREAM_OUTBOX_RETENTION_MS,
-      retentionBatchSize: env.RUNSTREAM_OUTBOX_RETENTION_BATCH,
-    },
-  );
+  signingKey = await loadBusSigningKey(db.pool);
   // A stop that comes while LISTEN is on its way closes the listener under it: not a failed start.
   await wakeups.listen(OUTBOX_WAKEUP_CHANNEL).catch((error: unknown) => {
     if (!shutdown.signal.aborted) throw error;

@@ -1,4 +1,4 @@
-import { type Bus, BusError, type BusMessage, failureScope } from '@runstream/bus';
+import { type Bus, type BusMessage, failureScope } from '@runstream/bus';
 import { RunEventEnvelopeSchema } from '@runstream/events';
 import {
   type ClaimedRun,
@@ -121,9 +121,13 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
   const backoffBaseMs = options.backoffBaseMs ?? 100;
   const backoffMaxMs = options.backoffMaxMs ?? 5000;
 
-  // Halvings in force after publishes that timed out (review A3: the same too-large batch was
-  // retried for ever on a slow link); each success takes one back.
+  // Halvings in force after publishes that failed bus-wide (review A3: the same too-large batch was
+  // retried for ever on a slow link; on a link that slow, pings queue behind the data and the
+  // client may also give the connection up as stale): each failure halves the next claims, each
+  // success takes one halving back, so a slow link still moves, one event at a time at worst.
   let shrink = 0;
+  // Set when the last batch failed in its publish, not in its claim or mark.
+  let publishFailed = false;
   const claimLimits = () => {
     const scale = 2 ** shrink;
     return {
@@ -183,7 +187,10 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
       } catch (error) {
         // The bus, the network or the server failed every message alike: roll back without
         // counting, so an outage parks nobody (review A1).
-        if (failureScope(error) === 'bus') throw error;
+        if (failureScope(error) === 'bus') {
+          publishFailed = true;
+          throw error;
+        }
         metrics?.failures.inc({ kind: 'run' });
         // Something in the batch was refused for what it holds: find the runs at fault one by one.
         for (const r of ready) {
@@ -191,7 +198,10 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
             await publish(r.messages);
             marks.push({ runId: r.runId, upToSeq: r.messages[r.messages.length - 1]!.seq });
           } catch (runError) {
-            if (failureScope(runError) === 'bus') throw runError;
+            if (failureScope(runError) === 'bus') {
+              publishFailed = true;
+              throw runError;
+            }
             failed.push({ runId: r.runId, error: message(runError) });
           }
         }
@@ -309,10 +319,11 @@ export function createOutboxWorker(deps: OutboxWorkerDeps, options: OutboxWorker
         } catch (error) {
           if (signal.aborted) break;
           metrics?.failures.inc({ kind: 'transient' });
-          if (error instanceof BusError && error.code === 'PUBLISH_TIMEOUT' && shrink < maxShrink) {
+          if (publishFailed && shrink < maxShrink) {
             shrink++;
-            logger.warn({ claim: claimLimits() }, 'publish timed out; claiming less');
+            logger.warn({ claim: claimLimits() }, 'publish failed; claiming less');
           }
+          publishFailed = false;
           // Full jitter: replicas that failed together (a database failover, a broker restart)
           // do not come back together.
           const ceiling = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.min(failuresInARow, 30));

@@ -1,6 +1,7 @@
 import type { Bus, BusLogger } from './bus.js';
 import { createMemoryBus } from './memory-bus.js';
 import { type NatsCredentials, createNatsBus } from './nats-bus.js';
+import type { SigningKey } from './message-codec.js';
 import { createPostgresBus } from './postgres-bus.js';
 
 /** The bus to use, as the runtime package's `busConfig` parses RUNSTREAM_BUS. */
@@ -19,9 +20,10 @@ export interface BusDeps {
    * The deployment's bus signing key, from persistence's `loadBusSigningKey` (ADR 0012). The
    * postgres and NATS buses sign what they publish and deliver a received event only when it
    * verifies (else as a pointer: subscribers read the database). Without it they send and
-   * deliver pointers only. The memory bus never leaves the process and ignores it.
+   * deliver pointers only. A function is asked at each message, so that a process may open its
+   * bus before it can read the key. The memory bus never leaves the process and ignores it.
    */
-  signingKey?: Uint8Array;
+  signingKey?: SigningKey;
 }
 
 /** Opens the bus the configuration names. Rejects with BUS_UNAVAILABLE when NATS cannot be reached. */

@@ -34,22 +34,31 @@ const SIG_CLOSE = '"}';
 const SIG_LENGTH = 43;
 const SIG_SUFFIX_LENGTH = SIG_OPEN.length + SIG_LENGTH + SIG_CLOSE.length;
 
-export function createMessageCodec(key: Uint8Array | undefined): MessageCodec {
-  const mac = (body: string): Buffer => {
-    const hmac = createHmac('sha256', key!);
+/**
+ * The deployment's key, or where to get it: a process may open its bus before it can read the key
+ * (the outbox worker connects to the bus at start and reads the key once its database answers).
+ * While there is none, the codec sends and delivers pointers only.
+ */
+export type SigningKey = Uint8Array | (() => Uint8Array | undefined);
+
+export function createMessageCodec(signingKey: SigningKey | undefined): MessageCodec {
+  const currentKey = typeof signingKey === 'function' ? signingKey : () => signingKey;
+  const mac = (key: Uint8Array, body: string): Buffer => {
+    const hmac = createHmac('sha256', key);
     hmac.update(CONTEXT);
     hmac.update(body);
     return hmac.digest();
   };
 
   const verified = (payload: string): string | undefined => {
+    const key = currentKey();
     if (!key || payload.length <= SIG_SUFFIX_LENGTH || !payload.endsWith(SIG_CLOSE))
       return undefined;
     const at = payload.length - SIG_SUFFIX_LENGTH;
     if (payload.slice(at, at + SIG_OPEN.length) !== SIG_OPEN) return undefined;
     const sig = Buffer.from(payload.slice(at + SIG_OPEN.length, -SIG_CLOSE.length), 'base64url');
     const body = `${payload.slice(0, at)}}`;
-    const expected = mac(body);
+    const expected = mac(key, body);
     return sig.length === expected.length && timingSafeEqual(sig, expected) ? body : undefined;
   };
 
@@ -57,6 +66,7 @@ export function createMessageCodec(key: Uint8Array | undefined): MessageCodec {
     encode(message, maxBytes) {
       checkMessage(message);
       const pointer = JSON.stringify({ source: 'outbox', runId: message.runId, seq: message.seq });
+      const key = currentKey();
       if (message.event === undefined || !key) return pointer;
       const body = JSON.stringify({
         source: 'outbox',
@@ -64,7 +74,7 @@ export function createMessageCodec(key: Uint8Array | undefined): MessageCodec {
         seq: message.seq,
         event: message.event,
       });
-      const signed = `${body.slice(0, -1)}${SIG_OPEN}${mac(body).toString('base64url')}${SIG_CLOSE}`;
+      const signed = `${body.slice(0, -1)}${SIG_OPEN}${mac(key, body).toString('base64url')}${SIG_CLOSE}`;
       // Byte length, not string length: NOTIFY and NATS limits count UTF-8 bytes.
       return Buffer.byteLength(signed) < maxBytes ? signed : pointer;
     },

@@ -15,7 +15,7 @@ import {
 } from './bus.js';
 import { activateWithin } from './activate-within.js';
 import { BusError } from './errors.js';
-import { createMessageCodec } from './message-codec.js';
+import { type SigningKey, createMessageCodec } from './message-codec.js';
 import { createSubscriberRegistry } from './subscriber-registry.js';
 
 /** How the bus authenticates to NATS: user and password, or a token. */
@@ -49,7 +49,7 @@ export interface NatsBusOptions {
    * (a client of the broker without it cannot forge an event). Without it every event travels as
    * a pointer (subscribers read the database).
    */
-  signingKey?: Uint8Array;
+  signingKey?: SigningKey;
   /**
    * How long `subscribe` waits for the server to confirm the subscription before it resolves
    * anyway, telling the subscriber the bus is down (`onDown`) until it is confirmed

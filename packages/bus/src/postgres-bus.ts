@@ -10,7 +10,7 @@ import {
 } from './bus.js';
 import { activateWithin } from './activate-within.js';
 import { BusError } from './errors.js';
-import { createMessageCodec } from './message-codec.js';
+import { type SigningKey, createMessageCodec } from './message-codec.js';
 import { createPostgresListener } from './postgres-listener.js';
 import { createSubscriberRegistry } from './subscriber-registry.js';
 
@@ -33,7 +33,7 @@ export interface PostgresBusOptions {
    * signed with it, and a received event is delivered only when it verifies, else as a pointer.
    * Without it every event travels as a pointer (subscribers read the database).
    */
-  signingKey?: Uint8Array;
+  signingKey?: SigningKey;
   /**
    * How long `subscribe` waits for its LISTEN before it resolves anyway, telling the subscriber
    * the bus is down (`onDown`) until the LISTEN is in place (`onResync`). @default 2000
