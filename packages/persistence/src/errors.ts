@@ -9,12 +9,15 @@ export type PersistenceErrorCode =
   /** A tenant's quota (queued runs) is full: the request wrote nothing. */
   | 'QUOTA_EXCEEDED';
 
-/** An expected failure of a repository call, named by a stable `code`. */
-export class PersistenceError extends Error {
+/**
+ * An expected failure of a repository call, named by a stable `code`. A subclass fixes its code,
+ * so that a union of subclasses can be told apart by `code` (the api's error mapping does).
+ */
+export class PersistenceError<C extends PersistenceErrorCode = PersistenceErrorCode> extends Error {
   override readonly name = 'PersistenceError';
 
   constructor(
-    readonly code: PersistenceErrorCode,
+    readonly code: C,
     message: string,
     readonly details?: Record<string, unknown>,
     options?: { cause?: unknown },
@@ -24,14 +27,14 @@ export class PersistenceError extends Error {
 }
 
 /** The run does not exist, or belongs to another tenant: callers must not tell the two apart. */
-export class RunNotFoundError extends PersistenceError {
+export class RunNotFoundError extends PersistenceError<'RUN_NOT_FOUND'> {
   constructor(readonly runId: string) {
     super('RUN_NOT_FOUND', `run ${runId} not found`, { runId });
   }
 }
 
 /** The run has its terminal event: nothing may be appended to it, and it cannot be cancelled. */
-export class RunTerminalError extends PersistenceError {
+export class RunTerminalError extends PersistenceError<'RUN_TERMINAL'> {
   constructor(readonly runId: string) {
     super('RUN_TERMINAL', `run ${runId} has already ended`, { runId });
   }
@@ -41,7 +44,7 @@ export class RunTerminalError extends PersistenceError {
  * A fenced append found the run leased to another worker, or its next seq moved: another writer
  * owns the run now, so this one must stop writing (it wrote nothing).
  */
-export class LeaseLostError extends PersistenceError {
+export class LeaseLostError extends PersistenceError<'LEASE_LOST'> {
   constructor(
     readonly runId: string,
     details: { leaseOwner?: string | undefined; expectedSeq?: number | undefined },
@@ -49,6 +52,15 @@ export class LeaseLostError extends PersistenceError {
     super('LEASE_LOST', `run ${runId} is no longer this writer's to append to`, {
       runId,
       ...details,
+    });
+  }
+}
+
+/** A create would give the tenant more queued runs than it may have: nothing was written. */
+export class QuotaExceededError extends PersistenceError<'QUOTA_EXCEEDED'> {
+  constructor(readonly maxQueued: number) {
+    super('QUOTA_EXCEEDED', `the tenant has ${maxQueued} queued runs, the most it may have`, {
+      maxQueued,
     });
   }
 }

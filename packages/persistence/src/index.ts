@@ -10,6 +10,7 @@ export {
 export {
   LeaseLostError,
   PersistenceError,
+  QuotaExceededError,
   RETRYABLE_SQLSTATES,
   RunNotFoundError,
   RunTerminalError,
@@ -34,6 +35,7 @@ export {
   type ParkedRun,
 } from './outbox-repo.js';
 export {
+  InvalidCursorError,
   RUN_COLUMNS,
   createRunRepo,
   type CreateRunInput,
@@ -68,6 +70,5 @@ export {
 } from './run-event-repo.js';
 export { RunSchema as RunModelSchema } from './generated/zod/schemas/models/Run.schema.js';
 export { RunEventSchema as RunEventModelSchema } from './generated/zod/schemas/models/RunEvent.schema.js';
-export { RunStatusSchema } from './generated/zod/schemas/enums/RunStatus.schema.js';
 export { OUTBOX_WAKEUP_CHANNEL, createOutboxWakeup, type OutboxWakeup } from './outbox-wakeup.js';
 export { createRepositories, type Repositories } from './repositories.js';

@@ -1,13 +1,33 @@
+import type { RunStatus } from '@runstream/events';
+
 import { Prisma } from './generated/prisma/client.js';
 import type { Run } from './generated/prisma/client.js';
+import type { RunStatus as StoredRunStatus } from './generated/prisma/enums.js';
 import type { Db } from './database.js';
-import { PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
+import {
+  PersistenceError,
+  QuotaExceededError,
+  RunNotFoundError,
+  RunTerminalError,
+} from './errors.js';
 import { isRunId, newRunId } from './ids.js';
 import type { NewEvent } from './run-event-repo.js';
 
 /** A run as stored. `nextSeq - 1` is its last seq. */
 export type RunRecord = Run;
-export type { RunStatus } from './generated/prisma/enums.js';
+/** A run's status: the catalogue's list, which the database's `run_status` enum mirrors. */
+export type { RunStatus } from '@runstream/events';
+
+// The database enum and the catalogue's list must agree exactly: a status added to one only is a
+// compile error here rather than a row the api cannot answer with.
+type Assert<T extends true> = T;
+type _StatusesAgree = Assert<
+  [StoredRunStatus] extends [RunStatus]
+    ? [RunStatus] extends [StoredRunStatus]
+      ? true
+      : false
+    : false
+>;
 
 /** The columns of `runs`, aliased to the Prisma field names, for raw statements' RETURNING lists. */
 export const RUN_COLUMNS = Prisma.raw(`
@@ -194,11 +214,7 @@ async function insertRun(
         });
   if (existing) return { run: existing, created: false };
   if (maxQueued !== undefined) {
-    throw new PersistenceError(
-      'QUOTA_EXCEEDED',
-      `the tenant has ${maxQueued} queued runs, the most it may have`,
-      { maxQueued },
-    );
+    throw new QuotaExceededError(maxQueued);
   }
   throw new PersistenceError('RUN_NOT_FOUND', 'idempotent run vanished during creation');
 }
@@ -208,7 +224,7 @@ function encodeCursor(id: string): string {
   return Buffer.from(JSON.stringify({ id }), 'utf8').toString('base64url');
 }
 
-export class InvalidCursorError extends PersistenceError {
+export class InvalidCursorError extends PersistenceError<'INVALID_CURSOR'> {
   constructor(cursor: string) {
     super('INVALID_CURSOR', `malformed cursor: ${cursor.slice(0, 64)}`, { field: 'cursor' });
   }
