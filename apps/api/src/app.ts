@@ -2,7 +2,6 @@ import { fastifyHelmet } from '@fastify/helmet';
 import { fastifyRateLimit } from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
 import { fastifyStatic } from '@fastify/static';
-import { fastifySwagger } from '@fastify/swagger';
 import type { Bus } from '@runstream/bus';
 import type { GraphRegistry } from '@runstream/orchestrator';
 import { coalesceReads } from '@runstream/stream';
@@ -17,8 +16,6 @@ import {
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   type ZodTypeProvider,
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
@@ -29,6 +26,7 @@ import { registerErrorHandler } from './error-handler.js';
 import { ApiError } from './errors.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { createApiMetrics } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
 import { PLANNED_CLOSE, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
@@ -191,7 +189,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Liveness is true until the process exits; everything else is refused.
     if (!closing || request.url === '/healthz') return;
     void reply.header('Connection', 'close');
-    throw new ApiError('UNAVAILABLE', 503, 'the server is shutting down: retry');
+    throw new ApiError('UNAVAILABLE', 'the server is shutting down: retry');
   });
 
   // Security headers on every answer; the CSP is what matters for the viewer: its one script is
@@ -217,19 +215,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     hsts: false,
   });
 
-  await app.register(fastifySwagger, {
-    openapi: {
-      info: { title: 'Runstream API', version: '1.0.0' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
-  });
+  await registerOpenApi(app);
   await app.register(fastifySSE);
 
   await app.register(healthRoutes, { db, bus, metrics });
-  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // The run viewer: static files, same origin as the api, so its EventSource needs no CORS.
   await app.register(fastifyStatic, {
     root: viewerAssetsDir,
@@ -251,7 +240,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           void reply.header('Retry-After', String(waitS));
           throw new ApiError(
             'RATE_LIMITED',
-            429,
             `too many failed authentications from this address: retry in ${waitS} s`,
             { retryAfter: waitS },
           );
@@ -261,7 +249,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           await authFailures.failed(request.ip);
           throw new ApiError(
             'UNAUTHORIZED',
-            401,
             'missing or wrong API key (Authorization: Bearer <key>)',
           );
         }
@@ -274,7 +261,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           findUnstorableText(request.body, 'body') ?? findUnstorableText(request.query, 'query');
         if (field === undefined) return;
         const message = 'contains U+0000 or an unpaired surrogate, which cannot be stored';
-        throw new ApiError('INVALID_REQUEST', 400, `${field}: ${message}`, {
+        throw new ApiError('INVALID_REQUEST', `${field}: ${message}`, {
           field,
           issues: [{ path: field, message }],
         });
@@ -289,7 +276,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           errorResponseBuilder: (_request, context) =>
             new ApiError(
               'RATE_LIMITED',
-              context.statusCode,
               `rate limit: ${context.max} requests per ${context.after}`,
               {
                 retryAfter: context.after,

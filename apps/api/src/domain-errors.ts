@@ -1,0 +1,72 @@
+import type { DomainErrorCode, ErrorBody } from '@runstream/contract';
+import { GraphInputError } from '@runstream/orchestrator';
+import {
+  InvalidCursorError,
+  QuotaExceededError,
+  RunNotFoundError,
+  RunTerminalError,
+} from '@runstream/persistence';
+import { StartPointError } from '@runstream/stream';
+
+/** The domain's errors that the api answers with their own code; any other error is a 500. */
+export type DomainError =
+  | RunNotFoundError
+  | RunTerminalError
+  | InvalidCursorError
+  | QuotaExceededError
+  | GraphInputError
+  | StartPointError;
+
+// The domain's errors and the contract's domain codes are the same set: a code the domain raises
+// that the contract lacks, or a contract code nothing raises, does not compile.
+type Assert<T extends true> = T;
+type _SameCodes = Assert<
+  [DomainError['code']] extends [DomainErrorCode]
+    ? [DomainErrorCode] extends [DomainError['code']]
+      ? true
+      : false
+    : false
+>;
+
+/**
+ * The error if it is one of the domain's, recognised by its class: an object that merely has a
+ * `code` (a pg error, a Prisma error, a plugin's) is not trusted to choose an answer.
+ */
+export function asDomainError(error: unknown): DomainError | undefined {
+  return error instanceof RunNotFoundError ||
+    error instanceof RunTerminalError ||
+    error instanceof InvalidCursorError ||
+    error instanceof QuotaExceededError ||
+    error instanceof GraphInputError ||
+    error instanceof StartPointError
+    ? error
+    : undefined;
+}
+
+/** The answer's body for a domain error: its code and message, and what the caller can act on. */
+export function domainErrorBody(error: DomainError): ErrorBody {
+  const answer = (details: unknown): ErrorBody => ({
+    error: { code: error.code, message: error.message, details },
+  });
+  switch (error.code) {
+    case 'RUN_NOT_FOUND':
+    case 'RUN_TERMINAL':
+      return answer({ runId: error.runId });
+    case 'INVALID_CURSOR':
+      return answer({ field: 'cursor' });
+    case 'QUOTA_EXCEEDED':
+      return answer({ maxQueued: error.maxQueued });
+    case 'UNKNOWN_GRAPH':
+    case 'INVALID_INPUT':
+      // zod's issues, with paths from the request body's root (`['input', 'events']`).
+      return answer(error.details);
+    case 'INVALID_START_POINT':
+      return answer({ field: error.field });
+    default:
+      return assertNever(error);
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled domain error: ${String((value as { code?: unknown }).code)}`);
+}
