@@ -20,7 +20,7 @@ describe('runstream CLI and client against the real processes', () => {
 
   it('tail prints every event exactly once across an api SIGKILL and restart, and exits 0', async () => {
     const client = createRunstreamClient({ baseUrl: stack.url });
-    const { run } = await client.create({
+    const { run } = await client.runs.create({
       graph: 'synthetic',
       input: { events: 200, delayMs: 20 },
     });
@@ -46,7 +46,7 @@ describe('runstream CLI and client against the real processes', () => {
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => (JSON.parse(line) as { seq: number }).seq);
-    const final = await client.get(run.id);
+    const final = await client.runs.get(run.id);
     expect(final.status).toBe('succeeded');
     expect(seqs).toEqual(Array.from({ length: final.lastSeq }, (_, i) => i + 1));
     expect(tail.output()).toMatch(/stream dropped .* resuming after seq \d+/);
@@ -59,8 +59,8 @@ describe('runstream CLI and client against the real processes', () => {
     expect(get.output()).toMatch(/\[RUN_NOT_FOUND 404\]/);
 
     const client = createRunstreamClient({ baseUrl: stack.url });
-    const { run } = await client.create({ graph: 'synthetic', input: { events: 1 } });
-    for await (const _ of client.events(run.id)) {
+    const { run } = await client.runs.create({ graph: 'synthetic', input: { events: 1 } });
+    for await (const _ of client.runs.events(run.id)) {
       // drain to the terminal event
     }
     const cancel = spawnNode([CLI, 'runs', 'cancel', run.id], { env });

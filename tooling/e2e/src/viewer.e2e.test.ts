@@ -56,7 +56,7 @@ describe('the run viewer in headless Chromium', () => {
       .getByTestId('status')
       .getByText(/succeeded|failed|cancelled/)
       .waitFor({ timeout: 90_000 });
-    const run = await createRunstreamClient({ baseUrl: stack.url }).get(runId);
+    const run = await createRunstreamClient({ baseUrl: stack.url }).runs.get(runId);
     expect(run.status).toBe('succeeded');
     // The kill happened mid-stream: the page had not yet shown the whole run.
     expect(shownBeforeKill).toBeLessThan(run.lastSeq);

@@ -1,6 +1,6 @@
 import {
+  type ReceivedRunEvent,
   type Run,
-  type RunEventEnvelope,
   type RunstreamClient,
   RunstreamError,
   createEventSequencer,
@@ -70,7 +70,7 @@ function route(): void {
 async function startRun(graph: 'demo' | 'synthetic'): Promise<void> {
   try {
     const input = graph === 'synthetic' ? { events: 200, delayMs: 20 } : {};
-    const { run } = await client().create({ graph, input });
+    const { run } = await client().runs.create({ graph, input });
     window.location.hash = `#/runs/${encodeURIComponent(run.id)}`;
   } catch (error) {
     showError(error);
@@ -115,7 +115,7 @@ function listPage(): () => void {
   // Polling keeps every run's status live without a stream per row; 2 s is plenty for a list.
   const refresh = async (): Promise<void> => {
     try {
-      const page = await client().list({ limit: 50 }, { signal: controller.signal });
+      const page = await client().runs.list({ limit: 50 }, { signal: controller.signal });
       rows.replaceChildren(...page.runs.map(runRow));
       if (page.runs.length === 0)
         rows.append(h('tr', {}, h('td', { colspan: '5', class: 'muted' }, 'No runs yet.')));
@@ -160,7 +160,7 @@ function runPage(runId: string): () => void {
   const counter = h('span', { class: 'muted' });
   cancel.onclick = () => {
     client()
-      .cancel(runId)
+      .runs.cancel(runId)
       .catch((error: unknown) => showError(error));
   };
   app.replaceChildren(
@@ -173,7 +173,7 @@ function runPage(runId: string): () => void {
     h('section', {}, h('h3', {}, 'Events ', counter), log),
   );
 
-  const render = (event: RunEventEnvelope): void => {
+  const render = (event: ReceivedRunEvent): void => {
     view = applyEvent(view, event);
     status.replaceChildren(statusBadge(view.status));
     cancel.hidden = isTerminalStatus(view.status);
@@ -185,13 +185,13 @@ function runPage(runId: string): () => void {
         { 'data-seq': String(event.seq) },
         h('span', { class: 'seq' }, String(event.seq)),
         ' ',
-        h('b', {}, event.type),
+        h('b', {}, String(event.type)),
         ' ',
         detail,
       ),
     );
     if (event.type === 'text.delta') text.textContent = view.text;
-    if (event.type.startsWith('node.') || isTerminalStatus(view.status)) {
+    if (String(event.type).startsWith('node.') || isTerminalStatus(view.status)) {
       timeline.replaceChildren(
         ...view.nodes.map((n) =>
           h(
@@ -239,7 +239,7 @@ function showNotFound(runId: string, connection: HTMLElement): void {
  */
 function streamWithEventSource(
   runId: string,
-  render: (e: RunEventEnvelope) => void,
+  render: (e: ReceivedRunEvent) => void,
   connection: HTMLElement,
 ): () => void {
   const sequencer = createEventSequencer({ runId });
@@ -287,7 +287,7 @@ function streamWithEventSource(
   const refused = async (): Promise<void> => {
     failures++;
     try {
-      const run = await client().get(runId, { signal: controller.signal });
+      const run = await client().runs.get(runId, { signal: controller.signal });
       if (isTerminalStatus(run.status) && run.lastSeq <= sequencer.lastSeq) {
         connection.textContent = `ended: ${run.status}`;
         return;
@@ -317,14 +317,14 @@ function streamWithEventSource(
 /** With an API key the stream needs an Authorization header, which EventSource cannot send. */
 function streamWithClient(
   runId: string,
-  render: (e: RunEventEnvelope) => void,
+  render: (e: ReceivedRunEvent) => void,
   connection: HTMLElement,
 ): () => void {
   const controller = new AbortController();
   void (async () => {
     connection.textContent = 'live';
     try {
-      for await (const event of client().events(runId, {
+      for await (const event of client().runs.events(runId, {
         signal: controller.signal,
         onReconnect: ({ lastSeq }) =>
           (connection.textContent = `reconnecting after seq ${lastSeq}…`),
