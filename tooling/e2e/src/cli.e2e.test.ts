@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 
-import { createRunstreamClient } from '@runstream/client';
+import { type ReceivedRunEvent, createRunstreamClient } from '@runstream/client';
 import { waitFor } from '@runstream/persistence/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -66,5 +66,37 @@ describe('runstream CLI and client against the real processes', () => {
     const cancel = spawnNode([CLI, 'runs', 'cancel', run.id], { env });
     expect((await cancel.exited).code).toBe(1);
     expect(cancel.output()).toMatch(/\[RUN_TERMINAL 409\]/);
+  });
+  it('runs.stream and runs.wait follow real runs to their end: an output, an error code, a cancel', async () => {
+    const client = createRunstreamClient({ baseUrl: stack.url });
+    const seen: ReceivedRunEvent[] = [];
+    for await (const event of client.runs.stream('synthetic', { events: 5 })) seen.push(event);
+    expect(seen.map((e) => e.seq)).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
+    expect([seen[0]!.type, seen.at(-1)!.type]).toEqual(['run.queued', 'run.completed']);
+    const ticks = seen.flatMap((e) => (e.type === 'synthetic.tick' ? [e.data.index] : []));
+    expect(ticks).toEqual([1, 2, 3, 4, 5]);
+
+    const succeeded = await client.runs.wait(seen[0]!.runId);
+    expect(succeeded).toMatchObject({
+      status: 'succeeded',
+      output: { events: 5 },
+      run: { id: seen[0]!.runId, status: 'succeeded', lastSeq: seen.length },
+    });
+
+    const { run: failing } = await client.runs.create({
+      graph: 'synthetic',
+      input: { events: 5, failAt: 3 },
+    });
+    const failed = await client.runs.wait(failing.id);
+    expect(failed).toMatchObject({ status: 'failed', run: { status: 'failed' } });
+    expect(failed.status === 'failed' && failed.error.code).toBe('SYNTHETIC_FAILURE');
+
+    const { run: slow } = await client.runs.create({
+      graph: 'synthetic',
+      input: { events: 10_000, delayMs: 20 },
+    });
+    const waiting = client.runs.wait(slow.id);
+    await client.runs.cancel(slow.id);
+    expect(await waiting).toMatchObject({ status: 'cancelled', run: { status: 'cancelled' } });
   });
 });
