@@ -10,14 +10,15 @@ export type PersistenceErrorCode =
   | 'QUOTA_EXCEEDED';
 
 /**
- * An expected failure of a repository call, named by a stable `code`. A subclass fixes its code,
- * so that a union of subclasses can be told apart by `code` (the api's error mapping does).
+ * An expected failure of a repository call, named by a stable `code`. A subclass fixes its code
+ * (`declare readonly code`), so that a union of subclasses can be told apart by `code` (the api's
+ * error mapping does).
  */
-export class PersistenceError<C extends PersistenceErrorCode = PersistenceErrorCode> extends Error {
+export class PersistenceError extends Error {
   override readonly name = 'PersistenceError';
 
   constructor(
-    readonly code: C,
+    readonly code: PersistenceErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
     options?: { cause?: unknown },
@@ -27,14 +28,18 @@ export class PersistenceError<C extends PersistenceErrorCode = PersistenceErrorC
 }
 
 /** The run does not exist, or belongs to another tenant: callers must not tell the two apart. */
-export class RunNotFoundError extends PersistenceError<'RUN_NOT_FOUND'> {
+export class RunNotFoundError extends PersistenceError {
+  declare readonly code: 'RUN_NOT_FOUND';
+
   constructor(readonly runId: string) {
     super('RUN_NOT_FOUND', `run ${runId} not found`, { runId });
   }
 }
 
 /** The run has its terminal event: nothing may be appended to it, and it cannot be cancelled. */
-export class RunTerminalError extends PersistenceError<'RUN_TERMINAL'> {
+export class RunTerminalError extends PersistenceError {
+  declare readonly code: 'RUN_TERMINAL';
+
   constructor(readonly runId: string) {
     super('RUN_TERMINAL', `run ${runId} has already ended`, { runId });
   }
@@ -44,7 +49,9 @@ export class RunTerminalError extends PersistenceError<'RUN_TERMINAL'> {
  * A fenced append found the run leased to another worker, or its next seq moved: another writer
  * owns the run now, so this one must stop writing (it wrote nothing).
  */
-export class LeaseLostError extends PersistenceError<'LEASE_LOST'> {
+export class LeaseLostError extends PersistenceError {
+  declare readonly code: 'LEASE_LOST';
+
   constructor(
     readonly runId: string,
     details: { leaseOwner?: string | undefined; expectedSeq?: number | undefined },
@@ -57,7 +64,9 @@ export class LeaseLostError extends PersistenceError<'LEASE_LOST'> {
 }
 
 /** A create would give the tenant more queued runs than it may have: nothing was written. */
-export class QuotaExceededError extends PersistenceError<'QUOTA_EXCEEDED'> {
+export class QuotaExceededError extends PersistenceError {
+  declare readonly code: 'QUOTA_EXCEEDED';
+
   constructor(readonly maxQueued: number) {
     super('QUOTA_EXCEEDED', `the tenant has ${maxQueued} queued runs, the most it may have`, {
       maxQueued,

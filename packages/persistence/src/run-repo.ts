@@ -224,7 +224,9 @@ function encodeCursor(id: string): string {
   return Buffer.from(JSON.stringify({ id }), 'utf8').toString('base64url');
 }
 
-export class InvalidCursorError extends PersistenceError<'INVALID_CURSOR'> {
+export class InvalidCursorError extends PersistenceError {
+  declare readonly code: 'INVALID_CURSOR';
+
   constructor(cursor: string) {
     super('INVALID_CURSOR', `malformed cursor: ${cursor.slice(0, 64)}`, { field: 'cursor' });
   }
