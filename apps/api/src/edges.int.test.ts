@@ -22,6 +22,8 @@ beforeAll(async () => {
     apiKeys: [{ tenant: 'acme', key: ACME }],
     // Shorter than the contract's 10 s and 30 s so that the slowloris tests stay quick.
     timeouts: { headersMs: 400, requestMs: 800 },
+    // No outbox runs here: committed events are what pages and streams show at once.
+    replay: 'committed',
   });
 });
 afterAll(async () => {

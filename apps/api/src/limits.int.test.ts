@@ -38,7 +38,12 @@ afterAll(async () => {
 });
 
 async function api(config: Partial<AppConfig>): Promise<TestApi> {
-  const started = await startTestApi(fx.testDb, { apiKeys: keys, ...config }, bus);
+  // No outbox runs here: committed events are what pages and streams show at once.
+  const started = await startTestApi(
+    fx.testDb,
+    { apiKeys: keys, replay: 'committed', ...config },
+    bus,
+  );
   apis.push(started);
   return started;
 }
