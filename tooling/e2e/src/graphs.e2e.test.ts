@@ -215,6 +215,24 @@ describe('graphs are plugins', () => {
     expect(api.child.signalCode).toBeNull();
   });
 
+  it("a team's own worker, built on the published packages alone (examples/team-worker.mjs), serves echo and nothing else", async () => {
+    const team = spawnNode([join(ROOT, 'examples', 'team-worker.mjs')], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, DATABASE_URL: database.url },
+    });
+    processes.push(team);
+    const id = await until(async () => {
+      if (team.child.exitCode !== null) throw new Error(`team worker exited:\n${team.output()}`);
+      const res = await post('echo', { text: 'from a team' });
+      return res.status === 201 ? res.body.id! : undefined;
+    });
+    expect((await ended(id)).status).toBe('succeeded');
+    expect(await executedBy(id)).toContain(`:${team.child.pid}:`);
+    expect((await eventsOf(id)).at(-1)!.data).toEqual({ output: { text: 'from a team' } });
+    // No stock run-worker ever ran on this database: the built-ins are unknown here.
+    expect((await post('synthetic', { events: 1 })).body.error?.code).toBe('UNKNOWN_GRAPH');
+  });
+
   it('rolling deploy of a new graph: old and new workers side by side while echo runs are created; none ends UNKNOWN_GRAPH', async () => {
     const old = [await worker(), await worker()];
     const created: string[] = [];
