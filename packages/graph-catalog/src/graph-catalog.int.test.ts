@@ -97,6 +97,32 @@ describe('the graph catalog', () => {
     }
   });
 
+  it('refuses only the graph whose registered schema does not compile, as a fault of the server', async () => {
+    await repos.graphs.register(
+      [
+        { name: 'echo', version: 'e1', inputSchema: echoSchema },
+        { name: 'odd', version: 'o1', inputSchema: { type: 'not-a-json-type' } },
+      ],
+      LIVE,
+    );
+    const warnings: string[] = [];
+    const catalog = createGraphCatalog({
+      registry: repos.graphs,
+      logger: { warn: (_fields, message) => warnings.push(message) },
+    });
+    await catalog.refresh();
+    expect(warnings).toEqual([
+      'a registered input schema does not compile: runs of this graph version are refused',
+    ]);
+    expect((await catalog.check('echo', { text: 'x' })).version).toBe('e1');
+    const error: unknown = await catalog.check('odd', {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(RunInputError);
+    expect((error as Error).message).toMatch(
+      /graph "odd" \(version o1\) has an input schema that does not compile/,
+    );
+  });
+
   it('moves to a newer version on refresh', async () => {
     await repos.graphs.register([{ name: 'echo', version: 'e1', inputSchema: echoSchema }], LIVE);
     const catalog = createGraphCatalog({ registry: repos.graphs });

@@ -54,7 +54,9 @@ export interface GraphCatalog {
 
 interface Entry {
   registration: RegisteredGraph;
-  validate: ValidateFunction;
+  /** Undefined when the registered schema does not compile; `problem` says why. */
+  validate: ValidateFunction | undefined;
+  problem?: string;
 }
 
 /**
@@ -86,11 +88,22 @@ export function createGraphCatalog(
   let reading: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
+  // A schema Ajv cannot compile (a worker of another team registered something odd) disables that
+  // graph version only: its runs are refused as a server fault, every other graph goes on.
   const entryOf = (registration: RegisteredGraph): Entry => {
     const key = `${registration.name}\u0000${registration.version}`;
     let validate = validators.get(key);
     if (!validate) {
-      validate = ajv.compile(registration.inputSchema);
+      try {
+        validate = ajv.compile(registration.inputSchema);
+      } catch (error) {
+        const problem = error instanceof Error ? error.message : String(error);
+        deps.logger?.warn(
+          { graph: registration.name, version: registration.version, problem },
+          'a registered input schema does not compile: runs of this graph version are refused',
+        );
+        return { registration, validate: undefined, problem };
+      }
       validators.set(key, validate);
     }
     return { registration, validate };
@@ -136,10 +149,16 @@ export function createGraphCatalog(
           { path: ['graph'], message, code: 'unknown_graph' },
         ]);
       }
+      const { validate } = entry;
+      if (!validate) {
+        throw new Error(
+          `graph "${graph}" (version ${entry.registration.version}) has an input schema that does not compile: ${entry.problem}`,
+        );
+      }
       // Ajv writes defaults into what it checks: check a copy, never the caller's object.
       const candidate: unknown = input === undefined ? {} : structuredClone(input);
-      if (!entry.validate(candidate)) {
-        const issues = (entry.validate.errors ?? []).slice(0, maxIssues).map(toIssue);
+      if (!validate(candidate)) {
+        const issues = (validate.errors ?? []).slice(0, maxIssues).map(toIssue);
         const first = issues[0];
         const message = first
           ? `${first.path.join('.')}: ${first.message}`
