@@ -1,8 +1,9 @@
 import type { GraphRegistryRepo, RegisteredGraph } from '@runstream/persistence';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
-import { type InputIssue, RunInputError } from './errors.js';
+import { RunInputError } from './errors.js';
+import { inputIssue } from './input-issue.js';
 
 /** A run's input after the check: the version it fits, and the input with the schema's defaults. */
 export interface CheckedInput {
@@ -158,7 +159,7 @@ export function createGraphCatalog(
       // Ajv writes defaults into what it checks: check a copy, never the caller's object.
       const candidate: unknown = input === undefined ? {} : structuredClone(input);
       if (!validate(candidate)) {
-        const issues = (validate.errors ?? []).slice(0, maxIssues).map(toIssue);
+        const issues = (validate.errors ?? []).slice(0, maxIssues).map(inputIssue);
         const first = issues[0];
         const message = first
           ? `${first.path.join('.')}: ${first.message}`
@@ -185,27 +186,4 @@ export function createGraphCatalog(
       timer = undefined;
     },
   };
-}
-
-/** An Ajv error as an issue at a path from the request body, naming the field at fault. */
-function toIssue(error: ErrorObject): InputIssue {
-  const path: (string | number)[] = [
-    'input',
-    ...error.instancePath
-      .split('/')
-      .slice(1)
-      .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
-      .map((part) => (/^(0|[1-9][0-9]*)$/.test(part) ? Number(part) : part)),
-  ];
-  const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'required' && typeof params.missingProperty === 'string')
-    return { path: [...path, params.missingProperty], message: 'is required', code: 'required' };
-  const unknown = params.additionalProperty ?? params.unevaluatedProperty;
-  if (typeof unknown === 'string')
-    return {
-      path: [...path, unknown],
-      message: 'is not a field of this input',
-      code: error.keyword,
-    };
-  return { path, message: error.message ?? 'is invalid', code: error.keyword };
 }
