@@ -194,6 +194,53 @@ describe('published packages, packed and installed by npm into a project outside
     }
   });
 
+  it("the stock run-worker serves a graph module of a team's project, which imports its own install of @runstream/orchestrator", async () => {
+    // Two copies of the orchestrator and of zod meet: the worker's, and the one the module imports.
+    writeFileSync(
+      join(consumer, 'echo-graph.mjs'),
+      readFileSync(join(ROOT, 'examples', 'echo-graph.mjs')),
+    );
+    const database = await openTestDatabase({ poolSize: 2 });
+    const worker = spawnNode([join(ROOT, 'apps', 'run-worker', 'dist', 'main.js')], {
+      cwd: consumer,
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: database.url,
+        RUNSTREAM_GRAPHS: './echo-graph.mjs',
+        RUNSTREAM_RUN_WORKER_METRICS_PORT: '0',
+      },
+    });
+    try {
+      const repos = createRepos(database.db);
+      const catalog = createGraphCatalog({ registry: repos.graphs });
+      const run = await vi.waitUntil(
+        async () => {
+          if (worker.child.exitCode !== null) throw new Error(`worker exited:\n${worker.output()}`);
+          return (await repos.graphs.get('echo'))
+            ? (
+                await createRun(
+                  { runs: repos.runs, catalog },
+                  { tenant: 't', graph: 'echo', input: { text: 'c d' } },
+                )
+              ).run
+            : undefined;
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      const ended = await vi.waitUntil(
+        async () => {
+          const current = await repos.runs.getById(run.id);
+          return current.finishedAt ? current : undefined;
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      expect(ended).toMatchObject({ status: 'succeeded', output: { text: 'c d' } });
+    } finally {
+      await stop(worker);
+      await database.drop();
+    }
+  });
+
   // The client is ESM only for now: its exports map has no `require` condition, so require()
   // fails with ERR_PACKAGE_PATH_NOT_EXPORTED. This starts to pass, and must then become a plain
   // `it`, when the SDK gets its CommonJS build (issue 12, item 2).
