@@ -4,7 +4,7 @@ import { fastifySSE } from '@fastify/sse';
 import { fastifyStatic } from '@fastify/static';
 import { fastifySwagger } from '@fastify/swagger';
 import type { Bus } from '@runstream/bus';
-import type { GraphRegistry } from '@runstream/orchestrator';
+import type { GraphCatalog } from '@runstream/graph-catalog';
 import { coalesceReads } from '@runstream/stream';
 import { viewerAssetsDir, viewerIndexFile } from '@runstream/viewer';
 import {
@@ -30,6 +30,7 @@ import { ApiError } from './errors.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { createApiMetrics } from './metrics.js';
 import { PLANNED_CLOSE, eventRoutes } from './routes/events.js';
+import { graphRoutes } from './routes/graphs.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { findUnstorableText } from './unstorable-text.js';
@@ -107,7 +108,11 @@ export const DEFAULT_LIMITS: ApiLimits = {
 export interface AppDeps {
   db: Database;
   bus: Bus;
-  graphs: GraphRegistry;
+  /**
+   * The graphs the workers registered: a run's input is checked against them. The api holds no
+   * graph code; main.ts refreshes the catalog on each registration (LISTEN).
+   */
+  graphs: Pick<GraphCatalog, 'check' | 'list'>;
   config: AppConfig;
   /** A pino logger; none when absent. */
   logger?: FastifyBaseLogger;
@@ -299,6 +304,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }
       const wakeup = createOutboxWakeup(db.pool);
       await v1.register(runRoutes, { runs, graphs, wakeup, maxQueuedRuns: limits.maxQueuedRuns });
+      await v1.register(graphRoutes, { graphs });
       await v1.register(eventRoutes, {
         runs,
         events,

@@ -2,6 +2,7 @@ import type { RunEventEnvelope } from '@runstream/events';
 import type { z } from 'zod';
 
 import { RunstreamError, errorFromResponse } from './errors.js';
+import { type Graph, GraphListSchema } from './graph.js';
 import { type Run, type RunPage, RunPageSchema, RunSchema, type RunStatus } from './run.js';
 import {
   type ReconnectOptions,
@@ -28,7 +29,7 @@ export interface RunstreamClientOptions {
 }
 
 export interface CreateRunInput {
-  /** A registered graph: `demo`, `synthetic`, ... */
+  /** A graph a run-worker registered: `demo`, `synthetic`, ... (see `graphs()`). */
   graph: string;
   input?: Record<string, unknown>;
   /** The same key again (same tenant) returns the existing run instead of creating one. */
@@ -59,6 +60,10 @@ export interface RunstreamClient {
   list(query?: ListRunsQuery, options?: { signal?: AbortSignal }): Promise<RunPage>;
   /** Asks for a cancel; the run ends later with `run.cancelled`. RUN_TERMINAL (409) if it has ended. */
   cancel(runId: string, options?: { signal?: AbortSignal }): Promise<Run>;
+  /**
+   * The graphs runs can be created of: the newest registration of each, with its input JSON Schema.
+   */
+  graphs(options?: { signal?: AbortSignal }): Promise<Graph[]>;
   /** The run's events in seq order, each exactly once, up to and including the terminal event. */
   events(
     runId: string,
@@ -164,6 +169,10 @@ export function createRunstreamClient(options: RunstreamClientOptions = {}): Run
       return (
         await request('POST', `${runPath(runId)}/cancel`, RunSchema, { signal: opts?.signal })
       ).body;
+    },
+    async graphs(opts) {
+      return (await request('GET', '/v1/graphs', GraphListSchema, { signal: opts?.signal })).body
+        .graphs;
     },
     events(runId, opts) {
       return streamRunEvents({ fetch: fetchImpl, url, headers, reconnect }, runId, opts);

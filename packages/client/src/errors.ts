@@ -16,6 +16,10 @@ export type ClientErrorCode =
 export type ApiErrorCode =
   | 'RUN_NOT_FOUND'
   | 'RUN_TERMINAL'
+  /** POST /v1/runs named a graph no run-worker has registered. */
+  | 'UNKNOWN_GRAPH'
+  /** The input does not fit the graph's input schema; `details` lists the fields at fault. */
+  | 'INVALID_INPUT'
   | 'VALIDATION_ERROR'
   | 'UNAUTHORIZED'
   | 'CONFLICT'

@@ -13,6 +13,7 @@ export {
   type EventSequencerOptions,
   type SequencerVerdict,
 } from './event-sequencer.js';
+export { GraphListSchema, GraphSchema, type Graph } from './graph.js';
 export {
   RunPageSchema,
   RunSchema,

@@ -11,7 +11,7 @@ export type { RunStatus } from './generated/prisma/enums.js';
 
 /** The columns of `runs`, aliased to the Prisma field names, for raw statements' RETURNING lists. */
 export const RUN_COLUMNS = Prisma.raw(`
-  id, tenant, graph, input, status, next_seq AS "nextSeq", idempotency_key AS "idempotencyKey",
+  id, tenant, graph, graph_version AS "graphVersion", input, status, next_seq AS "nextSeq", idempotency_key AS "idempotencyKey",
   lease_owner AS "leaseOwner", lease_expires_at AS "leaseExpiresAt",
   cancel_requested_at AS "cancelRequestedAt", output, error, created_at AS "createdAt",
   updated_at AS "updatedAt", started_at AS "startedAt", finished_at AS "finishedAt"`);
@@ -19,6 +19,11 @@ export const RUN_COLUMNS = Prisma.raw(`
 export interface CreateRunInput {
   tenant: string;
   graph: string;
+  /**
+   * The version of the graph (its registration) the input was checked against: workers serving
+   * another version leave the run to one that serves it, while one lives (see the claim).
+   */
+  graphVersion?: string | undefined;
   input: Record<string, unknown>;
   idempotencyKey?: string | undefined;
   /** The run's first event (seq 1), written in the same statement as the run. */
@@ -168,8 +173,9 @@ async function insertRun(
                      AND status = 'queued' LIMIT ${maxQueued}::int) queued) < ${maxQueued}::int`;
   const rows = await db.$queryRaw<RunRecord[]>`
     WITH run AS (
-      INSERT INTO runs (id, tenant, graph, input, idempotency_key, next_seq)
-      SELECT ${id}::uuid, ${input.tenant}, ${input.graph}, ${JSON.stringify(input.input)}::jsonb,
+      INSERT INTO runs (id, tenant, graph, graph_version, input, idempotency_key, next_seq)
+      SELECT ${id}::uuid, ${input.tenant}, ${input.graph}, ${input.graphVersion ?? null}::text,
+             ${JSON.stringify(input.input)}::jsonb,
              ${input.idempotencyKey ?? null}, 2
        WHERE ${underQuota}
       ON CONFLICT (tenant, idempotency_key) DO NOTHING
