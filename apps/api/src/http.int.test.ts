@@ -416,6 +416,17 @@ describe('bad inputs get the contract status and code, and write nothing', () =>
       'INVALID_INPUT',
     ],
     [
+      'synthetic failAt past its events (a rule across fields: x-runstream-le, ADR 0021)',
+      () => ({
+        method: 'POST',
+        url: '/v1/runs',
+        headers: { ...auth(ACME), ...json },
+        payload: '{"graph":"synthetic","input":{"events":3,"failAt":5}}',
+      }),
+      400,
+      'INVALID_INPUT',
+    ],
+    [
       'graph missing',
       () => ({
         method: 'POST',

@@ -72,6 +72,41 @@ describe('the graph catalog', () => {
     }
   });
 
+  it('ADR 0021: enforces a rule across fields declared with x-runstream-le (synthetic failAt <= events): 400 at the door, the field named', async () => {
+    const counterSchema = {
+      type: 'object',
+      properties: {
+        events: { type: 'integer', minimum: 1 },
+        failAt: { type: 'integer', minimum: 1 },
+        nested: {
+          type: 'object',
+          properties: { low: { type: 'number' }, high: { type: 'number' } },
+          'x-runstream-le': [['low', 'high']],
+        },
+      },
+      required: ['events'],
+      'x-runstream-le': [['failAt', 'events']],
+    };
+    await repos.graphs.register(
+      [{ name: 'counter', version: 'c1', inputSchema: counterSchema }],
+      LIVE,
+    );
+    const catalog = createGraphCatalog({ registry: repos.graphs });
+    expect((await catalog.check('counter', { events: 5, failAt: 5 })).input).toEqual({
+      events: 5,
+      failAt: 5,
+    });
+    expect((await catalog.check('counter', { events: 5 })).version).toBe('c1');
+    const over = await refusal(catalog.check('counter', { events: 5, failAt: 6 }));
+    expect(over.code).toBe('INVALID_INPUT');
+    expect(over.details[0]).toMatchObject({ path: ['input', 'failAt'], code: 'x-runstream-le' });
+    expect(over.message).toBe('input.failAt: must be at most events (5)');
+    const nested = await refusal(
+      catalog.check('counter', { events: 1, nested: { low: 3, high: 2 } }),
+    );
+    expect(nested.details[0]).toMatchObject({ path: ['input', 'nested', 'low'] });
+  });
+
   it('refuses a graph no worker registered, naming the graph field', async () => {
     const catalog = createGraphCatalog({ registry: repos.graphs });
     const error = await refusal(catalog.check('nope', {}));

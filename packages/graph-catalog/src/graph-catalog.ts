@@ -3,6 +3,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
 import { RunInputError } from './errors.js';
+import { fieldOrderKeyword } from './field-order-keyword.js';
 import { inputIssue } from './input-issue.js';
 
 /** A run's input after the check: the version it fits, and the input with the schema's defaults. */
@@ -81,6 +82,8 @@ export function createGraphCatalog(
     unicodeRegExp: false,
   });
   addFormats.default(ajv);
+  // Rules across fields that JSON Schema cannot say (ADR 0021).
+  ajv.addKeyword(fieldOrderKeyword);
   // Ajv's first compile costs some 30 ms (its code generation warming up), later ones about 1 ms:
   // pay it now, not in the request that first names a graph registered a moment ago.
   ajv.compile({ type: 'object', properties: { warm: { type: 'string', minLength: 1 } } });

@@ -6,4 +6,5 @@ export {
   type GraphCatalogDeps,
   type GraphCatalogOptions,
 } from './graph-catalog.js';
+export { FIELD_ORDER_KEYWORD } from './field-order-keyword.js';
 export { RunInputError, type InputIssue, type RunInputErrorCode } from './errors.js';

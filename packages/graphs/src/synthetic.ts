@@ -14,12 +14,14 @@ export const SyntheticInputSchema = z
     /** End with run.failed right after the failAt-th event (at most `events`). */
     failAt: z.number().int().min(1).max(100_000).optional(),
   })
-  // JSON Schema cannot compare two fields: the api checks failAt's own bounds, and the worker
-  // this rule too, ending a run that breaks it with run.failed INVALID_INPUT (ADR 0021).
+  // JSON Schema cannot compare two fields: the registered schema carries the rule as the
+  // `x-runstream-le` annotation, which the api enforces (400, no run); the worker checks the
+  // refinement again on what it runs (ADR 0021).
   .refine((input) => input.failAt === undefined || input.failAt <= input.events, {
     message: 'failAt must be between 1 and events',
     path: ['failAt'],
-  });
+  })
+  .meta({ 'x-runstream-le': [['failAt', 'events']] });
 
 export type SyntheticInput = z.infer<typeof SyntheticInputSchema>;
 
