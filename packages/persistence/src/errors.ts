@@ -121,9 +121,13 @@ const TRANSIENT_ADAPTER_KIND = new Set([
   'TransactionWriteConflict',
 ]);
 
-/** node-postgres errors that carry no code: a lost connection, or a pool or query timeout. */
+/**
+ * node-postgres errors that carry no code: a lost connection, or a pool or query timeout; and the
+ * refusal of a database closed to new connections for maintenance (`ALLOW_CONNECTIONS false`),
+ * whose SQLSTATE 55000 is too broad to count as transient by itself.
+ */
 const TRANSIENT_MESSAGE =
-  /Connection terminated|connection error|timeout exceeded when trying to connect|Query read timeout|not queryable/i;
+  /Connection terminated|connection error|timeout exceeded when trying to connect|Query read timeout|not queryable|is not currently accepting connections/i;
 
 /**
  * Whether a failed database call may be retried as it was: the connection or the server failed
