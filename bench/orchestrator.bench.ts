@@ -1,14 +1,12 @@
 // pnpm bench:orchestrator: synthetic runs executed by the orchestrator (tracer batching, appends
 // through the repository, one terminal event), next to raw pg appending the same number of events
 // in batches of the same size with the same statement, on the same database in the same run.
-import {
-  type RunWorker,
-  createDefaultGraphRegistry,
-  createRunWorker,
-  enqueueRun,
-} from '@runstream/orchestrator';
+import { createGraphCatalog, createRun } from '@runstream/graph-catalog';
+import { builtInGraphs } from '@runstream/graphs';
+import { type RunWorker, createGraphRegistry, createRunWorker } from '@runstream/orchestrator';
 import {
   createDatabase,
+  createGraphRegistryRepo,
   createOutboxWakeup,
   createRunEventRepo,
   createRunLeaseRepo,
@@ -35,7 +33,11 @@ const db = createDatabase({
 const runs = createRunRepo({ prisma: db.prisma });
 const leases = createRunLeaseRepo({ prisma: db.prisma });
 const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
-const registry = createDefaultGraphRegistry();
+const graphs = createGraphRegistryRepo({ prisma: db.prisma });
+const registry = createGraphRegistry(builtInGraphs);
+// As a worker does at start, so that runs can be created before the workers of each measure start.
+await graphs.register(registry.registrations(), { liveForMs: 3_600_000 });
+const catalog = createGraphCatalog({ registry: graphs });
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 // The repository's append statement, written out so that raw pg runs exactly the same SQL.
@@ -55,8 +57,8 @@ WITH run AS (
 SELECT first_seq FROM run`;
 
 async function newRun(input: Record<string, unknown>): Promise<string> {
-  const { run } = await enqueueRun(
-    { runs, registry },
+  const { run } = await createRun(
+    { runs, catalog },
     { tenant: 'bench', graph: 'synthetic', input },
   );
   return run.id;
@@ -80,7 +82,7 @@ async function rawAppend(
 
 function startWorker(concurrency: number): RunWorker {
   const worker = createRunWorker(
-    { leases, events, wakeup: createOutboxWakeup(db.pool), registry, logger: quiet },
+    { leases, events, graphs, wakeup: createOutboxWakeup(db.pool), registry, logger: quiet },
     { concurrency, pollMs: 5, cancelPollMs: 250, leaseMs: 60_000 },
   );
   worker.start();

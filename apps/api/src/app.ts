@@ -3,7 +3,7 @@ import { fastifyRateLimit } from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
 import { fastifyStatic } from '@fastify/static';
 import type { Bus } from '@runstream/bus';
-import type { GraphRegistry } from '@runstream/orchestrator';
+import type { GraphCatalog } from '@runstream/graph-catalog';
 import { coalesceReads } from '@runstream/stream';
 import { viewerAssetsDir, viewerIndexFile } from '@runstream/viewer';
 import {
@@ -28,6 +28,7 @@ import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { createApiMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { PLANNED_CLOSE, eventRoutes } from './routes/events.js';
+import { graphRoutes } from './routes/graphs.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { findUnstorableText } from './unstorable-text.js';
@@ -105,7 +106,11 @@ export const DEFAULT_LIMITS: ApiLimits = {
 export interface AppDeps {
   db: Database;
   bus: Bus;
-  graphs: GraphRegistry;
+  /**
+   * The graphs the workers registered: a run's input is checked against them. The api holds no
+   * graph code; main.ts refreshes the catalog on each registration (LISTEN).
+   */
+  graphs: Pick<GraphCatalog, 'check' | 'list'>;
   config: AppConfig;
   /** A pino logger; none when absent. */
   logger?: FastifyBaseLogger;
@@ -302,6 +307,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           replay: config.replay ?? 'published',
         },
       });
+      await v1.register(graphRoutes, { graphs });
     },
     { prefix: '/v1' },
   );

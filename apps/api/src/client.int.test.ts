@@ -79,6 +79,21 @@ async function collect(iterable: AsyncIterable<ReceivedRunEvent>): Promise<Recei
 }
 
 describe('the SDK against the api', () => {
+  it('lists the registered graphs with their input schema, and names the field at fault of an input that does not fit', async () => {
+    const { url } = await api();
+    const client = createRunstreamClient({ baseUrl: url });
+    const graphs = await client.graphs.list();
+    expect(graphs.map((g) => g.name)).toEqual(['demo', 'synthetic']);
+    expect(graphs[1]!.inputSchema).toMatchObject({ required: ['events'] });
+    await expect(
+      client.runs.create({ graph: 'synthetic', input: { events: 0 } }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      status: 400,
+      details: [{ path: ['input', 'events'] }],
+    });
+  });
+
   it('A8: resuming past the end of an ended run stops at once on the 204, with one request', async () => {
     const { url } = await api();
     const run = await seedRun();

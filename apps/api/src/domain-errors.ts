@@ -1,6 +1,7 @@
 import type { DomainErrorCode, ErrorBody } from '@runstream/contract';
-import { GraphInputError } from '@runstream/orchestrator';
+import { RunInputError } from '@runstream/graph-catalog';
 import {
+  IdempotentRunVanishedError,
   InvalidCursorError,
   QuotaExceededError,
   RunNotFoundError,
@@ -11,10 +12,11 @@ import { StartPointError } from '@runstream/stream';
 /** The domain's errors that the api answers with their own code; any other error is a 500. */
 export type DomainError =
   | RunNotFoundError
+  | IdempotentRunVanishedError
   | RunTerminalError
   | InvalidCursorError
   | QuotaExceededError
-  | GraphInputError
+  | RunInputError
   | StartPointError;
 
 // The domain's errors and the contract's domain codes are the same set: a code the domain raises
@@ -34,10 +36,11 @@ type _SameCodes = Assert<
  */
 export function asDomainError(error: unknown): DomainError | undefined {
   return error instanceof RunNotFoundError ||
+    error instanceof IdempotentRunVanishedError ||
     error instanceof RunTerminalError ||
     error instanceof InvalidCursorError ||
     error instanceof QuotaExceededError ||
-    error instanceof GraphInputError ||
+    error instanceof RunInputError ||
     error instanceof StartPointError
     ? error
     : undefined;
@@ -50,6 +53,10 @@ export function domainErrorBody(error: DomainError): ErrorBody {
   });
   switch (error.code) {
     case 'RUN_NOT_FOUND':
+      // A run deleted while a create with its key ran has no id the caller knows: the key names it.
+      return answer(
+        error instanceof RunNotFoundError ? { runId: error.runId } : { field: 'idempotencyKey' },
+      );
     case 'RUN_TERMINAL':
       return answer({ runId: error.runId });
     case 'INVALID_CURSOR':
@@ -58,7 +65,7 @@ export function domainErrorBody(error: DomainError): ErrorBody {
       return answer({ maxQueued: error.maxQueued });
     case 'UNKNOWN_GRAPH':
     case 'INVALID_INPUT':
-      // zod's issues, with paths from the request body's root (`['input', 'events']`).
+      // The issues, each with its path from the request body's root (`['input', 'events']`).
       return answer(error.details);
     case 'INVALID_START_POINT':
       return answer({ field: error.field });

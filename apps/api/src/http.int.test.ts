@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createMemoryBus } from '@runstream/bus';
-import { createDefaultGraphRegistry } from '@runstream/orchestrator';
 import { openSse } from '@runstream/stream/testing';
 
 import { buildApp } from './app.js';
-import { type StreamFixture, type TestApi, openFixture, startTestApi } from './testing/harness.js';
+import {
+  type StreamFixture,
+  type TestApi,
+  openFixture,
+  startTestApi,
+  testCatalog,
+} from './testing/harness.js';
 
 const ACME = 'acme-key-0001';
 const GLOBEX = 'globex-key-0002';
@@ -390,6 +395,17 @@ describe('bad inputs get the contract status and code, and write nothing', () =>
       'INVALID_INPUT',
     ],
     [
+      'synthetic failAt past its events (a rule across fields: x-runstream-le, ADR 0021)',
+      () => ({
+        method: 'POST',
+        url: '/v1/runs',
+        headers: { ...auth(ACME), ...json },
+        payload: '{"graph":"synthetic","input":{"events":3,"failAt":5}}',
+      }),
+      400,
+      'INVALID_INPUT',
+    ],
+    [
       'graph missing',
       () => ({
         method: 'POST',
@@ -476,14 +492,8 @@ describe('bad inputs get the contract status and code, and write nothing', () =>
       bus: api.bus,
       // A dependency failing with internals in its message: the answer must not carry them.
       graphs: {
-        parseInput: () => {
-          throw new Error('secret: postgres://user:pw@db');
-        },
-        register: () => {
-          throw new Error('not used');
-        },
-        get: () => undefined,
-        names: () => [],
+        check: () => Promise.reject(new Error('secret: postgres://user:pw@db')),
+        list: () => Promise.reject(new Error('not used')),
       },
       config: { apiKeys: [], rateLimit: { max: 0, windowMs: 1 } },
     });
@@ -500,7 +510,7 @@ describe('bad inputs get the contract status and code, and write nothing', () =>
     const app = await buildApp({
       db: fx.testDb.db,
       bus: deadBus,
-      graphs: createDefaultGraphRegistry(),
+      graphs: testCatalog(fx.testDb),
       config: { apiKeys: [] },
     });
     const res = await app.inject('/readyz');

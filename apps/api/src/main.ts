@@ -1,6 +1,11 @@
-import { createBus } from '@runstream/bus';
-import { createDefaultGraphRegistry } from '@runstream/orchestrator';
-import { createDatabase, loadBusSigningKey } from '@runstream/persistence';
+import { createBus, createPostgresListener } from '@runstream/bus';
+import { createGraphCatalog } from '@runstream/graph-catalog';
+import {
+  GRAPHS_CHANGED_CHANNEL,
+  createDatabase,
+  createGraphRegistryRepo,
+  loadBusSigningKey,
+} from '@runstream/persistence';
 import {
   createLogger,
   describeBus,
@@ -35,10 +40,30 @@ const bus = await createBus(env.RUNSTREAM_BUS, {
   // Live events are delivered only when they verify under the deployment's key (ADR 0012).
   signingKey,
 }).catch(unreachable('RUNSTREAM_BUS', describeBus(env.RUNSTREAM_BUS)));
+// The graphs come from the registry the workers write (the api holds no graph code): re-read on
+// each NOTIFY of a registration and after a lost listening connection, and polled besides.
+const graphs = createGraphCatalog({
+  registry: createGraphRegistryRepo({ prisma: db.prisma }),
+  logger,
+});
+const refreshGraphs = (): void =>
+  void graphs
+    .refresh()
+    .catch((error: unknown) => logger.warn({ err: error }, 'could not re-read the graph registry'));
+const graphChanges = createPostgresListener({
+  url: env.DATABASE_URL,
+  applicationName: 'runstream-api-graphs',
+  logger,
+  onNotification: refreshGraphs,
+  onReconnect: refreshGraphs,
+});
+graphs.start();
+// Not awaited: while the database is away the poll and the re-read of unknown names stand in.
+void graphChanges.listen(GRAPHS_CHANGED_CHANNEL).catch(() => undefined);
 const app = await buildApp({
   db,
   bus,
-  graphs: createDefaultGraphRegistry(),
+  graphs,
   logger,
   config: {
     apiKeys: env.RUNSTREAM_API_KEYS,
@@ -58,6 +83,13 @@ const app = await buildApp({
 onShutdown(
   [
     { name: 'http', run: () => app.close() },
+    {
+      name: 'graph registry',
+      run: () => {
+        graphs.close();
+        return graphChanges.close();
+      },
+    },
     { name: 'bus', run: () => bus.close() },
     { name: 'database', run: () => db.close() },
   ],

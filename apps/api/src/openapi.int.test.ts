@@ -99,6 +99,7 @@ describe('the OpenAPI document', () => {
       'getRun',
       'cancelRun',
       'getRunEvents',
+      'listGraphs',
     ]);
   });
 
@@ -108,13 +109,14 @@ describe('the OpenAPI document', () => {
     // Every route: a malformed request (400), a head or body too slow (408) or too large (431), a
     // failure (500), a shutdown (503); every /v1 route also: a bad key (401), a rate limit (429).
     const v1 = ['400', '401', '408', '429', '431', '500', '503'];
-    expect(statuses('/v1/runs', 'post')).toEqual([...v1, '200', '201', '413', '415'].sort());
+    expect(statuses('/v1/runs', 'post')).toEqual([...v1, '200', '201', '404', '413', '415'].sort());
     expect(statuses('/v1/runs', 'get')).toEqual([...v1, '200'].sort());
     expect(statuses('/v1/runs/{runId}', 'get')).toEqual([...v1, '200', '404'].sort());
     expect(statuses('/v1/runs/{runId}/cancel', 'post')).toEqual(
       [...v1, '202', '404', '409', '413', '415'].sort(),
     );
     expect(statuses('/v1/runs/{runId}/events', 'get')).toEqual([...v1, '200', '204', '404'].sort());
+    expect(statuses('/v1/graphs', 'get')).toEqual([...v1, '200'].sort());
     expect(statuses('/healthz', 'get')).toEqual(['200', '400', '408', '431', '500', '503']);
 
     const create = document.paths['/v1/runs']!.post!.responses;
@@ -185,7 +187,7 @@ describe('the OpenAPI document', () => {
       expect([...(documented.get(code) ?? [])], code).toEqual([String(API_ERRORS[code].status)]);
   });
 
-  it('answers a response with what the document says: a Run fits the Run schema', async () => {
+  it('answers a response with what the document says: a Run fits the Run schema, a graph the Graph schema', async () => {
     const create = await fetch(`${api.url}/v1/runs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -194,6 +196,13 @@ describe('the OpenAPI document', () => {
     const run = (await create.json()) as Record<string, unknown>;
     const schema = document.components.schemas.Run!;
     expect(Object.keys(run).sort()).toEqual((schema.required as string[]).slice().sort());
+    const { graphs } = (await (await fetch(`${api.url}/v1/graphs`)).json()) as {
+      graphs: Record<string, unknown>[];
+    };
+    expect(graphs.length).toBeGreaterThan(0);
+    const graphSchema = document.components.schemas.Graph!;
+    for (const graph of graphs)
+      expect(Object.keys(graph).sort()).toEqual((graphSchema.required as string[]).slice().sort());
   });
 });
 

@@ -188,6 +188,10 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'runs', description: 'Create, read, list and cancel runs' },
         { name: 'events', description: "A run's events: JSON pages or the SSE stream" },
+        {
+          name: 'graphs',
+          description: 'The graphs the workers registered, runs can be created of',
+        },
         { name: 'operations', description: 'Probes and metrics for the platform' },
       ],
       components: {

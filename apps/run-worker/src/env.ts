@@ -7,9 +7,25 @@ import {
 } from '@runstream/runtime';
 import { z } from 'zod';
 
+/** Comma-separated module paths or package names; blanks between commas are ignored. */
+const moduleList = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  );
+
 export const EnvSchema = z.object({
   DATABASE_URL: databaseUrl,
   LOG_LEVEL: logLevel,
+  /**
+   * Graph modules this worker serves besides the built-in demo and synthetic: paths (relative to
+   * the working directory) or package names, each exporting a graph or an array of graphs.
+   */
+  RUNSTREAM_GRAPHS: moduleList,
   /** Runs executed at once by this process. */
   RUNSTREAM_RUN_WORKER_CONCURRENCY: intFromEnv({ min: 1, max: 256, default: 4 }),
   /** A run whose worker has not renewed its lease for this long is ended WORKER_LOST. */

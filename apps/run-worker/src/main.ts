@@ -1,7 +1,9 @@
-import { createDefaultGraphRegistry, createRunWorker } from '@runstream/orchestrator';
+import { builtInGraphs } from '@runstream/graphs';
+import { createGraphRegistry, createRunWorker, loadGraphModules } from '@runstream/orchestrator';
 import { createDatabase, createOutboxWakeup, createRepositories } from '@runstream/persistence';
 import {
   type Dependency,
+  StartupError,
   createLogger,
   guardStartup,
   onShutdown,
@@ -15,6 +17,18 @@ import { createRunWorkerMetrics, instrumentRunWorkerDeps } from './metrics.js';
 const startup = guardStartup();
 const env = parseEnv();
 const logger = createLogger('run-worker', env.LOG_LEVEL);
+// The graphs come first: a module that cannot be loaded stops the worker before it connects, and
+// a worker never serves part of what it was told to.
+const registry = await loadGraphModules(env.RUNSTREAM_GRAPHS)
+  .then((graphs) => createGraphRegistry([...builtInGraphs, ...graphs]))
+  .catch((error: unknown) => {
+    throw new StartupError(
+      'INVALID_CONFIG',
+      'RUNSTREAM_GRAPHS',
+      error instanceof Error ? error.message : String(error),
+      { cause: error },
+    );
+  });
 
 // One connection per run slot, plus the claim, heartbeat and reaper loops and the wake-ups.
 const db = createDatabase({
@@ -35,8 +49,9 @@ const worker = createRunWorker(
     {
       leases: repos.leases,
       events: repos.events,
+      graphs: repos.graphs,
       wakeup: createOutboxWakeup(db.pool),
-      registry: createDefaultGraphRegistry(),
+      registry,
       logger,
     },
     metrics,

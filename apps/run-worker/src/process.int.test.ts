@@ -1,4 +1,9 @@
-import { createDefaultGraphRegistry, enqueueRun } from '@runstream/orchestrator';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { createGraphCatalog, createRun } from '@runstream/graph-catalog';
+import { registerBuiltInGraphs } from '@runstream/graphs/testing';
 import {
   type Repos,
   type TestDatabaseWithClient,
@@ -14,11 +19,12 @@ import { type WorkerProcess, killAll, spawnWorker } from './testing/worker-proce
 
 let t: TestDatabaseWithClient;
 let repos: Repos;
-const registry = createDefaultGraphRegistry();
 
 beforeAll(async () => {
   t = await openTestDatabase({ poolSize: 4 });
   repos = createRepos(t.db);
+  // The runs are created before any worker starts: register the built-ins as a worker would.
+  await registerBuiltInGraphs(repos.graphs);
 });
 afterEach(async () => {
   await killAll();
@@ -40,8 +46,8 @@ function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 async function enqueue(input: Record<string, unknown>): Promise<string> {
-  const { run } = await enqueueRun(
-    { runs: repos.runs, registry },
+  const { run } = await createRun(
+    { runs: repos.runs, catalog: createGraphCatalog({ registry: repos.graphs }) },
     { tenant: 't', graph: 'synthetic', input },
   );
   return run.id;
@@ -193,4 +199,46 @@ describe('run-worker start-up', () => {
     expect(await worker.kill('SIGTERM')).toEqual({ code: 0, signal: null });
     expect(Date.now() - stoppedAt).toBeLessThan(10_000);
   });
+});
+
+describe('RUNSTREAM_GRAPHS', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'runstream-graphs-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** Writes a module into the test's folder and returns its absolute path. */
+  const module = (name: string, source: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, source);
+    return path;
+  };
+
+  it.each([
+    ['a file that does not exist', () => join(dir, 'missing.mjs'), /no such file/],
+    ['a package that is not installed', () => '@nobody/no-such-graphs', /no such package/],
+    [
+      'a module that throws as it loads',
+      () => module('throws.mjs', "throw new Error('broken on purpose');\n"),
+      /failed to load: broken on purpose/,
+    ],
+    [
+      'a module that exports no graph',
+      () => module('nothing.mjs', 'export default { hello: 1 };\n'),
+      /exports no graph/,
+    ],
+    [
+      'a graph whose name a built-in has',
+      () =>
+        module(
+          'clash.mjs',
+          "export default { name: 'demo', start: 'a', nodes: { a: () => 1 }, input: { safeParse: () => ({}) } };\n",
+        ),
+      /graph "demo" is already registered/,
+    ],
+  ])(
+    '%s stops the worker at start: one line naming RUNSTREAM_GRAPHS, exit 1',
+    async (_case, specifier, reason) => {
+      const worker = spawnWorker(workerEnv({ RUNSTREAM_GRAPHS: specifier() }));
+      await expectStartupFailure(worker, 'RUNSTREAM_GRAPHS');
+      expect(worker.output()).toMatch(reason);
+    },
+  );
 });

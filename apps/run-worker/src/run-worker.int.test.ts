@@ -1,4 +1,5 @@
-import { createDefaultGraphRegistry, enqueueRun } from '@runstream/orchestrator';
+import { createGraphCatalog, createRun } from '@runstream/graph-catalog';
+import { registerBuiltInGraphs } from '@runstream/graphs/testing';
 import {
   type Repos,
   type RunEventRow,
@@ -14,11 +15,12 @@ import { killAll, spawnWorker } from './testing/worker-process.js';
 
 let t: TestDatabaseWithClient;
 let repos: Repos;
-const registry = createDefaultGraphRegistry();
 
 beforeAll(async () => {
   t = await openTestDatabase({ poolSize: 6 });
   repos = createRepos(t.db);
+  // The runs are created before any worker starts: register the built-ins as a worker would.
+  await registerBuiltInGraphs(repos.graphs);
 });
 afterEach(async () => {
   await killAll();
@@ -47,7 +49,10 @@ async function enqueue(
   graph = 'synthetic',
   tenant = 't',
 ): Promise<string> {
-  const { run } = await enqueueRun({ runs: repos.runs, registry }, { tenant, graph, input });
+  const { run } = await createRun(
+    { runs: repos.runs, catalog: createGraphCatalog({ registry: repos.graphs }) },
+    { tenant, graph, input },
+  );
   return run.id;
 }
 

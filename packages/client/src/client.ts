@@ -1,5 +1,7 @@
 import {
   type CreateRunRequest,
+  type Graph,
+  GraphListSchema,
   type ListRunsQuery,
   type Run,
   type RunPage,
@@ -91,8 +93,18 @@ export interface Runs {
   wait(runId: string, options?: CallOptions): Promise<RunResult>;
 }
 
+/** The graphs the workers registered: what runs can be created of. */
+export interface Graphs {
+  /**
+   * The newest registration of each graph name, in name order, with its input JSON Schema (what
+   * `runs.create` is checked against) and whether a worker serves it now.
+   */
+  list(options?: CallOptions): Promise<Graph[]>;
+}
+
 export interface RunstreamClient {
   runs: Runs;
+  graphs: Graphs;
 }
 
 /** A client of the Runstream api; works in Node 20+ and in browsers. */
@@ -235,7 +247,13 @@ export function createRunstreamClient(options: RunstreamClientOptions = {}): Run
       return waitForRun(runs, runId, opts);
     },
   };
-  return { runs };
+  const graphs: Graphs = {
+    async list(opts) {
+      return (await request('GET', '/v1/graphs', GraphListSchema, { signal: opts?.signal })).body
+        .graphs;
+    },
+  };
+  return { runs, graphs };
 }
 
 /** The options that were given: `{ maxRetries: undefined }` must not override a default. */

@@ -8,6 +8,7 @@ import {
   ErrorBodySchema,
   EventFrameSchema,
   EventPageSchema,
+  GraphListSchema,
   HTTP_ERROR_CODES,
   ListRunsQuerySchema,
   ReconnectFrameSchema,
@@ -72,6 +73,30 @@ describe('the Run', () => {
     ['an error without a message', { error: { code: 'X' } }],
   ])('refuses %s', (_why, change) => {
     expect(RunSchema.safeParse({ ...run, ...change }).success).toBe(false);
+  });
+});
+
+describe('the graph list', () => {
+  const graph = {
+    name: 'echo',
+    description: null,
+    inputSchema: { type: 'object', properties: { text: { type: 'string' } } },
+    version: '3f2a9c0d41e7b8a6c5d4e3f2',
+    live: true,
+    lastSeenAt: '2026-12-03T10:00:00.000Z',
+  };
+
+  it('parses a list as the api answers it, dropping fields a newer api adds', () => {
+    expect(GraphListSchema.parse({ graphs: [{ ...graph, owner: 'team-a' }] })).toEqual({
+      graphs: [graph],
+    });
+  });
+
+  it.each([
+    ['a graph without its input schema', { inputSchema: undefined }],
+    ['a last sighting without its zone', { lastSeenAt: '2026-12-03 10:00' }],
+  ])('refuses %s', (_why, change) => {
+    expect(GraphListSchema.safeParse({ graphs: [{ ...graph, ...change }] }).success).toBe(false);
   });
 });
 

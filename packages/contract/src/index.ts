@@ -13,6 +13,7 @@ export {
   type HttpErrorCode,
 } from './api-errors.js';
 export { EventPageSchema, EventSchema, type EventPage } from './event-page.js';
+export { GraphListSchema, GraphSchema, type Graph, type GraphList } from './graph.js';
 export {
   CancelRunRequestSchema,
   CreateRunRequestSchema,

@@ -21,15 +21,40 @@ export class GraphInputError extends Error {
   }
 }
 
-/** A graph cannot be registered: its name is taken or its edges do not fit its nodes. */
+/**
+ * A graph cannot be registered: its name is taken, its edges do not fit its nodes, or its input
+ * has no JSON Schema.
+ */
 export class GraphDefinitionError extends Error {
   override readonly name = 'GraphDefinitionError';
 
   constructor(
     readonly code: 'DUPLICATE_GRAPH' | 'INVALID_GRAPH',
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
+  }
+}
+
+/** Why a graph module (RUNSTREAM_GRAPHS) could not be loaded. */
+export type GraphModuleErrorCode = 'MODULE_NOT_FOUND' | 'MODULE_FAILED' | 'NO_GRAPH';
+
+/**
+ * A graph module could not be found or imported, or its default export is not a graph or an
+ * array of graphs. The message is one line that names the module.
+ */
+export class GraphModuleError extends Error {
+  override readonly name = 'GraphModuleError';
+
+  constructor(
+    readonly code: GraphModuleErrorCode,
+    /** The module as it was given (a path or a package name). */
+    readonly specifier: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }
 

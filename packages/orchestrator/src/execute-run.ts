@@ -43,12 +43,21 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   const { runId, graph, tracer, signal } = options;
   let current: string | undefined;
   try {
+    // The worker is the authority on its graph's input: the api checked it against the registered
+    // JSON Schema, which carries no refinements and may be another version's (ADR 0021).
     const parsed = graph.input.safeParse(options.input ?? {});
     if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => ({
+        ...issue,
+        path: ['input', ...issue.path],
+      }));
+      const first = issues[0];
       throw new NodeError(
         'INVALID_INPUT',
-        `stored input does not fit graph "${graph.name}"`,
-        parsed.error.issues,
+        first
+          ? `${first.path.join('.')}: ${first.message}`
+          : `the input does not fit graph "${graph.name}"`,
+        issues,
       );
     }
     await tracer.append({

@@ -1,16 +1,22 @@
+import type { GraphRegistration } from '@runstream/persistence';
 import type { z } from 'zod';
 
 import { GraphDefinitionError, GraphInputError } from './errors.js';
 import type { GraphDefinition } from './graph.js';
-import { demoGraph } from './graphs/demo.js';
-import { syntheticGraph } from './graphs/synthetic.js';
+import { graphRegistration } from './graph-registration.js';
 
+/** The graphs one worker serves. */
 export interface GraphRegistry {
-  /** Adds a graph after checking its edges; a taken name is a GraphDefinitionError. */
+  /**
+   * Adds a graph after checking its edges and its input's JSON Schema; a taken name is a
+   * GraphDefinitionError.
+   */
   register<I>(graph: GraphDefinition<I>): GraphRegistry;
   get(name: string): GraphDefinition | undefined;
   /** Registered names, sorted. */
   names(): string[];
+  /** What the worker registers in PostgreSQL for its graphs (name, version, input JSON Schema), by name. */
+  registrations(): GraphRegistration[];
   /**
    * The graph's parsed input (defaults applied); an absent input is parsed as `{}`. Throws
    * GraphInputError `UNKNOWN_GRAPH` or `INVALID_INPUT` with the zod issues.
@@ -18,23 +24,28 @@ export interface GraphRegistry {
   parseInput(name: string, input: unknown): unknown;
 }
 
-export function createGraphRegistry(): GraphRegistry {
-  const graphs = new Map<string, GraphDefinition>();
+/** A registry holding `graphs` (none by default); `register` adds more. */
+export function createGraphRegistry(graphs: readonly GraphDefinition[] = []): GraphRegistry {
+  const byName = new Map<string, { graph: GraphDefinition; registration: GraphRegistration }>();
   const registry: GraphRegistry = {
     register(graph) {
-      if (graphs.has(graph.name))
+      if (byName.has(graph.name))
         throw new GraphDefinitionError(
           'DUPLICATE_GRAPH',
           `graph "${graph.name}" is already registered`,
         );
       checkGraph(graph);
-      graphs.set(graph.name, graph);
+      byName.set(graph.name, {
+        graph: graph,
+        registration: graphRegistration(graph),
+      });
       return registry;
     },
-    get: (name) => graphs.get(name),
-    names: () => [...graphs.keys()].sort(),
+    get: (name) => byName.get(name)?.graph,
+    names: () => [...byName.keys()].sort(),
+    registrations: () => registry.names().map((name) => byName.get(name)!.registration),
     parseInput(name, input) {
-      const graph = graphs.get(name);
+      const graph = byName.get(name)?.graph;
       if (!graph) {
         const message = `unknown graph "${name}" (known: ${registry.names().join(', ') || 'none'})`;
         const issue: z.core.$ZodIssue = { code: 'custom', path: ['graph'], message, input: name };
@@ -53,12 +64,8 @@ export function createGraphRegistry(): GraphRegistry {
       throw new GraphInputError('INVALID_INPUT', message, issues, { cause: result.error });
     },
   };
+  for (const graph of graphs) registry.register(graph);
   return registry;
-}
-
-/** A registry holding the built-in graphs, `demo` and `synthetic`. */
-export function createDefaultGraphRegistry(): GraphRegistry {
-  return createGraphRegistry().register(demoGraph).register(syntheticGraph);
 }
 
 function checkGraph(graph: GraphDefinition): void {

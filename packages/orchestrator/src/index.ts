@@ -12,20 +12,18 @@ export {
 export {
   GraphDefinitionError,
   GraphInputError,
+  GraphModuleError,
   NodeError,
   RunLimitError,
   type GraphInputErrorCode,
+  type GraphModuleErrorCode,
   type RunLimit,
 } from './errors.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { createDatabaseHealth, type DatabaseHealth } from './database-health.js';
-export {
-  createDefaultGraphRegistry,
-  createGraphRegistry,
-  type GraphRegistry,
-} from './graph-registry.js';
-export { DemoInputSchema, demoGraph, type DemoInput } from './graphs/demo.js';
-export { SyntheticInputSchema, syntheticGraph, type SyntheticInput } from './graphs/synthetic.js';
+export { createGraphRegistry, type GraphRegistry } from './graph-registry.js';
+export { graphRegistration } from './graph-registration.js';
+export { loadGraphModules, type LoadGraphModulesOptions } from './load-graph-modules.js';
 export { executeRun, toRunError, type ExecuteRunOptions, type RunOutcome } from './execute-run.js';
 export { RunAbort, type RunAbortCode } from './run-abort.js';
 export {
@@ -47,4 +45,6 @@ export {
   type RunWorkerOptions,
   type WorkerLogger,
 } from './run-worker.js';
-export { enqueueRun, type EnqueueRunDeps, type EnqueueRunRequest } from './enqueue-run.js';
+// The zod a graph module defines its input with: a module needs @runstream/orchestrator alone,
+// and its schemas are always of the version the worker turns into JSON Schema.
+export { z } from 'zod';

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { isTerminalType } from '@runstream/events';
+import { createGraphCatalog, createRun } from '@runstream/graph-catalog';
 import {
   type Database,
   type RunEventRepo,
@@ -22,13 +23,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { z } from 'zod';
 
 import {
-  GraphInputError,
   type RunWorker,
   type RunWorkerDeps,
-  createDefaultGraphRegistry,
+  createGraphRegistry,
   createRunWorker,
   defineGraph,
-  enqueueRun,
 } from './index.js';
 
 let t: TestDatabaseWithClient;
@@ -43,7 +42,34 @@ const record = (fields: object, message: string): void =>
   void logged.push({ fields: fields as Record<string, unknown>, message });
 const quiet = { info: record, warn: record, error: record };
 
-const registry = createDefaultGraphRegistry()
+const registry = createGraphRegistry()
+  .register(
+    defineGraph({
+      name: 'ticks',
+      input: z.strictObject({
+        events: z.number().int().min(1),
+        payloadBytes: z.number().int().min(0).optional(),
+      }),
+      start: 'emit',
+      traceNodes: false,
+      nodes: {
+        emit: async (
+          { events, payloadBytes }: { events: number; payloadBytes?: number },
+          { signal, tracer },
+        ) => {
+          const payload = payloadBytes ? 'x'.repeat(payloadBytes) : undefined;
+          for (let index = 1; index <= events; index++) {
+            signal.throwIfAborted();
+            await tracer.emit({
+              type: 'synthetic.tick',
+              data: payload === undefined ? { index } : { index, payload },
+            });
+          }
+          return { events };
+        },
+      },
+    }),
+  )
   .register(
     defineGraph({
       name: 'deltas',
@@ -163,6 +189,8 @@ function newGate() {
 beforeAll(async () => {
   t = await openTestDatabase({ poolSize: 12 });
   repos = createRepos(t.db);
+  // As a worker of these graphs does at start, so that runs of them can be created at once.
+  await repos.graphs.register(registry.registrations(), { liveForMs: 3_600_000 });
   countingEvents = {
     ...repos.events,
     append: (...args: Parameters<RunEventRepo['append']>) => {
@@ -184,6 +212,7 @@ function startWorker(
     {
       leases: repos.leases,
       events: countingEvents,
+      graphs: repos.graphs,
       wakeup: createOutboxWakeup(t.db.pool),
       registry,
       logger: quiet,
@@ -200,7 +229,8 @@ function startWorker(
 const poll = { timeout: 20_000, interval: 20 };
 
 async function enqueue(graph: string, input?: unknown): Promise<string> {
-  const { run } = await enqueueRun({ runs: repos.runs, registry }, { tenant: 't', graph, input });
+  const catalog = createGraphCatalog({ registry: repos.graphs });
+  const { run } = await createRun({ runs: repos.runs, catalog }, { tenant: 't', graph, input });
   return run.id;
 }
 
@@ -218,57 +248,6 @@ async function ended(runId: string): Promise<RunEventRow[]> {
 }
 
 describe('executing runs', () => {
-  it('runs the demo graph: plan, a tool call, streamed answer, one terminal event, gapless seqs', async () => {
-    startWorker();
-    const runId = await enqueue('demo', { prompt: 'What is Runstream?', delayMs: 0 });
-    const events = await ended(runId);
-    const types = events.map((e) => e.type);
-    expect(types.slice(0, 3)).toEqual(['run.queued', 'run.started', 'node.started']);
-    expect(types).toContain('tool.call');
-    expect(types.indexOf('tool.call')).toBeLessThan(types.indexOf('tool.result'));
-    expect(types.filter((x) => x === 'text.delta').length).toBeGreaterThan(5);
-    expect(events.at(-1)).toMatchObject({
-      type: 'run.completed',
-      data: { output: { answer: expect.any(String) } },
-    });
-    const run = await repos.runs.getById(runId);
-    expect(run).toMatchObject({ status: 'succeeded', leaseOwner: null });
-    const answer = events
-      .filter((e) => e.type === 'text.delta' && e.data.node === 'answer')
-      .map((e) => e.data.text)
-      .join('');
-    expect(answer).toBe((run.output as { answer: string }).answer);
-  });
-
-  it('runs the synthetic graph: n events after its start events, then run.completed', async () => {
-    startWorker();
-    const runId = await enqueue('synthetic', { events: 500, payloadBytes: 16 });
-    const events = await ended(runId);
-    expect(events).toHaveLength(2 + 500 + 1);
-    expect(events.slice(2, -1).map((e) => e.data.index)).toEqual(
-      Array.from({ length: 500 }, (_, i) => i + 1),
-    );
-    expect(events[2]!.data.payload).toHaveLength(16);
-    expect(events.at(-1)!.type).toBe('run.completed');
-  });
-
-  it('ends a synthetic run with failAt right after the k-th event, with a code and a message', async () => {
-    startWorker();
-    const runId = await enqueue('synthetic', { events: 50, failAt: 7 });
-    const events = await ended(runId);
-    expect(events.map((e) => e.type)).toEqual([
-      'run.queued',
-      'run.started',
-      ...Array<string>(7).fill('synthetic.tick'),
-      'run.failed',
-    ]);
-    expect(events.at(-1)!.data).toMatchObject({
-      error: { code: 'SYNTHETIC_FAILURE', message: expect.any(String) },
-      node: 'emit',
-    });
-    expect((await repos.runs.getById(runId)).status).toBe('failed');
-  });
-
   it('ends a run whose node threw a non-Error value with run.failed NODE_FAILED', async () => {
     startWorker();
     const events = await ended(await enqueue('throws-value'));
@@ -312,7 +291,7 @@ describe('executing runs', () => {
   });
 
   it('ends a run cancelled while queued with run.cancelled, without starting it', async () => {
-    const runId = await enqueue('synthetic', { events: 5 });
+    const runId = await enqueue('ticks', { events: 5 });
     await repos.runs.requestCancel('t', runId);
     startWorker();
     const events = await ended(runId);
@@ -355,7 +334,7 @@ describe('executing runs', () => {
         },
       },
     );
-    const runId = await enqueue('synthetic', { events: 3 });
+    const runId = await enqueue('ticks', { events: 3 });
     await slowClaimDone;
     expect((await repos.runs.getById(runId)).status).toBe('running');
     const stopped = worker.stop({ drainMs: 1000 });
@@ -390,8 +369,12 @@ describe('executing runs', () => {
 
   it('ends a run whose lease expired with run.failed WORKER_LOST', async () => {
     // A run claimed by a worker that no longer exists.
-    const runId = await enqueue('synthetic', { events: 5 });
-    await repos.leases.claimQueued('gone-worker', { limit: 1, leaseMs: 1 });
+    const runId = await enqueue('ticks', { events: 5 });
+    await repos.leases.claimQueued('gone-worker', {
+      graphs: [{ name: 'ticks' }],
+      limit: 1,
+      leaseMs: 1,
+    });
     startWorker({ reapMs: 20 });
     const events = await ended(runId);
     expect(events.map((e) => e.type)).toEqual(['run.queued', 'run.failed']);
@@ -567,7 +550,7 @@ describe('fenced appends', () => {
 describe('per-run limits', () => {
   it('RUNSTREAM_RUN_MAX_EVENTS: a run whose nodes emit more ends LIMIT_EXCEEDED after exactly that many', async () => {
     startWorker({ limits: { maxEvents: 10 } });
-    const runId = await enqueue('synthetic', { events: 50 });
+    const runId = await enqueue('ticks', { events: 50 });
     const events = await ended(runId);
     expect(events.filter((e) => e.type === 'synthetic.tick')).toHaveLength(10);
     expect(events.at(-1)).toMatchObject({
@@ -579,7 +562,7 @@ describe('per-run limits', () => {
 
   it('RUNSTREAM_RUN_MAX_BYTES: a run whose event data passes the byte limit ends LIMIT_EXCEEDED', async () => {
     startWorker({ limits: { maxBytes: 5000 } });
-    const runId = await enqueue('synthetic', { events: 50, payloadBytes: 1000 });
+    const runId = await enqueue('ticks', { events: 50, payloadBytes: 1000 });
     const events = await ended(runId);
     const ticks = events.filter((e) => e.type === 'synthetic.tick');
     const bytes = ticks.reduce((sum, e) => sum + Buffer.byteLength(JSON.stringify(e.data)), 0);
@@ -612,7 +595,7 @@ describe('an unreachable database', () => {
       proxy.refuse = true;
       startWorker(
         { pollMs: 20, cancelPollMs: 20, reapMs: 20 },
-        { leases: proxied.leases, events: proxied.events },
+        { leases: proxied.leases, events: proxied.events, graphs: proxied.graphs },
       );
       await vi.waitUntil(() => proxy.connections >= 3, poll);
       const start = proxy.connections;
@@ -627,7 +610,7 @@ describe('an unreachable database', () => {
         () => logged.slice(before).some((l) => l.message === 'database reachable again'),
         poll,
       );
-      const runId = await enqueue('synthetic', { events: 3 });
+      const runId = await enqueue('ticks', { events: 3 });
       await ended(runId);
     } finally {
       await Promise.all(workers.splice(0).map((w) => w.stop({ drainMs: 0 })));
@@ -637,22 +620,40 @@ describe('an unreachable database', () => {
   });
 });
 
-describe('refusing bad requests', () => {
-  it('refuses an unknown graph and bad input before any run or event is written', async () => {
-    const count = async () =>
+describe('the graphs a worker serves', () => {
+  it('registers them at start and keeps them live on its heartbeat', async () => {
+    await t.db.pool.query(`UPDATE graph_registrations SET live_until = now() - interval '1 s'`);
+    startWorker({ registrationMs: 20 });
+    const live = async () =>
       (
-        await t.db.pool.query<{ n: number }>(
-          'SELECT (SELECT count(*) FROM runs)::int + (SELECT count(*) FROM run_events)::int AS n',
+        await t.db.pool.query<{ name: string }>(
+          `SELECT name FROM graph_registrations WHERE live_until > now() ORDER BY name`,
         )
-      ).rows[0]!.n;
-    const before = await count();
-    await expect(enqueue('nope', {})).rejects.toMatchObject({ code: 'UNKNOWN_GRAPH' });
-    await expect(enqueue('synthetic', { events: 3, failAt: 4 })).rejects.toBeInstanceOf(
-      GraphInputError,
+      ).rows.map((r) => r.name);
+    await vi.waitUntil(async () => (await live()).length === registry.names().length, poll);
+    expect(await live()).toEqual(registry.names());
+    const seen = async () =>
+      (
+        await t.db.pool.query<{ at: Date }>(
+          `SELECT max(last_seen_at) AS at FROM graph_registrations`,
+        )
+      ).rows[0]!.at;
+    const first = await seen();
+    await vi.waitUntil(async () => (await seen()).getTime() > first.getTime(), poll);
+  });
+
+  it('rolling deploy: never claims a run of a graph it does not serve; the run waits queued, never UNKNOWN_GRAPH', async () => {
+    // Another worker (of a newer deploy) registered `newer`; this one does not serve it.
+    await repos.graphs.register(
+      [{ name: 'newer', version: 'n1', inputSchema: { type: 'object' } }],
+      { liveForMs: 60_000 },
     );
-    await expect(enqueue('synthetic', { events: 3, extra: true })).rejects.toMatchObject({
-      code: 'INVALID_INPUT',
-    });
-    expect(await count()).toBe(before);
+    const waiting = await enqueue('newer', {});
+    startWorker();
+    // A run queued after it ends: the worker has claimed past the other one.
+    await ended(await enqueue('ticks', { events: 1 }));
+    expect(await repos.runs.getById(waiting)).toMatchObject({ status: 'queued', nextSeq: 2 });
+    expect((await eventsOf(waiting)).map((e) => e.type)).toEqual(['run.queued']);
+    await t.db.pool.query('DELETE FROM runs WHERE id = $1', [waiting]);
   });
 });

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { RunError } from '@runstream/events';
 import {
+  type GraphRegistryRepo,
   LeaseLostError,
   type RunEventRepo,
   type RunLeaseRepo,
@@ -29,7 +30,10 @@ export interface RunWorkerDeps {
     'claimQueued' | 'releaseClaimed' | 'renewLeases' | 'cancelRequested' | 'takeExpiredLeases'
   >;
   events: Pick<RunEventRepo, 'append'>;
+  /** Where the worker registers the graphs it serves, so that the api accepts their runs. */
+  graphs: Pick<GraphRegistryRepo, 'register'>;
   wakeup: Wakeup;
+  /** The graphs this worker serves: it claims runs of these only. */
   registry: GraphRegistry;
   logger: WorkerLogger;
 }
@@ -79,6 +83,12 @@ export interface RunWorkerOptions {
    * @default 2000
    */
   reapMs?: number;
+  /**
+   * How often the worker registers its graphs again; each registration vouches for them for
+   * three of these (a version nobody vouches for is not live: ADR 0021).
+   * @default renewMs
+   */
+  registrationMs?: number;
   /**
    * Runs of one tenant running at once over all workers (RUNSTREAM_TENANT_MAX_RUNNING); claims
    * pick fairly across tenants below it.
@@ -137,6 +147,9 @@ export function createRunWorker(deps: RunWorkerDeps, options: RunWorkerOptions =
   const pollMs = options.pollMs ?? 250;
   const cancelPollMs = options.cancelPollMs ?? 250;
   const reapMs = options.reapMs ?? 2000;
+  const registrationMs = options.registrationMs ?? renewMs;
+  const registrations = deps.registry.registrations();
+  const served = registrations.map((r) => ({ name: r.name, version: r.version }));
   const tenantMaxRunning = options.tenantMaxRunning ?? 16;
   const limits = { ...DEFAULT_RUN_LIMITS, ...options.limits };
   const retry = { baseMs: pollMs, maxMs: 5000, ...options.retry };
@@ -151,6 +164,7 @@ export function createRunWorker(deps: RunWorkerDeps, options: RunWorkerOptions =
   let slotFreed: (() => void) | undefined;
   let claimLoopDone: Promise<void> = Promise.resolve();
   let reapLoopDone: Promise<void> = Promise.resolve();
+  let registrationLoopDone: Promise<void> = Promise.resolve();
   let heartbeatLoopDone: Promise<void> = Promise.resolve();
 
   const execute = (run: RunRecord): void => {
@@ -197,12 +211,14 @@ export function createRunWorker(deps: RunWorkerDeps, options: RunWorkerOptions =
     }
     const graph = deps.registry.get(run.graph);
     if (!graph) {
-      const error: RunError = {
-        code: 'UNKNOWN_GRAPH',
-        message: `no graph "${run.graph}" in this worker`,
-      };
-      await tracer.end({ type: 'run.failed', data: { error } });
-      return { status: 'failed', error };
+      // The claim takes only the graphs this worker serves, so this is a bug, not a user's
+      // mistake: the run goes back to the queue for a worker that has its graph, never failed.
+      logger.error(
+        { runId: run.id, graph: run.graph },
+        'claimed a run of a graph it does not serve',
+      );
+      await handBack([run]);
+      return { status: 'abandoned', cause: new Error(`no graph "${run.graph}" in this worker`) };
     }
     const outcome = await executeRun({
       runId: run.id,
@@ -292,6 +308,7 @@ export function createRunWorker(deps: RunWorkerDeps, options: RunWorkerOptions =
       if (free > 0) {
         try {
           const runs = await deps.leases.claimQueued(workerId, {
+            graphs: served,
             limit: free,
             leaseMs,
             tenantMaxRunning,
@@ -354,6 +371,36 @@ export function createRunWorker(deps: RunWorkerDeps, options: RunWorkerOptions =
     if (!entry.controller.signal.aborted) entry.controller.abort(reason);
     // Another worker owns the run now: retrying this one's appends can only fail the fence.
     if (reason.code === 'LEASE_LOST') entry.writes.abort(reason);
+  };
+
+  /**
+   * Registers the worker's graphs at once, then again every `registrationMs`, each time vouching
+   * for them for three intervals: the api accepts runs of a graph once it is registered, and runs
+   * checked against this version wait for a worker of it while one is live.
+   */
+  const registrationLoop = async (): Promise<void> => {
+    const signal = claiming.signal;
+    let failures = 0;
+    let announced = false;
+    while (!signal.aborted && registrations.length > 0) {
+      try {
+        await deps.graphs.register(registrations, { liveForMs: 3 * registrationMs });
+        if (!announced) {
+          logger.info(
+            { graphs: registrations.map((r) => `${r.name}@${r.version}`) },
+            'registered the graphs this worker serves',
+          );
+          announced = true;
+        }
+        health.ok();
+        failures = 0;
+      } catch (error) {
+        health.failed(error, 'register graphs');
+        failures++;
+      }
+      const wait = failures > 0 ? backoffDelay(failures - 1, retry) : registrationMs;
+      await sleep(wait, undefined, { signal }).catch(() => undefined);
+    }
   };
 
   const reapLoop = async (): Promise<void> => {
@@ -422,7 +469,11 @@ export function createRunWorker(deps: RunWorkerDeps, options: RunWorkerOptions =
       return active.size;
     },
     start() {
-      logger.info({ workerId, concurrency, leaseMs, tenantMaxRunning }, 'run-worker started');
+      logger.info(
+        { workerId, concurrency, leaseMs, tenantMaxRunning, graphs: deps.registry.names() },
+        'run-worker started',
+      );
+      registrationLoopDone = registrationLoop();
       claimLoopDone = claimLoop();
       heartbeatLoopDone = heartbeatLoop();
       reapLoopDone = reapLoop();
@@ -431,7 +482,7 @@ export function createRunWorker(deps: RunWorkerDeps, options: RunWorkerOptions =
       claiming.abort();
       // A claim in flight commits its runs as running: wait for it, so that what it took is
       // handed back rather than left to expire.
-      await Promise.all([claimLoopDone, reapLoopDone]);
+      await Promise.all([claimLoopDone, reapLoopDone, registrationLoopDone]);
       const inFlight = () => Promise.all([...active.values()].map((a) => a.done));
       if (active.size > 0) {
         logger.info({ runs: active.size, drainMs }, 'draining in-flight runs');

@@ -49,6 +49,10 @@ describe('isTransientDatabaseError', () => {
       { code: '40001' },
       new Error('Connection terminated unexpectedly'),
       new Error('timeout exceeded when trying to connect'),
+      // A database closed to new connections for maintenance (ALTER DATABASE ... ALLOW_CONNECTIONS false).
+      Object.assign(new Error('database "x" is not currently accepting connections'), {
+        code: '55000',
+      }),
       new AggregateError([{ code: 'ECONNREFUSED' }]),
       { code: 'P2024' },
       { code: 'P2010', meta: { driverAdapterError: { cause: { kind: 'ConnectionClosed' } } } },
@@ -66,6 +70,8 @@ describe('isTransientDatabaseError', () => {
     for (const error of [
       { code: '23505' },
       { code: '22P05' },
+      // 55000 alone is a statement refused for the state of an object, not a connection.
+      Object.assign(new Error('cannot drop the object now'), { code: '55000' }),
       { code: 'P2002' },
       new Error('plain'),
       'a string',

@@ -36,6 +36,21 @@ export class RunNotFoundError extends PersistenceError {
   }
 }
 
+/**
+ * A create found its idempotency key taken, but the run that held it was deleted before the create
+ * could read it. Nothing in Runstream deletes runs; an operator may. The key is free again, so a
+ * retry creates a run.
+ */
+export class IdempotentRunVanishedError extends PersistenceError {
+  declare readonly code: 'RUN_NOT_FOUND';
+
+  constructor(readonly idempotencyKey?: string) {
+    super('RUN_NOT_FOUND', 'the run of this idempotency key was deleted while the create ran', {
+      idempotencyKey,
+    });
+  }
+}
+
 /** The run has its terminal event: nothing may be appended to it, and it cannot be cancelled. */
 export class RunTerminalError extends PersistenceError {
   declare readonly code: 'RUN_TERMINAL';
@@ -142,9 +157,13 @@ const TRANSIENT_ADAPTER_KIND = new Set([
   'TransactionWriteConflict',
 ]);
 
-/** node-postgres errors that carry no code: a lost connection, or a pool or query timeout. */
+/**
+ * node-postgres errors that carry no code: a lost connection, or a pool or query timeout; and the
+ * refusal of a database closed to new connections for maintenance (`ALLOW_CONNECTIONS false`),
+ * whose SQLSTATE 55000 is too broad to count as transient by itself.
+ */
 const TRANSIENT_MESSAGE =
-  /Connection terminated|connection error|timeout exceeded when trying to connect|Query read timeout|not queryable/i;
+  /Connection terminated|connection error|timeout exceeded when trying to connect|Query read timeout|not queryable|is not currently accepting connections/i;
 
 /**
  * Whether a failed database call may be retried as it was: the connection or the server failed

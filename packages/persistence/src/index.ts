@@ -8,6 +8,7 @@ export {
   type TransactionClient,
 } from './database.js';
 export {
+  IdempotentRunVanishedError,
   LeaseLostError,
   PersistenceError,
   QuotaExceededError,
@@ -18,6 +19,15 @@ export {
   sqlState,
   type PersistenceErrorCode,
 } from './errors.js';
+export {
+  GRAPHS_CHANGED_CHANNEL,
+  createGraphRegistryRepo,
+  type GraphRegistration,
+  type GraphRegistryRepo,
+  type GraphRegistryRepoDeps,
+  type RegisterOptions,
+  type RegisteredGraph,
+} from './graph-registry-repo.js';
 export { isRunId, newRunId } from './ids.js';
 export {
   DEFAULT_MIGRATIONS_DIR,
@@ -52,6 +62,7 @@ export {
   type ClaimQueuedOptions,
   type RunLeaseRepo,
   type RunLeaseRepoDeps,
+  type ServedGraph,
   type TakenRun,
 } from './run-lease-repo.js';
 export { toStorableJson } from './storable-json.js';

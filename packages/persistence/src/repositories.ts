@@ -1,4 +1,5 @@
 import type { Database } from './database.js';
+import { createGraphRegistryRepo } from './graph-registry-repo.js';
 import { createOutboxRepo } from './outbox-repo.js';
 import { createRunEventRepo } from './run-event-repo.js';
 import { createRunLeaseRepo } from './run-lease-repo.js';
@@ -14,6 +15,7 @@ export function createRepositories(db: Database) {
     leases: createRunLeaseRepo({ prisma: db.prisma }),
     events: createRunEventRepo({ prisma: db.prisma, pool: db.pool }),
     outbox: createOutboxRepo({ prisma: db.prisma }),
+    graphs: createGraphRegistryRepo({ prisma: db.prisma }),
   };
 }
 

@@ -18,6 +18,9 @@ import {
   startPostgresProxy,
 } from './testing/index.js';
 
+/** What the claims here serve: seedRun's graph, at any version. */
+const SYNTHETIC = [{ name: 'synthetic' }];
+
 let t: TestDatabaseWithClient;
 let repos: Repos;
 
@@ -159,7 +162,7 @@ describe('fenced appends', () => {
   /** A run claimed by `owner`, with its next seq. */
   async function leased(owner: string): Promise<{ id: string; nextSeq: number }> {
     const run = await seedRun(repos);
-    await repos.leases.claimQueued(owner, { limit: 1, leaseMs: 60_000 });
+    await repos.leases.claimQueued(owner, { graphs: SYNTHETIC, limit: 1, leaseMs: 60_000 });
     return { id: run.id, nextSeq: (await repos.runs.getById(run.id)).nextSeq };
   }
 

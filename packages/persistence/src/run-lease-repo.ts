@@ -3,7 +3,23 @@ import { Prisma } from './generated/prisma/client.js';
 import type { RunRecord } from './run-repo.js';
 import { CLAIM_LOCK_SQL, CLAIM_QUEUED_RUNS_SQL } from './sql/claim-queued-runs.js';
 
+/** A graph a worker can execute: its name, and the version it serves. */
+export interface ServedGraph {
+  name: string;
+  /**
+   * The version (registration) the worker serves; runs checked against another version that a
+   * live worker serves are left to that worker. Absent: the worker takes runs of any version.
+   */
+  version?: string | undefined;
+}
+
 export interface ClaimQueuedOptions {
+  /**
+   * The graphs the worker serves: it claims runs of these only (a queued run with a cancel request
+   * excepted, whatever its graph: the worker only ends it with run.cancelled). Empty: no run but
+   * those.
+   */
+  graphs: readonly ServedGraph[];
   /** Runs to claim at most (the worker's free slots). */
   limit: number;
   /** Lease length in milliseconds. */
@@ -33,9 +49,9 @@ export type TakenRun = RunRecord & { lostOwner: string | null };
 export function createRunLeaseRepo({ prisma }: RunLeaseRepoDeps) {
   return {
     /**
-     * Claims up to `limit` queued runs for `workerId` and leases them for `leaseMs`: fairly across
-     * tenants, and never past `tenantMaxRunning` running runs of one tenant (see
-     * CLAIM_QUEUED_RUNS_SQL). The status change commits with the claim, so a run is claimed (and
+     * Claims up to `limit` queued runs of the graphs the worker serves for `workerId` and leases
+     * them for `leaseMs`: fairly across tenants, and never past `tenantMaxRunning` running runs of
+     * one tenant (see CLAIM_QUEUED_RUNS_SQL). The status change commits with the claim, so a run is claimed (and
      * executed) once. Queued runs with a cancel request are claimed first: the worker ends them
      * with run.cancelled. Runs in the caller's transaction when given `tx`, else in its own.
      */
@@ -44,7 +60,14 @@ export function createRunLeaseRepo({ prisma }: RunLeaseRepoDeps) {
       options: ClaimQueuedOptions,
       tx?: Db,
     ): Promise<RunRecord[]> {
-      const params = [workerId, options.limit, options.leaseMs, options.tenantMaxRunning ?? 16];
+      const params = [
+        workerId,
+        options.limit,
+        options.leaseMs,
+        options.tenantMaxRunning ?? 16,
+        options.graphs.map((g) => g.name),
+        options.graphs.map((g) => g.version ?? null),
+      ];
       const claim = async (db: Db): Promise<RunRecord[]> => {
         // Its own statement, so that the claim's snapshot is taken after the lock is granted.
         await db.$executeRawUnsafe(CLAIM_LOCK_SQL);
@@ -127,7 +150,7 @@ export function createRunLeaseRepo({ prisma }: RunLeaseRepoDeps) {
 
 /** The columns of `runs r`, aliased to the Prisma field names, for RETURNING lists of joins. */
 const RUN_COLUMNS_OF_R = Prisma.raw(`
-  r.id, r.tenant, r.graph, r.input, r.status, r.next_seq AS "nextSeq", r.idempotency_key AS "idempotencyKey",
+  r.id, r.tenant, r.graph, r.graph_version AS "graphVersion", r.input, r.status, r.next_seq AS "nextSeq", r.idempotency_key AS "idempotencyKey",
   r.lease_owner AS "leaseOwner", r.lease_expires_at AS "leaseExpiresAt",
   r.cancel_requested_at AS "cancelRequestedAt", r.output, r.error, r.created_at AS "createdAt",
   r.updated_at AS "updatedAt", r.started_at AS "startedAt", r.finished_at AS "finishedAt"`);

@@ -8,6 +8,9 @@ import {
   seedRun,
 } from './testing/index.js';
 
+/** What the claims here serve: seedRun's graph, at any version. */
+const SYNTHETIC = [{ name: 'synthetic' }];
+
 let t: TestDatabaseWithClient;
 let repos: Repos;
 
@@ -31,6 +34,7 @@ describe('run leases', () => {
         const mine: string[] = [];
         for (;;) {
           const runs = await repos.leases.claimQueued(`w${w}`, {
+            graphs: SYNTHETIC,
             limit: 3,
             leaseMs: 60_000,
             tenantMaxRunning: 100,
@@ -56,10 +60,14 @@ describe('run leases', () => {
     const ended = await seedRun(repos);
     await repos.events.append(ended.id, [{ type: 'run.cancelled', data: {} }]);
     expect(
-      (await repos.leases.claimQueued('w', { limit: 1, leaseMs: 1000 })).map((r) => r.id),
+      (await repos.leases.claimQueued('w', { graphs: SYNTHETIC, limit: 1, leaseMs: 1000 })).map(
+        (r) => r.id,
+      ),
     ).toEqual([first.id]);
     expect(
-      (await repos.leases.claimQueued('w', { limit: 5, leaseMs: 1000 })).map((r) => r.id),
+      (await repos.leases.claimQueued('w', { graphs: SYNTHETIC, limit: 5, leaseMs: 1000 })).map(
+        (r) => r.id,
+      ),
     ).toEqual([second.id]);
   });
 
@@ -67,8 +75,8 @@ describe('run leases', () => {
     await clearQueue();
     const a = await seedRun(repos);
     const b = await seedRun(repos);
-    await repos.leases.claimQueued('mine', { limit: 1, leaseMs: 1000 });
-    await repos.leases.claimQueued('theirs', { limit: 1, leaseMs: 1000 });
+    await repos.leases.claimQueued('mine', { graphs: SYNTHETIC, limit: 1, leaseMs: 1000 });
+    await repos.leases.claimQueued('theirs', { graphs: SYNTHETIC, limit: 1, leaseMs: 1000 });
     await repos.runs.requestCancel('default', a.id);
     const before = (await repos.runs.getById(a.id)).leaseExpiresAt!;
     const renewed = await repos.leases.renewLeases('mine', [a.id, b.id], 60_000);
@@ -86,8 +94,8 @@ describe('run leases', () => {
     await clearQueue();
     const run = await seedRun(repos);
     const live = await seedRun(repos);
-    await repos.leases.claimQueued('dead', { limit: 1, leaseMs: 1 });
-    await repos.leases.claimQueued('alive', { limit: 1, leaseMs: 60_000 });
+    await repos.leases.claimQueued('dead', { graphs: SYNTHETIC, limit: 1, leaseMs: 1 });
+    await repos.leases.claimQueued('alive', { graphs: SYNTHETIC, limit: 1, leaseMs: 60_000 });
     await t.db.pool.query(
       `UPDATE runs SET lease_expires_at = now() - interval '1 second' WHERE id = $1`,
       [run.id],
@@ -106,7 +114,12 @@ describe('run leases', () => {
 
 describe('claiming fairly across tenants', () => {
   const claimOne = async (worker: string, tenantMaxRunning = 16) =>
-    repos.leases.claimQueued(worker, { limit: 1, leaseMs: 60_000, tenantMaxRunning });
+    repos.leases.claimQueued(worker, {
+      graphs: SYNTHETIC,
+      limit: 1,
+      leaseMs: 60_000,
+      tenantMaxRunning,
+    });
 
   it("fairness: a tenant's 40 older queued runs do not push another tenant's run back", async () => {
     await clearQueue();
@@ -124,7 +137,11 @@ describe('claiming fairly across tenants', () => {
     const byTenant: Record<string, string[]> = { a: [], b: [], c: [] };
     for (const tenant of ['a', 'a', 'a', 'a', 'a', 'a', 'b', 'b', 'b', 'b', 'c', 'c', 'c', 'c'])
       byTenant[tenant]!.push((await seedRun(repos, { tenant })).id);
-    const claimed = await repos.leases.claimQueued('w', { limit: 9, leaseMs: 60_000 });
+    const claimed = await repos.leases.claimQueued('w', {
+      graphs: SYNTHETIC,
+      limit: 9,
+      leaseMs: 60_000,
+    });
     for (const tenant of ['a', 'b', 'c']) {
       expect(claimed.filter((r) => r.tenant === tenant).map((r) => r.id)).toEqual(
         byTenant[tenant]!.slice(0, 3),
@@ -138,7 +155,12 @@ describe('claiming fairly across tenants', () => {
     for (let i = 0; i < 3; i++) await seedRun(repos, { tenant: 'b' });
     const claims = await Promise.all(
       Array.from({ length: 8 }, (_, w) =>
-        repos.leases.claimQueued(`w${w}`, { limit: 4, leaseMs: 60_000, tenantMaxRunning: 5 }),
+        repos.leases.claimQueued(`w${w}`, {
+          graphs: SYNTHETIC,
+          limit: 4,
+          leaseMs: 60_000,
+          tenantMaxRunning: 5,
+        }),
       ),
     );
     const claimed = claims.flat();
@@ -173,8 +195,8 @@ describe('claiming fairly across tenants', () => {
     await clearQueue();
     const run = await seedRun(repos);
     const other = await seedRun(repos);
-    await repos.leases.claimQueued('stopping', { limit: 1, leaseMs: 60_000 });
-    await repos.leases.claimQueued('other', { limit: 1, leaseMs: 60_000 });
+    await repos.leases.claimQueued('stopping', { graphs: SYNTHETIC, limit: 1, leaseMs: 60_000 });
+    await repos.leases.claimQueued('other', { graphs: SYNTHETIC, limit: 1, leaseMs: 60_000 });
     expect(await repos.leases.releaseClaimed('stopping', [run.id, other.id])).toEqual([run.id]);
     expect(await repos.runs.getById(run.id)).toMatchObject({
       status: 'queued',
@@ -183,8 +205,9 @@ describe('claiming fairly across tenants', () => {
       startedAt: null,
     });
     expect((await repos.runs.getById(other.id)).leaseOwner).toBe('other');
-    expect((await repos.leases.claimQueued('next', { limit: 1, leaseMs: 60_000 }))[0]!.id).toBe(
-      run.id,
-    );
+    expect(
+      (await repos.leases.claimQueued('next', { graphs: SYNTHETIC, limit: 1, leaseMs: 60_000 }))[0]!
+        .id,
+    ).toBe(run.id);
   });
 });

@@ -5,6 +5,7 @@ import type { Run } from './generated/prisma/client.js';
 import type { RunStatus as StoredRunStatus } from './generated/prisma/enums.js';
 import type { Db } from './database.js';
 import {
+  IdempotentRunVanishedError,
   PersistenceError,
   QuotaExceededError,
   RunNotFoundError,
@@ -31,7 +32,7 @@ type _StatusesAgree = Assert<
 
 /** The columns of `runs`, aliased to the Prisma field names, for raw statements' RETURNING lists. */
 export const RUN_COLUMNS = Prisma.raw(`
-  id, tenant, graph, input, status, next_seq AS "nextSeq", idempotency_key AS "idempotencyKey",
+  id, tenant, graph, graph_version AS "graphVersion", input, status, next_seq AS "nextSeq", idempotency_key AS "idempotencyKey",
   lease_owner AS "leaseOwner", lease_expires_at AS "leaseExpiresAt",
   cancel_requested_at AS "cancelRequestedAt", output, error, created_at AS "createdAt",
   updated_at AS "updatedAt", started_at AS "startedAt", finished_at AS "finishedAt"`);
@@ -39,6 +40,11 @@ export const RUN_COLUMNS = Prisma.raw(`
 export interface CreateRunInput {
   tenant: string;
   graph: string;
+  /**
+   * The version of the graph (its registration) the input was checked against: workers serving
+   * another version leave the run to one that serves it, while one lives (see the claim).
+   */
+  graphVersion?: string | undefined;
   input: Record<string, unknown>;
   idempotencyKey?: string | undefined;
   /** The run's first event (seq 1), written in the same statement as the run. */
@@ -186,12 +192,19 @@ async function insertRun(
       ? Prisma.sql`TRUE`
       : Prisma.sql`(SELECT count(*) FROM (SELECT 1 FROM runs WHERE tenant = ${input.tenant}
                      AND status = 'queued' LIMIT ${maxQueued}::int) queued) < ${maxQueued}::int`;
-  const rows = await db.$queryRaw<RunRecord[]>`
-    WITH run AS (
-      INSERT INTO runs (id, tenant, graph, input, idempotency_key, next_seq)
-      SELECT ${id}::uuid, ${input.tenant}, ${input.graph}, ${JSON.stringify(input.input)}::jsonb,
+  // One row whatever happened: the run it created (all columns null when it created none) and
+  // whether the tenant had room. Read in the insert's own snapshot, the room tells a full quota
+  // from a taken key; a count in a later statement could see a run claimed since, and blame the key.
+  const [outcome] = await db.$queryRaw<InsertOutcome[]>`
+    WITH quota AS (
+      SELECT ${underQuota} AS room
+    ), run AS (
+      INSERT INTO runs (id, tenant, graph, graph_version, input, idempotency_key, next_seq)
+      SELECT ${id}::uuid, ${input.tenant}, ${input.graph}, ${input.graphVersion ?? null}::text,
+             ${JSON.stringify(input.input)}::jsonb,
              ${input.idempotencyKey ?? null}, 2
-       WHERE ${underQuota}
+        FROM quota
+       WHERE quota.room
       ON CONFLICT (tenant, idempotency_key) DO NOTHING
       RETURNING ${RUN_COLUMNS}
     ), event AS (
@@ -201,11 +214,13 @@ async function insertRun(
     ), outbox AS (
       INSERT INTO run_outbox (run_id, seq) SELECT run_id, seq FROM event
     )
-    SELECT * FROM run`;
-  const created = rows[0];
-  if (created) return { run: created, created: true };
+    SELECT run.*, quota.room AS "underQuota" FROM quota LEFT JOIN run ON TRUE`;
+  if (outcome!.id !== null) {
+    const { underQuota: _room, ...run } = outcome!;
+    return { run, created: true };
+  }
   // The key is taken (ON CONFLICT), or the quota is full. A conflicting row committed before our
-  // statement ended, so a plain read sees it; with no key, only the quota can have refused.
+  // statement ended, so a plain read sees it; an idempotent repeat is answered even when full.
   const existing =
     input.idempotencyKey === undefined
       ? null
@@ -213,11 +228,13 @@ async function insertRun(
           where: { tenant: input.tenant, idempotencyKey: input.idempotencyKey },
         });
   if (existing) return { run: existing, created: false };
-  if (maxQueued !== undefined) {
-    throw new QuotaExceededError(maxQueued);
-  }
-  throw new PersistenceError('RUN_NOT_FOUND', 'idempotent run vanished during creation');
+  if (maxQueued !== undefined && !outcome!.underQuota) throw new QuotaExceededError(maxQueued);
+  // The tenant had room, so the key refused the insert, and the run holding it is gone since.
+  throw new IdempotentRunVanishedError(input.idempotencyKey);
 }
+
+/** What the create statement answers: the run it created, or nulls; and whether there was room. */
+type InsertOutcome = { underQuota: boolean } & (RunRecord | { [K in keyof RunRecord]: null });
 
 /** Cursors are opaque to clients; today they wrap the last id of the page. */
 function encodeCursor(id: string): string {

@@ -177,10 +177,21 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
       );
     }
     await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
+    const bus = createMemoryBus();
+    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus });
+    cleanups.push(() => publisher.stop());
+    await publisher.idle();
     const controller = new AbortController();
     const follower = followRun(
-      { bus: createMemoryBus(), events: repos.events },
-      { runId: run.id, afterSeq: 0, signal: controller.signal, pageSize: 50, pageMaxBytes: 45_000 },
+      { bus, events: repos.events },
+      {
+        runId: run.id,
+        afterSeq: 0,
+        signal: controller.signal,
+        pageSize: 50,
+        pageMaxBytes: 45_000,
+        replay,
+      },
     );
     const batches: RunEventEnvelope[][] = [];
     for await (const batch of follower) batches.push(batch);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseStartEnv } from './start-env.js';
+import { graphModulesFrom, parseStartEnv } from './start-env.js';
 
 describe('pnpm start environment', () => {
   it('has defaults', () => {
@@ -19,5 +19,13 @@ describe('pnpm start environment', () => {
     });
     expect(parseStartEnv({ PORT: '70000' })).toMatchObject({ ok: false });
     expect(parseStartEnv({ RUNSTREAM_PG_PORT: '0' })).toMatchObject({ ok: true });
+  });
+});
+
+describe('graphModulesFrom', () => {
+  it('makes relative module paths absolute from the caller and leaves package names alone', () => {
+    expect(
+      graphModulesFrom('/home/me/app', 'examples/echo-graph.mjs, ./g.js,@acme/graphs,/abs/x.mjs'),
+    ).toBe('/home/me/app/examples/echo-graph.mjs,/home/me/app/g.js,@acme/graphs,/abs/x.mjs');
   });
 });

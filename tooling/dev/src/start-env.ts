@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 
 import { ROOT } from '@runstream/testkit';
 import { z } from 'zod';
@@ -33,4 +33,16 @@ export function parseStartEnv(
   if (result.success) return { ok: true, env: result.data };
   const issue = result.error.issues[0];
   return { ok: false, problem: `${issue?.path.join('.') ?? 'environment'}: ${issue?.message}` };
+}
+
+/** RUNSTREAM_GRAPHS with its relative paths made absolute from `cwd`; package names stay as they are. */
+export function graphModulesFrom(cwd: string, list: string): string {
+  return list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) =>
+      /^\.{1,2}[\\/]|\.[cm]?js$/.test(entry) && !isAbsolute(entry) ? resolve(cwd, entry) : entry,
+    )
+    .join(',');
 }

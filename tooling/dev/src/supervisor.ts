@@ -19,7 +19,7 @@ import {
 import pg from 'pg';
 
 import { createAppLog } from './app-log.js';
-import { parseStartEnv } from './start-env.js';
+import { graphModulesFrom, parseStartEnv } from './start-env.js';
 import { takeLock } from './state-lock.js';
 
 const COLORS: Record<AppName, 'cyan' | 'magenta' | 'yellow'> = {
@@ -147,6 +147,10 @@ export async function supervise(): Promise<void> {
       // Two stacks on one machine must not collide on the workers' fixed default ports.
       RUNSTREAM_OUTBOX_METRICS_PORT: process.env.RUNSTREAM_OUTBOX_METRICS_PORT ?? '0',
       RUNSTREAM_RUN_WORKER_METRICS_PORT: process.env.RUNSTREAM_RUN_WORKER_METRICS_PORT ?? '0',
+      // Each app runs in its own folder: a graph module given by a relative path is the caller's.
+      ...(process.env.RUNSTREAM_GRAPHS
+        ? { RUNSTREAM_GRAPHS: graphModulesFrom(process.cwd(), process.env.RUNSTREAM_GRAPHS) }
+        : {}),
     };
     for (const name of APPS) {
       const app = spawnApp(name, {
@@ -168,6 +172,13 @@ export async function supervise(): Promise<void> {
       `the api to answer ${baseUrl}/readyz`,
       async () =>
         stopping || (await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2000) })).ok,
+      60_000,
+      200,
+    );
+    if (stopping) return;
+    await waitFor(
+      'the run-worker to register its graphs',
+      async () => stopping || (await builtInGraphsRegistered(databaseUrl)),
       60_000,
       200,
     );
@@ -220,4 +231,19 @@ function redact(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = '***';
   return u.toString();
+}
+
+/** Whether a run-worker has registered demo and synthetic: until then the api refuses their runs. */
+async function builtInGraphsRegistered(databaseUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM graph_registrations
+        WHERE name IN ('demo', 'synthetic') AND live_until > now()`,
+    );
+    return rows[0]?.n === 2;
+  } finally {
+    await client.end();
+  }
 }

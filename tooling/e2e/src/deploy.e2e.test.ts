@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 
+import { createGraphCatalog, createRun } from '@runstream/graph-catalog';
+import { registerBuiltInGraphs } from '@runstream/graphs/testing';
 import {
   type TestDatabaseWithClient,
   createRepos,
@@ -139,6 +141,8 @@ describe('per-app deploy (pnpm --filter <app> deploy --prod <folder>)', () => {
 
   beforeAll(async () => {
     database = await openTestDatabase({ poolSize: 2 });
+    // The api deploy is checked before any run-worker started: register what a stock worker serves.
+    await registerBuiltInGraphs(createRepos(database.db).graphs);
   });
   afterAll(async () => {
     for (const s of running) await stop(s);
@@ -158,6 +162,14 @@ describe('per-app deploy (pnpm --filter <app> deploy --prod <folder>)', () => {
       expect(linksOutside(built)).toEqual([]);
       expect(sourcesAndTests(built)).toEqual([]);
       expect(installedPackages(built).filter((name) => BUILD_TOOLING.includes(name))).toEqual([]);
+      if (app === 'api') {
+        // The api holds no graph code: no executor, no graphs, not even as a transitive dependency.
+        expect(
+          installedPackages(built).filter((name) =>
+            ['@runstream/orchestrator', '@runstream/graphs'].includes(name),
+          ),
+        ).toEqual([]);
+      }
       const megabytes = diskUsage(built) / 1024 / 1024;
       expect(megabytes, `${app} deploy folder, MB`).toBeLessThanOrEqual(
         MAX_DEPLOY_BYTES / 1024 / 1024,
@@ -204,12 +216,10 @@ describe('per-app deploy (pnpm --filter <app> deploy --prod <folder>)', () => {
       }
       if (runsARun) {
         const repos = createRepos(database.db);
-        const { run: created } = await repos.runs.create({
-          tenant: 'default',
-          graph: 'synthetic',
-          input: { events: 3 },
-          firstEvent: { type: 'run.queued', data: { graph: 'synthetic' } },
-        });
+        const { run: created } = await createRun(
+          { runs: repos.runs, catalog: createGraphCatalog({ registry: repos.graphs }) },
+          { tenant: 'default', graph: 'synthetic', input: { events: 3 } },
+        );
         const ended = await waitFor(`${app} to run a run`, async () => {
           alive();
           const run = await repos.runs.get('default', created.id);

@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGraphCatalog, createRun } from '@runstream/graph-catalog';
+import { createRepos, openTestDatabase } from '@runstream/persistence/testing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { ROOT } from './processes.js';
+import { ROOT, spawnNode, stop } from './processes.js';
 
 const exec = promisify(execFile);
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -18,6 +20,8 @@ const PUBLISHED = [
   'contract',
   'persistence',
   'orchestrator',
+  'graph-catalog',
+  'graphs',
   'bus',
   'stream',
   'client',
@@ -144,10 +148,99 @@ describe('published packages, packed and installed by npm into a project outside
     expect(exports.events).toContain('parseRunEvent');
     expect(exports.persistence).toContain('createRepositories');
     expect(exports.orchestrator).toContain('defineGraph');
+    expect(exports['graph-catalog']).toContain('createRun');
+    expect(exports.graphs).toContain('builtInGraphs');
     expect(exports.bus).toContain('createBus');
     expect(exports.stream).toContain('followRun');
     expect(exports.viewer).toContain('viewerAssetsDir');
     expect(exports.runtime).toContain('loadEnv');
+  });
+
+  it("a team's own worker, on the installed packages alone (examples/team-worker.mjs), registers echo and runs it", async () => {
+    for (const file of ['team-worker.mjs', 'echo-graph.mjs'])
+      writeFileSync(join(consumer, file), readFileSync(join(ROOT, 'examples', file)));
+    const database = await openTestDatabase({ poolSize: 2 });
+    const worker = spawnNode(['team-worker.mjs'], {
+      cwd: consumer,
+      env: { PATH: process.env.PATH, DATABASE_URL: database.url },
+    });
+    try {
+      const repos = createRepos(database.db);
+      const catalog = createGraphCatalog({ registry: repos.graphs });
+      const run = await vi.waitUntil(
+        async () => {
+          if (worker.child.exitCode !== null) throw new Error(`worker exited:\n${worker.output()}`);
+          const registered = await repos.graphs.get('echo');
+          return registered
+            ? (
+                await createRun(
+                  { runs: repos.runs, catalog },
+                  { tenant: 't', graph: 'echo', input: { text: 'a b' } },
+                )
+              ).run
+            : undefined;
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      const ended = await vi.waitUntil(
+        async () => {
+          const current = await repos.runs.getById(run.id);
+          return current.finishedAt ? current : undefined;
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      expect(ended).toMatchObject({ status: 'succeeded', output: { text: 'a b' } });
+    } finally {
+      await stop(worker);
+      await database.drop();
+    }
+  });
+
+  it("the stock run-worker serves a graph module of a team's project, which imports its own install of @runstream/orchestrator", async () => {
+    // Two copies of the orchestrator and of zod meet: the worker's, and the one the module imports.
+    writeFileSync(
+      join(consumer, 'echo-graph.mjs'),
+      readFileSync(join(ROOT, 'examples', 'echo-graph.mjs')),
+    );
+    const database = await openTestDatabase({ poolSize: 2 });
+    const worker = spawnNode([join(ROOT, 'apps', 'run-worker', 'dist', 'main.js')], {
+      cwd: consumer,
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: database.url,
+        RUNSTREAM_GRAPHS: './echo-graph.mjs',
+        RUNSTREAM_RUN_WORKER_METRICS_PORT: '0',
+      },
+    });
+    try {
+      const repos = createRepos(database.db);
+      const catalog = createGraphCatalog({ registry: repos.graphs });
+      const run = await vi.waitUntil(
+        async () => {
+          if (worker.child.exitCode !== null) throw new Error(`worker exited:\n${worker.output()}`);
+          return (await repos.graphs.get('echo'))
+            ? (
+                await createRun(
+                  { runs: repos.runs, catalog },
+                  { tenant: 't', graph: 'echo', input: { text: 'c d' } },
+                )
+              ).run
+            : undefined;
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      const ended = await vi.waitUntil(
+        async () => {
+          const current = await repos.runs.getById(run.id);
+          return current.finishedAt ? current : undefined;
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      expect(ended).toMatchObject({ status: 'succeeded', output: { text: 'c d' } });
+    } finally {
+      await stop(worker);
+      await database.drop();
+    }
   });
 
   it('the client, the contract and the events load from CommonJS, and agree with their ES modules', async () => {
@@ -229,6 +322,9 @@ export async function failureCodes(runId: string): Promise<string[]> {
     if (event.type === 'run.failed') codes.push(event.data.error.code);
   }
   return codes;
+}
+export async function liveGraphs(): Promise<string[]> {
+  return (await client.graphs.list()).filter((graph) => graph.live).map((graph) => graph.name);
 }
 export function failureCode(value: unknown): string | undefined {
   const event: RunEvent = parseRunEvent(value);

@@ -45,6 +45,12 @@ export async function startStack(): Promise<Stack> {
     });
   };
   await startApi();
+  // Ready means runs can be created: the run-worker has registered the built-in graphs.
+  await waitFor('the run-worker to register its graphs', async () => {
+    const response = await fetch(`${url}/v1/graphs`);
+    const { graphs } = (await response.json()) as { graphs?: { name: string }[] };
+    return (graphs ?? []).filter((g) => g.name === 'demo' || g.name === 'synthetic').length === 2;
+  });
   return {
     url,
     database,

@@ -40,7 +40,9 @@ describe('the run viewer in headless Chromium', () => {
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(`${stack.url}/`);
-    await page.getByTestId('start-synthetic').click();
+    await page.getByTestId('graph').selectOption('synthetic');
+    await page.getByTestId('input').fill('{"events": 200, "delayMs": 20}');
+    await page.getByTestId('start').click();
     await page.waitForURL(/#\/runs\//);
     const runId = decodeURIComponent(page.url().split('#/runs/')[1]!);
 
@@ -84,7 +86,8 @@ describe('the run viewer in headless Chromium', () => {
     const key = page.getByPlaceholder(/API key/);
     await key.fill('viewer-key-123456');
     await key.press('Tab');
-    await page.getByTestId('start-demo').click();
+    await page.getByTestId('graph').selectOption('demo');
+    await page.getByTestId('start').click();
     await page.waitForURL(/#\/runs\//);
     await page
       .getByTestId('status')
@@ -96,6 +99,29 @@ describe('the run viewer in headless Chromium', () => {
     }));
     expect(stored).toEqual({ local: 0, session: 'viewer-key-123456' });
     expect(violations).toEqual([]);
+    await page.close();
+  });
+
+  it('lists the registered graphs, proposes an input from the schema, and shows the field at fault of a refused one', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${stack.url}/`);
+    const graph = page.getByTestId('graph');
+    await graph.locator('option[value="synthetic"]').waitFor({ state: 'attached' });
+    expect(await graph.locator('option').allTextContents()).toEqual(['demo', 'synthetic']);
+    await graph.selectOption('synthetic');
+    expect(JSON.parse(await page.getByTestId('input').inputValue())).toEqual({ events: 1 });
+    await page.getByTestId('input').fill('{"events": 0, "colour": "red"}');
+    await page.getByTestId('start').click();
+    const faults = page.getByTestId('input-error');
+    await faults.getByText('input.events').waitFor();
+    expect(await faults.locator('li').allTextContents()).toEqual([
+      'input.colour: is not a field of this input',
+      'input.events: must be >= 1',
+    ]);
+    expect(await page.locator('tr.fault').getAttribute('data-field')).toBe('events');
+    expect(page.url()).not.toMatch(/#\/runs\//);
+    mkdirSync(RESULTS, { recursive: true });
+    await page.screenshot({ path: join(RESULTS, 'viewer-run-form.png'), fullPage: true });
     await page.close();
   });
 

@@ -1,5 +1,4 @@
-import { runQueuedEvent } from '@runstream/events';
-import type { GraphRegistry } from '@runstream/orchestrator';
+import { type GraphCatalog, createRun } from '@runstream/graph-catalog';
 import type { OutboxWakeup, RunRepo } from '@runstream/persistence';
 import {
   CancelRunRequestSchema,
@@ -16,7 +15,7 @@ import { CreateRunHeaders, RunIdParams, toRunBody } from '../schemas.js';
 
 export interface RunRoutesDeps {
   runs: RunRepo;
-  graphs: GraphRegistry;
+  graphs: Pick<GraphCatalog, 'check'>;
   wakeup: OutboxWakeup;
   /** Queued runs one tenant may have (QUOTA_EXCEEDED past it). */
   maxQueuedRuns: number;
@@ -48,6 +47,8 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
             'UNKNOWN_GRAPH',
             'INVALID_INPUT',
             'QUOTA_EXCEEDED',
+            // The run of the idempotency key was deleted while this request ran.
+            'RUN_NOT_FOUND',
           ]),
         },
       },
@@ -65,18 +66,16 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
         );
       }
       // Refused before anything is written: an unknown graph or a bad input creates no run.
-      const input = graphs.parseInput(request.body.graph, request.body.input) as Record<
-        string,
-        unknown
-      >;
-      const { run, created } = await runs.create({
-        tenant: request.principal.tenant,
-        graph: request.body.graph,
-        input,
-        idempotencyKey: fromBody ?? fromHeader,
-        firstEvent: runQueuedEvent(request.body.graph),
-        maxQueued: maxQueuedRuns,
-      });
+      const { run, created } = await createRun(
+        { runs, catalog: graphs },
+        {
+          tenant: request.principal.tenant,
+          graph: request.body.graph,
+          input: request.body.input,
+          idempotencyKey: fromBody ?? fromHeader,
+          maxQueued: maxQueuedRuns,
+        },
+      );
       // The first event is committed with the run; wake the outbox so it is published now.
       if (created) wakeup.notify();
       return reply.code(created ? 201 : 200).send(toRunBody(run));

@@ -2,8 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 
 import { type Bus, createBus } from '@runstream/bus';
-import { createDefaultGraphRegistry } from '@runstream/orchestrator';
-import { loadBusSigningKey } from '@runstream/persistence';
+import { createGraphCatalog } from '@runstream/graph-catalog';
+import { registerBuiltInGraphs } from '@runstream/graphs/testing';
+import { createGraphRegistryRepo, loadBusSigningKey } from '@runstream/persistence';
 import {
   type Repos,
   type TestDatabaseWithClient,
@@ -27,6 +28,11 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
+/** The api's view of the test database's graph registry (no refresh loop: unknown names are re-read). */
+export function testCatalog(testDb: TestDatabaseWithClient) {
+  return createGraphCatalog({ registry: createGraphRegistryRepo({ prisma: testDb.db.prisma }) });
+}
+
 /** Builds the api on a test database and listens on a free loopback port. */
 export async function startTestApi(
   testDb: TestDatabaseWithClient,
@@ -46,7 +52,7 @@ export async function startTestApi(
   const app = await buildApp({
     db: testDb.db,
     bus: ownBus,
-    graphs: createDefaultGraphRegistry(),
+    graphs: testCatalog(testDb),
     config: { apiKeys: [], rateLimit: { max: 0, windowMs: 1000 }, ...config },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -69,9 +75,13 @@ export interface StreamFixture {
   close(): Promise<void>;
 }
 
-/** One database for a test file, and test publishers that are all stopped at close. */
+/**
+ * One database for a test file, with the built-in graphs registered as a stock run-worker registers
+ * them, and test publishers that are all stopped at close.
+ */
 export async function openFixture(): Promise<StreamFixture> {
   const testDb = await openTestDatabase({ poolSize: 20 });
+  await registerBuiltInGraphs(createGraphRegistryRepo({ prisma: testDb.db.prisma }));
   const publishers: TestPublisher[] = [];
   return {
     testDb,

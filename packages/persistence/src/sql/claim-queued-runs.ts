@@ -6,7 +6,7 @@
  * per-tenant count cannot be raced past the cap (the security review saw one tenant hold every
  * slot). Only a claim moves a run to running; ends and hand-backs only lower the count.
  *
- * Fairness: each tenant with queued runs (walked one index probe per tenant, runs_queued_tenant_idx)
+ * Fairness: each tenant with queued runs (walked one index probe per tenant, runs_queued_tenant_graph_idx)
  * offers its oldest queued runs, the k-th ranked (running now + k). Taking the lowest ranks first,
  * oldest first among equals, is a round robin that starts with the tenants running the least: a
  * tenant with a backlog of thousands waits its turn like everyone else, and a newcomer's run takes
@@ -14,10 +14,22 @@
  * worker only writes run.cancelled. SKIP LOCKED passes over a queued run another transaction holds
  * (a cancel request being written); the status check after the lock drops one that moved on.
  *
+ * Graphs (ADR 0021): the worker serves the graphs $5 (names) at versions $6 (aligned; NULL: any
+ * version), and claims queued runs of those only, so a run of a graph it lacks waits for a worker
+ * that has it instead of failing. Each tenant's oldest runs are walked per served graph
+ * (runs_queued_tenant_graph_idx), then merged by age. A run checked against another version of
+ * its graph is left to the workers of that version while one of them is live (its registration's
+ * live_until is ahead): during a rolling deploy, an input only the new version accepts never meets
+ * an old worker. A run of a version nobody serves any more is anyone's, and its worker re-checks the
+ * input. Runs with a cancel request are claimed whatever their graph: their worker runs no graph code.
+ *
  * Keeps "a run is executed once": its status changes to running in the statement that claims it.
  */
 export const CLAIM_QUEUED_RUNS_SQL = `
-WITH RECURSIVE tenants AS (
+WITH RECURSIVE served AS (
+  SELECT DISTINCT ON (graph) graph, version
+    FROM unnest($5::text[], $6::text[]) AS s(graph, version) ORDER BY graph
+), tenants AS (
   (SELECT tenant FROM runs WHERE status = 'queued' ORDER BY tenant LIMIT 1)
   UNION ALL
   SELECT (SELECT r.tenant FROM runs r WHERE r.status = 'queued' AND r.tenant > t.tenant
@@ -32,9 +44,18 @@ WITH RECURSIVE tenants AS (
        ) running
    CROSS JOIN LATERAL (
          SELECT id, row_number() OVER (ORDER BY id)::int AS rn FROM (
-           SELECT id FROM runs
-            WHERE status = 'queued' AND tenant = t.tenant AND cancel_requested_at IS NULL
-            ORDER BY id LIMIT $2::int) oldest
+           SELECT o.id FROM served s
+            CROSS JOIN LATERAL (
+                  SELECT r.id FROM runs r
+                   WHERE r.status = 'queued' AND r.tenant = t.tenant AND r.graph = s.graph
+                     AND r.cancel_requested_at IS NULL
+                     AND (s.version IS NULL OR r.graph_version IS NULL OR r.graph_version = s.version
+                          OR NOT EXISTS (
+                               SELECT 1 FROM graph_registrations g
+                                WHERE g.name = r.graph AND g.version = r.graph_version
+                                  AND g.live_until > now()))
+                   ORDER BY r.id LIMIT $2::int) o
+            ORDER BY o.id LIMIT $2::int) oldest
        ) q
    WHERE t.tenant IS NOT NULL AND q.rn <= $4::int - running.n
 ), cancelled AS (
@@ -53,7 +74,7 @@ UPDATE runs r
        started_at = COALESCE(r.started_at, now()), updated_at = now()
   FROM locked
  WHERE r.id = locked.id
-RETURNING r.id, r.tenant, r.graph, r.input, r.status, r.next_seq AS "nextSeq",
+RETURNING r.id, r.tenant, r.graph, r.graph_version AS "graphVersion", r.input, r.status, r.next_seq AS "nextSeq",
           r.idempotency_key AS "idempotencyKey", r.lease_owner AS "leaseOwner",
           r.lease_expires_at AS "leaseExpiresAt", r.cancel_requested_at AS "cancelRequestedAt",
           r.output, r.error, r.created_at AS "createdAt", r.updated_at AS "updatedAt",

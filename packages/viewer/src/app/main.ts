@@ -1,4 +1,5 @@
 import {
+  type Graph,
   type ReceivedRunEvent,
   type Run,
   type RunstreamClient,
@@ -9,6 +10,7 @@ import {
 } from '@runstream/client';
 import { RUN_EVENT_TYPES } from '@runstream/events';
 
+import { describeFields, exampleInput, faultsOf, parseInputText } from './graph-form.js';
 import { type RunView, applyEvent, emptyRunView, formatDuration } from './run-view.js';
 
 // The viewer is served by the api it talks to, so the base URL is the page's own origin (and path
@@ -67,26 +69,108 @@ function route(): void {
   stopPage = match ? runPage(decodeURIComponent(match[1]!)) : listPage();
 }
 
-async function startRun(graph: 'demo' | 'synthetic'): Promise<void> {
-  try {
-    const input = graph === 'synthetic' ? { events: 200, delayMs: 20 } : {};
-    const { run } = await client().runs.create({ graph, input });
-    window.location.hash = `#/runs/${encodeURIComponent(run.id)}`;
-  } catch (error) {
-    showError(error);
-  }
+/**
+ * The form that starts a run of any registered graph: the graphs come from GET /v1/graphs, the
+ * input is JSON, and a refused input shows the api's verdict at the field at fault.
+ */
+function runForm(): { element: HTMLElement; load(signal: AbortSignal): Promise<void> } {
+  const select = h('select', { 'data-testid': 'graph', 'aria-label': 'Graph' });
+  const liveness = h('span', { class: 'muted', 'data-testid': 'graph-live' });
+  const description = h('p', { class: 'muted' });
+  const input = h('textarea', {
+    'data-testid': 'input',
+    'aria-label': 'Input (JSON)',
+    rows: '4',
+    cols: '60',
+    spellcheck: 'false',
+  });
+  const start = h('button', { type: 'button', 'data-testid': 'start' }, 'Start a run');
+  const faults = h('ul', { class: 'error faults', 'data-testid': 'input-error', role: 'alert' });
+  faults.hidden = true;
+  const fields = h('tbody');
+  let graphs: Graph[] = [];
+
+  const selected = (): Graph | undefined => graphs.find((g) => g.name === select.value);
+  const showFaults = (lines: { field: string | undefined; text: string }[]): void => {
+    faults.replaceChildren(...lines.map((l) => h('li', {}, l.text)));
+    faults.hidden = lines.length === 0;
+    const atFault = new Set(lines.map((l) => l.field));
+    for (const row of fields.querySelectorAll<HTMLTableRowElement>('tr[data-field]'))
+      row.classList.toggle('fault', atFault.has(row.dataset.field));
+  };
+  const choose = (): void => {
+    const graph = selected();
+    showFaults([]);
+    if (!graph) return;
+    description.textContent = graph.description ?? '';
+    liveness.textContent = !graph.live ? 'no worker serves it now: its runs wait queued' : '';
+    input.value = JSON.stringify(exampleInput(graph.inputSchema), null, 2);
+    fields.replaceChildren(
+      ...describeFields(graph.inputSchema).map((f) =>
+        h(
+          'tr',
+          { 'data-field': f.name },
+          h('td', {}, h('code', {}, f.name)),
+          h('td', {}, f.type),
+          h('td', {}, f.required ? 'required' : 'optional'),
+          h('td', { class: 'muted' }, f.detail),
+        ),
+      ),
+    );
+  };
+  select.onchange = choose;
+  start.onclick = async () => {
+    const graph = selected();
+    if (!graph) return;
+    const parsed = parseInputText(input.value);
+    if (!parsed.ok) return showFaults([{ field: undefined, text: parsed.fault }]);
+    try {
+      const { run } = await client().runs.create({ graph: graph.name, input: parsed.input });
+      window.location.hash = `#/runs/${encodeURIComponent(run.id)}`;
+    } catch (error) {
+      const lines =
+        error instanceof RunstreamError && error.code === 'INVALID_INPUT'
+          ? faultsOf(error.details)
+          : [];
+      if (lines.length > 0) showFaults(lines);
+      else showError(error);
+    }
+  };
+  const element = h(
+    'section',
+    { class: 'run-form' },
+    h('div', { class: 'toolbar' }, h('label', {}, 'Graph ', select), start, liveness),
+    description,
+    h('label', { class: 'input' }, 'Input (JSON)', input),
+    faults,
+    h(
+      'table',
+      { class: 'fields' },
+      h('thead', {}, h('tr', {}, ...['Field', 'Type', '', ''].map((t) => h('th', {}, t)))),
+      fields,
+    ),
+  );
+  return {
+    element,
+    async load(signal) {
+      graphs = await client().graphs.list({ signal });
+      const current = select.value;
+      select.replaceChildren(...graphs.map((g) => h('option', { value: g.name }, g.name)));
+      if (graphs.length === 0) {
+        description.textContent = 'No graph is registered yet: start a run-worker.';
+        start.disabled = true;
+        return;
+      }
+      start.disabled = false;
+      if (graphs.some((g) => g.name === current)) select.value = current;
+      choose();
+    },
+  };
 }
 
 function listPage(): () => void {
   const rows = h('tbody');
-  const demo = h('button', { type: 'button', 'data-testid': 'start-demo' }, 'Start a demo run');
-  const synthetic = h(
-    'button',
-    { type: 'button', 'data-testid': 'start-synthetic' },
-    'Start a synthetic run',
-  );
-  demo.onclick = () => void startRun('demo');
-  synthetic.onclick = () => void startRun('synthetic');
+  const form = runForm();
   const keyInput = h('input', {
     type: 'password',
     placeholder: 'API key (when the api requires one)',
@@ -98,7 +182,8 @@ function listPage(): () => void {
     else sessionStorage.removeItem(API_KEY_STORAGE);
   };
   app.replaceChildren(
-    h('div', { class: 'toolbar' }, demo, synthetic, keyInput),
+    h('div', { class: 'toolbar' }, keyInput),
+    form.element,
     h(
       'table',
       { class: 'runs' },
@@ -111,6 +196,14 @@ function listPage(): () => void {
     ),
   );
   const controller = new AbortController();
+  const loadGraphs = (): void => {
+    form.load(controller.signal).catch((error: unknown) => {
+      if (!controller.signal.aborted) showError(error);
+    });
+  };
+  // A key entered after the page loaded may be what the list needed.
+  keyInput.addEventListener('change', loadGraphs);
+  loadGraphs();
   let timer: ReturnType<typeof setTimeout> | undefined;
   // Polling keeps every run's status live without a stream per row; 2 s is plenty for a list.
   const refresh = async (): Promise<void> => {

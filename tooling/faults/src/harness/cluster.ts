@@ -188,6 +188,19 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 
   for (const role of ROLES) await start(role);
+  // The api takes runs of a graph once a run-worker has registered it.
+  await waitFor('the run-worker to register its graphs', async () => {
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM graph_registrations WHERE name = 'synthetic'`,
+      );
+      return rows[0]?.n === 1;
+    } finally {
+      await db.end();
+    }
+  });
   const extraRunWorkers: Spawned[] = [];
   for (let i = 1; i < (options.runWorkers ?? 1); i++) {
     extraRunWorkers.push(

@@ -1,9 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { z } from 'zod';
-
-import { NodeError } from '../errors.js';
-import { defineGraph } from '../graph.js';
+import { NodeError, defineGraph, z } from '@runstream/orchestrator';
 
 /** Input of the `synthetic` graph, as the contract states it. */
 export const SyntheticInputSchema = z
@@ -14,13 +11,17 @@ export const SyntheticInputSchema = z
     delayMs: z.number().int().min(0).max(60_000).optional(),
     /** Size of each event's `payload` string, in bytes. @default 0 (no payload) */
     payloadBytes: z.number().int().min(0).max(65_536).optional(),
-    /** End with run.failed right after the failAt-th event. */
-    failAt: z.number().int().min(1).optional(),
+    /** End with run.failed right after the failAt-th event (at most `events`). */
+    failAt: z.number().int().min(1).max(100_000).optional(),
   })
+  // JSON Schema cannot compare two fields: the registered schema carries the rule as the
+  // `x-runstream-le` annotation, which the api enforces (400, no run); the worker checks the
+  // refinement again on what it runs (ADR 0021).
   .refine((input) => input.failAt === undefined || input.failAt <= input.events, {
     message: 'failAt must be between 1 and events',
     path: ['failAt'],
-  });
+  })
+  .meta({ 'x-runstream-le': [['failAt', 'events']] });
 
 export type SyntheticInput = z.infer<typeof SyntheticInputSchema>;
 

@@ -1,8 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { z } from 'zod';
-
-import { defineGraph } from '../graph.js';
+import { defineGraph, z } from '@runstream/orchestrator';
 
 /** Input of the `demo` graph. */
 export const DemoInputSchema = z.strictObject({

@@ -1,0 +1,1 @@
+export { runGraph, type GraphRun, type RunGraphOptions } from './run-graph.js';
