@@ -1,3 +1,3 @@
-import { libraryConfig } from '@runstream/tsup-config';
+import { dualLibraryConfig } from '@runstream/tsup-config';
 
-export default libraryConfig(['src/index.ts']);
+export default dualLibraryConfig(['src/index.ts']);

@@ -13,5 +13,12 @@ export interface TsupConfig extends Options {}
  */
 export function libraryConfig(entry: string[], overrides?: Options): TsupConfig;
 
+/**
+ * A library loadable by `import` and by `require`: like libraryConfig, plus a CommonJS build
+ * (`.cjs`) with its own declarations (`.d.cts`). Its package.json maps the `import` condition to
+ * the `.js`/`.d.ts` pair and `require` to the `.cjs`/`.d.cts` pair.
+ */
+export function dualLibraryConfig(entry: string[], overrides?: Options): TsupConfig;
+
 /** An app: `src/main.ts` bundled to `dist/main.js` (ESM, node20, source maps), no declarations. */
 export function appConfig(): TsupConfig;

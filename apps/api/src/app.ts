@@ -2,7 +2,6 @@ import { fastifyHelmet } from '@fastify/helmet';
 import { fastifyRateLimit } from '@fastify/rate-limit';
 import { fastifySSE } from '@fastify/sse';
 import { fastifyStatic } from '@fastify/static';
-import { fastifySwagger } from '@fastify/swagger';
 import type { Bus } from '@runstream/bus';
 import type { GraphCatalog } from '@runstream/graph-catalog';
 import { coalesceReads } from '@runstream/stream';
@@ -17,8 +16,6 @@ import {
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   type ZodTypeProvider,
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
@@ -29,6 +26,7 @@ import { registerErrorHandler } from './error-handler.js';
 import { ApiError } from './errors.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { createApiMetrics } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
 import { PLANNED_CLOSE, eventRoutes } from './routes/events.js';
 import { graphRoutes } from './routes/graphs.js';
 import { healthRoutes } from './routes/health.js';
@@ -196,7 +194,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Liveness is true until the process exits; everything else is refused.
     if (!closing || request.url === '/healthz') return;
     void reply.header('Connection', 'close');
-    throw new ApiError('UNAVAILABLE', 503, 'the server is shutting down: retry');
+    throw new ApiError('UNAVAILABLE', 'the server is shutting down: retry');
   });
 
   // Security headers on every answer; the CSP is what matters for the viewer: its one script is
@@ -222,19 +220,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     hsts: false,
   });
 
-  await app.register(fastifySwagger, {
-    openapi: {
-      info: { title: 'Runstream API', version: '1.0.0' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
-  });
+  await registerOpenApi(app);
   await app.register(fastifySSE);
 
   await app.register(healthRoutes, { db, bus, metrics });
-  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // The run viewer: static files, same origin as the api, so its EventSource needs no CORS.
   await app.register(fastifyStatic, {
     root: viewerAssetsDir,
@@ -256,7 +245,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           void reply.header('Retry-After', String(waitS));
           throw new ApiError(
             'RATE_LIMITED',
-            429,
             `too many failed authentications from this address: retry in ${waitS} s`,
             { retryAfter: waitS },
           );
@@ -266,7 +254,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           await authFailures.failed(request.ip);
           throw new ApiError(
             'UNAUTHORIZED',
-            401,
             'missing or wrong API key (Authorization: Bearer <key>)',
           );
         }
@@ -279,7 +266,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           findUnstorableText(request.body, 'body') ?? findUnstorableText(request.query, 'query');
         if (field === undefined) return;
         const message = 'contains U+0000 or an unpaired surrogate, which cannot be stored';
-        throw new ApiError('INVALID_REQUEST', 400, `${field}: ${message}`, {
+        throw new ApiError('INVALID_REQUEST', `${field}: ${message}`, {
           field,
           issues: [{ path: field, message }],
         });
@@ -294,7 +281,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           errorResponseBuilder: (_request, context) =>
             new ApiError(
               'RATE_LIMITED',
-              context.statusCode,
               `rate limit: ${context.max} requests per ${context.after}`,
               {
                 retryAfter: context.after,
@@ -304,7 +290,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       }
       const wakeup = createOutboxWakeup(db.pool);
       await v1.register(runRoutes, { runs, graphs, wakeup, maxQueuedRuns: limits.maxQueuedRuns });
-      await v1.register(graphRoutes, { graphs });
       await v1.register(eventRoutes, {
         runs,
         events,
@@ -322,6 +307,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           replay: config.replay ?? 'published',
         },
       });
+      await v1.register(graphRoutes, { graphs });
     },
     { prefix: '/v1' },
   );

@@ -1,24 +1,25 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
-import { ApiError, DOMAIN_STATUS, type ErrorBody } from './errors.js';
+import { type ErrorBody, type HttpErrorCode, statusOf } from '@runstream/contract';
 
-const FASTIFY_CODES: Readonly<Record<string, { status: number; code: string; message?: string }>> =
-  {
-    FST_ERR_CTP_BODY_TOO_LARGE: {
-      status: 413,
-      code: 'PAYLOAD_TOO_LARGE',
-      message: 'the body is larger than 1 MiB',
-    },
-    FST_ERR_CTP_INVALID_MEDIA_TYPE: {
-      status: 415,
-      code: 'UNSUPPORTED_MEDIA_TYPE',
-      message: 'the body must be application/json',
-    },
-    FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INVALID_JSON' },
-    FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'INVALID_JSON' },
-    FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'INVALID_REQUEST' },
-  };
+import { asDomainError, domainErrorBody } from './domain-errors.js';
+import { ApiError } from './errors.js';
+
+/** Fastify's own request errors, as the contract's codes (each code brings its status). */
+const FASTIFY_CODES: Readonly<Record<string, { code: HttpErrorCode; message?: string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: 'PAYLOAD_TOO_LARGE',
+    message: 'the body is larger than 1 MiB',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: 'the body must be application/json',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'INVALID_JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'INVALID_JSON' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'INVALID_REQUEST' },
+};
 
 interface Issue {
   path: string;
@@ -75,32 +76,30 @@ export function registerErrorHandler(app: FastifyInstance): void {
       });
     }
     if (hasZodFastifySchemaValidationErrors(error)) return send(400, validationBody(error));
-    if (error instanceof Error && 'code' in error && typeof error.code === 'string') {
-      const domain = DOMAIN_STATUS[error.code];
-      if (domain !== undefined) {
-        const details = 'details' in error ? error.details : undefined;
-        const field = 'field' in error ? { field: error.field } : {};
-        return send(domain, {
-          error: { code: error.code, message: error.message, details: details ?? field },
-        });
-      }
-      const known = FASTIFY_CODES[error.code];
-      if (known)
-        return send(known.status, {
-          error: { code: known.code, message: known.message ?? error.message },
-        });
+    const domain = asDomainError(error);
+    if (domain) return send(statusOf(domain.code), domainErrorBody(domain));
+    // Fastify's errors are FastifyError objects of no class of their own: their FST_ code is what
+    // names them, and only the listed ones are answered as the request's fault.
+    const fastifyCode = (error as Partial<FastifyError> | null)?.code;
+    const known = typeof fastifyCode === 'string' ? FASTIFY_CODES[fastifyCode] : undefined;
+    if (known) {
+      return send(statusOf(known.code), {
+        error: { code: known.code, message: known.message ?? (error as Error).message },
+      });
     }
     const status =
       error instanceof Error && 'statusCode' in error && typeof error.statusCode === 'number'
         ? error.statusCode
         : 500;
+    // A request error some plugin raised that is not listed above (say @fastify/static's 416 for
+    // a bad Range): its status is the plugin's to choose, the code says it is the request's fault.
     if (status >= 400 && status < 500) {
       return send(status, {
         error: { code: 'INVALID_REQUEST', message: (error as Error).message },
       });
     }
     request.log.error({ err: error }, 'request failed');
-    return send(status >= 500 ? status : 500, {
+    return send(statusOf('INTERNAL'), {
       error: { code: 'INTERNAL', message: 'internal error' },
     });
   });

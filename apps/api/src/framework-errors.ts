@@ -1,9 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 
+import { type ErrorBody, type HttpErrorCode, statusOf } from '@runstream/contract';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-
-import type { ApiErrorCode, ErrorBody } from './errors.js';
 
 /**
  * Errors Fastify raises while routing, before any hook or handler runs: a path segment over
@@ -19,34 +18,28 @@ export function frameworkErrors(
 ): void {
   if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     const runs = (request.raw.url ?? '').startsWith('/v1/runs/');
-    void reply
-      .code(404)
-      .type('application/json')
-      .send({
-        error: runs
-          ? { code: 'RUN_NOT_FOUND', message: 'run not found' }
-          : { code: 'NOT_FOUND', message: 'no such route' },
-      } satisfies ErrorBody);
+    const body: ErrorBody = {
+      error: runs
+        ? { code: 'RUN_NOT_FOUND', message: 'run not found' }
+        : { code: 'NOT_FOUND', message: 'no such route' },
+    };
+    void reply.code(statusOf(body.error.code)).type('application/json').send(body);
     return;
   }
   request.log.error({ err: error }, 'routing failed');
   void reply
-    .code(500)
+    .code(statusOf('INTERNAL'))
     .type('application/json')
     .send({ error: { code: 'INTERNAL', message: 'internal error' } } satisfies ErrorBody);
 }
 
-/** What Node's HTTP parser and its timers reject, as the contract's status and code. */
-function clientErrorAnswer(code: string | undefined): {
-  status: number;
-  code: ApiErrorCode;
-  message: string;
-} {
+/** What Node's HTTP parser and its timers reject, as the contract's code. */
+function clientErrorAnswer(code: string | undefined): { code: HttpErrorCode; message: string } {
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT')
-    return { status: 408, code: 'REQUEST_TIMEOUT', message: 'the request did not arrive in time' };
+    return { code: 'REQUEST_TIMEOUT', message: 'the request did not arrive in time' };
   if (code === 'HPE_HEADER_OVERFLOW')
-    return { status: 431, code: 'HEADERS_TOO_LARGE', message: 'the request head is too large' };
-  return { status: 400, code: 'BAD_REQUEST', message: 'malformed HTTP request' };
+    return { code: 'HEADERS_TOO_LARGE', message: 'the request head is too large' };
+  return { code: 'BAD_REQUEST', message: 'malformed HTTP request' };
 }
 
 /**
@@ -63,11 +56,12 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex)
     return;
   }
   const answer = clientErrorAnswer(error.code);
+  const status = statusOf(answer.code);
   const body = JSON.stringify({
     error: { code: answer.code, message: answer.message },
   } satisfies ErrorBody);
   socket.end(
-    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ''}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
       'Content-Type: application/json\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +

@@ -42,15 +42,26 @@ describe('GET /v1/graphs', () => {
     expect(res.statusCode).toBe(401);
   });
 
-  it('is in the OpenAPI document', async () => {
+  it("is in the OpenAPI document, answering the contract's GraphList", async () => {
     const doc = (await api.app.inject('/docs/openapi.json')).json<{
-      paths: Record<string, { get?: { responses: Record<string, unknown> } }>;
+      paths: Record<string, { get?: unknown }>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
     }>();
-    expect(Object.keys(doc.paths['/v1/graphs']?.get?.responses ?? {})).toEqual([
-      '200',
-      '401',
-      '429',
-    ]);
+    expect(doc.paths['/v1/graphs']?.get).toMatchObject({
+      operationId: 'listGraphs',
+      tags: ['graphs'],
+      responses: {
+        200: {
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/GraphList' } } },
+        },
+        401: {},
+        429: {},
+      },
+    });
+    expect(doc.components.schemas.GraphList?.properties?.graphs).toEqual({
+      type: 'array',
+      items: { $ref: '#/components/schemas/Graph' },
+    });
   });
 });
 

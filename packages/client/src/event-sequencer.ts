@@ -1,16 +1,15 @@
 import {
-  RUN_EVENT_TYPES,
-  type RunEventEnvelope,
-  RunEventEnvelopeSchema,
-  RunEventSchema,
+  EventParseError,
+  type ReceivedRunEvent,
   isTerminalType,
+  parseReceivedRunEvent,
 } from '@runstream/events';
 
 import { RunstreamError } from './errors.js';
 
 /** What became of one frame handed to the sequencer. */
 export type SequencerVerdict =
-  | { kind: 'event'; event: RunEventEnvelope }
+  | { kind: 'event'; event: ReceivedRunEvent }
   /** `seq` at or below the last one delivered: a repeat after a reconnect, dropped. */
   | { kind: 'duplicate'; seq: number }
   /** `seq` beyond the next one expected: the stream must resume from `lastSeq` to fill the hole. */
@@ -38,8 +37,6 @@ export interface EventSequencerOptions {
   fromSeq?: number;
 }
 
-const knownTypes: ReadonlySet<string> = new Set(RUN_EVENT_TYPES);
-
 export function createEventSequencer(options: EventSequencerOptions): EventSequencer {
   let lastSeq = Math.max(0, (options.fromSeq ?? 1) - 1);
   const runId = options.runId.toLowerCase();
@@ -55,18 +52,13 @@ export function createEventSequencer(options: EventSequencerOptions): EventSeque
       const value = typeof frame === 'string' ? parseJson(frame) : frame;
       // A type of the catalogue must match its schema; a type this client does not know yet passes
       // on its envelope alone, so a newer api does not break an older client.
-      const known = knownTypes.has((value as { type?: unknown } | null)?.type as string);
-      const parsed = (known ? RunEventSchema : RunEventEnvelopeSchema).safeParse(value);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new RunstreamError(
-          'INVALID_EVENT',
-          `invalid event: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'not an event'}`,
-          undefined,
-          parsed.error.issues,
-        );
+      let event: ReceivedRunEvent;
+      try {
+        event = parseReceivedRunEvent(value);
+      } catch (error) {
+        if (!(error instanceof EventParseError)) throw error;
+        throw new RunstreamError('INVALID_EVENT', error.message, undefined, [...error.issues]);
       }
-      const event: RunEventEnvelope = parsed.data;
       // Run ids are UUIDs, matched without regard to case: the api answers in lower case
       // whatever case the caller used.
       if (event.runId.toLowerCase() !== runId) {
@@ -78,7 +70,7 @@ export function createEventSequencer(options: EventSequencerOptions): EventSeque
       if (done || event.seq <= lastSeq) return { kind: 'duplicate', seq: event.seq };
       if (event.seq !== lastSeq + 1) return { kind: 'gap', expected: lastSeq + 1, seq: event.seq };
       lastSeq = event.seq;
-      done = isTerminalType(event.type);
+      done = isTerminalType(String(event.type));
       return { kind: 'event', event };
     },
   };

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import type { ListRunsQuery, RunstreamClient } from './client.js';
-import type { RunPage } from './run.js';
+import type { ListRunsQuery, RunPage } from '@runstream/contract';
+
+import type { RunstreamClient } from './client.js';
 import { DEFAULT_URL, EXIT, formatEvent, invokedAs, resolveBaseUrl, runCli } from './run-cli.js';
 
 function io() {
@@ -188,9 +189,11 @@ describe('runs list: status names and the next-page hint', () => {
     const queries: ListRunsQuery[] = [];
     const page: RunPage = { runs: [run], nextCursor: 'c2' };
     const client = {
-      list: async (query: ListRunsQuery) => {
-        queries.push(query);
-        return page;
+      runs: {
+        list: async (query: ListRunsQuery) => {
+          queries.push(query);
+          return page;
+        },
       },
     } as unknown as RunstreamClient;
     return { client, queries };

@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 
-import type { RunEventEnvelope } from '@runstream/events';
+import { type ListRunsQuery, type Run, type RunStatus, RunStatusSchema } from '@runstream/contract';
+import type { ReceivedRunEvent } from '@runstream/events';
 
 import manifest from '../package.json' with { type: 'json' };
-import { type ListRunsQuery, type RunstreamClient, createRunstreamClient } from './client.js';
+import { type RunstreamClient, createRunstreamClient } from './client.js';
 import { RunstreamError } from './errors.js';
 import { findStartUrl } from './find-start-url.js';
-import { type Run, type RunStatus, RunStatusSchema } from './run.js';
 
 /** Exit codes of the `runstream` CLI. */
 export const EXIT = {
@@ -150,7 +150,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       throw new UsageError('missing command: runs create, list, get or cancel', RUNS_USAGE);
     if (command === 'runs' && sub === 'create') {
       const graph = required(arg, 'runs create <graph>', RUNS_USAGE);
-      const { run, created } = await client.create(
+      const { run, created } = await client.runs.create(
         {
           graph,
           input: jsonObject(values.input, '--input', RUNS_USAGE),
@@ -172,7 +172,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         limit: positiveInt(values.limit, '--limit', RUNS_USAGE),
         cursor: values.cursor,
       };
-      const page = await client.list(query, { signal: io.signal });
+      const page = await client.runs.list(query, { signal: io.signal });
       if (values.json) print(page);
       else {
         io.stdout(formatRuns(page.runs));
@@ -185,8 +185,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const runId = required(arg, `runs ${sub} <runId>`, RUNS_USAGE);
       const run =
         sub === 'get'
-          ? await client.get(runId, { signal: io.signal })
-          : await client.cancel(runId, { signal: io.signal });
+          ? await client.runs.get(runId, { signal: io.signal })
+          : await client.runs.cancel(runId, { signal: io.signal });
       if (values.json || sub === 'get') print(run);
       else io.stdout(`cancel requested for run ${run.id} (${run.status})\n`);
       return EXIT.ok;
@@ -244,8 +244,8 @@ async function tail(
   io: CliIo,
 ): Promise<number> {
   const fromSeq = positiveInt(values['from-seq'], '--from-seq', TAIL_USAGE);
-  let last: RunEventEnvelope | undefined;
-  for await (const event of client.events(runId, {
+  let last: ReceivedRunEvent | undefined;
+  for await (const event of client.runs.events(runId, {
     fromSeq,
     signal: io.signal,
     onReconnect: ({ lastSeq, delayMs, error }) => {
@@ -262,17 +262,14 @@ async function tail(
 }
 
 /** One readable line per event: seq, time, type, and what matters in its data. */
-export function formatEvent(event: RunEventEnvelope): string {
+export function formatEvent(event: ReceivedRunEvent): string {
   const time = event.at.slice(11, 23);
-  const data = event.data;
   let detail: string;
-  if (event.type === 'text.delta' && typeof data.text === 'string')
-    detail = JSON.stringify(data.text);
-  else if (Object.keys(data).length === 0) detail = '';
-  else detail = JSON.stringify(data);
-  return (
-    `${String(event.seq).padStart(5)}  ${time}  ${event.type.padEnd(15)} ${detail}`.trimEnd() + '\n'
-  );
+  if (event.type === 'text.delta') detail = JSON.stringify(event.data.text);
+  else if (Object.keys(event.data).length === 0) detail = '';
+  else detail = JSON.stringify(event.data);
+  const type = String(event.type);
+  return `${String(event.seq).padStart(5)}  ${time}  ${type.padEnd(15)} ${detail}`.trimEnd() + '\n';
 }
 
 function formatRuns(runs: readonly Run[]): string {

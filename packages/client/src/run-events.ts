@@ -1,6 +1,7 @@
-import type { RunEventEnvelope } from '@runstream/events';
+import type { ReceivedRunEvent } from '@runstream/events';
 import { createParser } from 'eventsource-parser';
 
+import { type Backoff, abortReason, backoffDelay, sleep } from './backoff.js';
 import { RunstreamError, errorFromResponse } from './errors.js';
 import { createEventSequencer } from './event-sequencer.js';
 
@@ -22,18 +23,8 @@ export interface RunEventsOptions {
   }) => void;
 }
 
-/** How the event stream reconnects; part of the client's options. */
+/** How the event stream reconnects; part of the client's options. Its waits follow `retry`. */
 export interface ReconnectOptions {
-  /**
-   * First wait before a reconnect; doubles on each failed attempt.
-   * @default 250
-   */
-  initialDelayMs?: number;
-  /**
-   * Longest wait between two attempts.
-   * @default 5000
-   */
-  maxDelayMs?: number;
   /**
    * Attempts in a row without receiving an event before giving up with RECONNECT_EXHAUSTED.
    * @default 30
@@ -52,6 +43,7 @@ export interface RunEventsDeps {
   url: (path: string) => string;
   headers: () => Record<string, string>;
   reconnect: Required<ReconnectOptions>;
+  backoff: Backoff;
 }
 
 /** The connection ended without the terminal event: resume, never treat it as the end of the run. */
@@ -74,9 +66,9 @@ export async function* streamRunEvents(
   deps: RunEventsDeps,
   runId: string,
   options: RunEventsOptions = {},
-): AsyncGenerator<RunEventEnvelope, void, undefined> {
+): AsyncGenerator<ReceivedRunEvent, void, undefined> {
   const sequencer = createEventSequencer({ runId, fromSeq: options.fromSeq });
-  const { reconnect } = deps;
+  const { reconnect, backoff } = deps;
   let attempt = 0;
   let first = true;
   while (!sequencer.done) {
@@ -84,7 +76,7 @@ export async function* streamRunEvents(
     const connection = new AbortController();
     const onAbort = (): void => connection.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const queue: RunEventEnvelope[] = [];
+    const queue: ReceivedRunEvent[] = [];
     let progressed = false;
     try {
       const path = `/v1/runs/${encodeURIComponent(runId)}/events`;
@@ -164,11 +156,12 @@ export async function* streamRunEvents(
         );
       }
       // A planned close is not a failure: resume now (still counted, so a server that keeps
-      // closing without progress cannot hold the client in a loop).
+      // closing without progress cannot hold the client in a loop). A refusal that says when to
+      // come back (429 or 503 with Retry-After) is waited out, unless it asks for too long.
+      const retryAfterMs = error instanceof RunstreamError ? error.retryAfterMs : undefined;
+      if (retryAfterMs !== undefined && retryAfterMs > backoff.maxRetryAfterMs) throw error;
       const delayMs =
-        error instanceof PlannedClose
-          ? 0
-          : Math.min(reconnect.maxDelayMs, reconnect.initialDelayMs * 2 ** (attempt - 1));
+        error instanceof PlannedClose ? 0 : backoffDelay(attempt, backoff, retryAfterMs);
       options.onReconnect?.({ lastSeq: sequencer.lastSeq, attempt, delayMs, error });
       await sleep(delayMs, options.signal);
     } finally {
@@ -220,24 +213,4 @@ function describe(error: unknown): string {
       : error.message;
   }
   return String(error);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortReason(signal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** The signal's reason as an Error, which is what callers of an aborted iterator catch. */
-export function abortReason(signal: AbortSignal | undefined): Error {
-  const reason: unknown = signal?.reason;
-  return reason instanceof Error ? reason : new Error('aborted', { cause: reason });
 }

@@ -1,10 +1,9 @@
 export { RunEventEnvelopeSchema, type RunEventEnvelope } from './envelope.js';
+export { RUN_STATUSES, RunStatusSchema, isTerminalStatus, type RunStatus } from './run-status.js';
 export {
   TERMINAL_EVENT_TYPES,
   TERMINAL_STATUS,
-  isTerminalStatus,
   isTerminalType,
-  type RunStatus,
   type TerminalEventType,
 } from './terminal.js';
 export {
@@ -31,3 +30,10 @@ export {
   serializeRunEvent,
   type EventParseErrorCode,
 } from './parse.js';
+export {
+  isKnownRunEvent,
+  parseReceivedRunEvent,
+  type ReceivedRunEvent,
+  type UnknownRunEvent,
+  type UnknownRunEventType,
+} from './received-run-event.js';

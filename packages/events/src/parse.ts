@@ -24,7 +24,8 @@ export class EventParseError extends Error {
   }
 }
 
-function describe(issues: readonly z.core.$ZodIssue[]): string {
+/** zod's first finding, with its path, as a one-line message. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   const first = issues[0];
   if (!first) return 'not a run event';
   const path = first.path.length > 0 ? first.path.join('.') : '(root)';
@@ -35,7 +36,11 @@ function describe(issues: readonly z.core.$ZodIssue[]): string {
 export function parseRunEvent(value: unknown): RunEvent {
   const result = RunEventSchema.safeParse(value);
   if (!result.success)
-    throw new EventParseError('INVALID_EVENT', describe(result.error.issues), result.error.issues);
+    throw new EventParseError(
+      'INVALID_EVENT',
+      describeIssues(result.error.issues),
+      result.error.issues,
+    );
   return result.data;
 }
 
@@ -49,7 +54,11 @@ export function safeParseRunEvent(value: unknown): RunEvent | undefined {
 export function parseRunEventBody(value: unknown): RunEventBody {
   const result = RunEventBodySchema.safeParse(value);
   if (!result.success)
-    throw new EventParseError('INVALID_EVENT', describe(result.error.issues), result.error.issues);
+    throw new EventParseError(
+      'INVALID_EVENT',
+      describeIssues(result.error.issues),
+      result.error.issues,
+    );
   return result.data;
 }
 

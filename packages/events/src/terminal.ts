@@ -1,10 +1,9 @@
+import type { RunStatus } from './run-status.js';
+
 /** The event types that end a run. Exactly one of them is a run's last event. */
 export const TERMINAL_EVENT_TYPES = ['run.completed', 'run.failed', 'run.cancelled'] as const;
 
 export type TerminalEventType = (typeof TERMINAL_EVENT_TYPES)[number];
-
-/** A run's status, as stored and as the API reports it. */
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** The status a run takes in the transaction that writes each terminal event. */
 export const TERMINAL_STATUS: Readonly<Record<TerminalEventType, RunStatus>> = {
@@ -18,9 +17,4 @@ const terminalTypes: ReadonlySet<string> = new Set(TERMINAL_EVENT_TYPES);
 /** Whether an event of this type ends its run. */
 export function isTerminalType(type: string): type is TerminalEventType {
   return terminalTypes.has(type);
-}
-
-/** Whether a run in this status has ended. */
-export function isTerminalStatus(status: RunStatus): boolean {
-  return status === 'succeeded' || status === 'failed' || status === 'cancelled';
 }

@@ -9,7 +9,11 @@ export type PersistenceErrorCode =
   /** A tenant's quota (queued runs) is full: the request wrote nothing. */
   | 'QUOTA_EXCEEDED';
 
-/** An expected failure of a repository call, named by a stable `code`. */
+/**
+ * An expected failure of a repository call, named by a stable `code`. A subclass fixes its code
+ * (`declare readonly code`), so that a union of subclasses can be told apart by `code` (the api's
+ * error mapping does).
+ */
 export class PersistenceError extends Error {
   override readonly name = 'PersistenceError';
 
@@ -25,13 +29,32 @@ export class PersistenceError extends Error {
 
 /** The run does not exist, or belongs to another tenant: callers must not tell the two apart. */
 export class RunNotFoundError extends PersistenceError {
+  declare readonly code: 'RUN_NOT_FOUND';
+
   constructor(readonly runId: string) {
     super('RUN_NOT_FOUND', `run ${runId} not found`, { runId });
   }
 }
 
+/**
+ * A create found its idempotency key taken, but the run that held it was deleted before the create
+ * could read it. Nothing in Runstream deletes runs; an operator may. The key is free again, so a
+ * retry creates a run.
+ */
+export class IdempotentRunVanishedError extends PersistenceError {
+  declare readonly code: 'RUN_NOT_FOUND';
+
+  constructor(readonly idempotencyKey?: string) {
+    super('RUN_NOT_FOUND', 'the run of this idempotency key was deleted while the create ran', {
+      idempotencyKey,
+    });
+  }
+}
+
 /** The run has its terminal event: nothing may be appended to it, and it cannot be cancelled. */
 export class RunTerminalError extends PersistenceError {
+  declare readonly code: 'RUN_TERMINAL';
+
   constructor(readonly runId: string) {
     super('RUN_TERMINAL', `run ${runId} has already ended`, { runId });
   }
@@ -42,6 +65,8 @@ export class RunTerminalError extends PersistenceError {
  * owns the run now, so this one must stop writing (it wrote nothing).
  */
 export class LeaseLostError extends PersistenceError {
+  declare readonly code: 'LEASE_LOST';
+
   constructor(
     readonly runId: string,
     details: { leaseOwner?: string | undefined; expectedSeq?: number | undefined },
@@ -49,6 +74,17 @@ export class LeaseLostError extends PersistenceError {
     super('LEASE_LOST', `run ${runId} is no longer this writer's to append to`, {
       runId,
       ...details,
+    });
+  }
+}
+
+/** A create would give the tenant more queued runs than it may have: nothing was written. */
+export class QuotaExceededError extends PersistenceError {
+  declare readonly code: 'QUOTA_EXCEEDED';
+
+  constructor(readonly maxQueued: number) {
+    super('QUOTA_EXCEEDED', `the tenant has ${maxQueued} queued runs, the most it may have`, {
+      maxQueued,
     });
   }
 }

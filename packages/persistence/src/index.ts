@@ -8,8 +8,10 @@ export {
   type TransactionClient,
 } from './database.js';
 export {
+  IdempotentRunVanishedError,
   LeaseLostError,
   PersistenceError,
+  QuotaExceededError,
   RETRYABLE_SQLSTATES,
   RunNotFoundError,
   RunTerminalError,
@@ -43,6 +45,7 @@ export {
   type ParkedRun,
 } from './outbox-repo.js';
 export {
+  InvalidCursorError,
   RUN_COLUMNS,
   createRunRepo,
   type CreateRunInput,
@@ -78,6 +81,5 @@ export {
 } from './run-event-repo.js';
 export { RunSchema as RunModelSchema } from './generated/zod/schemas/models/Run.schema.js';
 export { RunEventSchema as RunEventModelSchema } from './generated/zod/schemas/models/RunEvent.schema.js';
-export { RunStatusSchema } from './generated/zod/schemas/enums/RunStatus.schema.js';
 export { OUTBOX_WAKEUP_CHANNEL, createOutboxWakeup, type OutboxWakeup } from './outbox-wakeup.js';
 export { createRepositories, type Repositories } from './repositories.js';

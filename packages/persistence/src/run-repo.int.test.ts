@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { RunNotFoundError, RunTerminalError } from './errors.js';
+import { IdempotentRunVanishedError, RunNotFoundError, RunTerminalError } from './errors.js';
 import {
   type Repos,
   type TestDatabaseWithClient,
@@ -74,6 +74,42 @@ describe('create', () => {
     expect(other.created).toBe(true);
     expect(other.run.id).not.toBe(id);
   });
+
+  it.each([
+    ['without a quota', undefined],
+    ['under a quota with room', 10],
+  ])(
+    'a run deleted between the key conflict and the read is an IdempotentRunVanishedError (RUN_NOT_FOUND), %s',
+    async (_how, maxQueued) => {
+      const tenant = `vanish-${maxQueued ?? 'none'}`;
+      const create = () =>
+        repos.runs.create({
+          tenant,
+          graph: 'synthetic',
+          input: {},
+          idempotencyKey: 'key-v',
+          firstEvent: queued,
+          maxQueued,
+        });
+      await create();
+      // The deletion lands where a concurrent one would: after the insert found the key taken
+      // (a statement trigger fires even when ON CONFLICT inserted nothing), before the read.
+      await t.db.pool.query(`
+        CREATE FUNCTION delete_vanishing_runs() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN DELETE FROM runs WHERE tenant = '${tenant}'; RETURN NULL; END $$;
+        CREATE TRIGGER vanish AFTER INSERT ON runs
+          FOR EACH STATEMENT EXECUTE FUNCTION delete_vanishing_runs();`);
+      try {
+        const error: unknown = await create().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(IdempotentRunVanishedError);
+        expect(error).toMatchObject({ code: 'RUN_NOT_FOUND', idempotencyKey: 'key-v' });
+      } finally {
+        await t.db.pool.query(
+          'DROP TRIGGER vanish ON runs; DROP FUNCTION delete_vanishing_runs();',
+        );
+      }
+    },
+  );
 });
 
 describe('the queued quota', () => {

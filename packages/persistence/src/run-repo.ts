@@ -1,13 +1,34 @@
+import type { RunStatus } from '@runstream/events';
+
 import { Prisma } from './generated/prisma/client.js';
 import type { Run } from './generated/prisma/client.js';
+import type { RunStatus as StoredRunStatus } from './generated/prisma/enums.js';
 import type { Db } from './database.js';
-import { PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
+import {
+  IdempotentRunVanishedError,
+  PersistenceError,
+  QuotaExceededError,
+  RunNotFoundError,
+  RunTerminalError,
+} from './errors.js';
 import { isRunId, newRunId } from './ids.js';
 import type { NewEvent } from './run-event-repo.js';
 
 /** A run as stored. `nextSeq - 1` is its last seq. */
 export type RunRecord = Run;
-export type { RunStatus } from './generated/prisma/enums.js';
+/** A run's status: the catalogue's list, which the database's `run_status` enum mirrors. */
+export type { RunStatus } from '@runstream/events';
+
+// The database enum and the catalogue's list must agree exactly: a status added to one only is a
+// compile error here rather than a row the api cannot answer with.
+type Assert<T extends true> = T;
+type _StatusesAgree = Assert<
+  [StoredRunStatus] extends [RunStatus]
+    ? [RunStatus] extends [StoredRunStatus]
+      ? true
+      : false
+    : false
+>;
 
 /** The columns of `runs`, aliased to the Prisma field names, for raw statements' RETURNING lists. */
 export const RUN_COLUMNS = Prisma.raw(`
@@ -171,13 +192,19 @@ async function insertRun(
       ? Prisma.sql`TRUE`
       : Prisma.sql`(SELECT count(*) FROM (SELECT 1 FROM runs WHERE tenant = ${input.tenant}
                      AND status = 'queued' LIMIT ${maxQueued}::int) queued) < ${maxQueued}::int`;
-  const rows = await db.$queryRaw<RunRecord[]>`
-    WITH run AS (
+  // One row whatever happened: the run it created (all columns null when it created none) and
+  // whether the tenant had room. Read in the insert's own snapshot, the room tells a full quota
+  // from a taken key; a count in a later statement could see a run claimed since, and blame the key.
+  const [outcome] = await db.$queryRaw<InsertOutcome[]>`
+    WITH quota AS (
+      SELECT ${underQuota} AS room
+    ), run AS (
       INSERT INTO runs (id, tenant, graph, graph_version, input, idempotency_key, next_seq)
       SELECT ${id}::uuid, ${input.tenant}, ${input.graph}, ${input.graphVersion ?? null}::text,
              ${JSON.stringify(input.input)}::jsonb,
              ${input.idempotencyKey ?? null}, 2
-       WHERE ${underQuota}
+        FROM quota
+       WHERE quota.room
       ON CONFLICT (tenant, idempotency_key) DO NOTHING
       RETURNING ${RUN_COLUMNS}
     ), event AS (
@@ -187,11 +214,13 @@ async function insertRun(
     ), outbox AS (
       INSERT INTO run_outbox (run_id, seq) SELECT run_id, seq FROM event
     )
-    SELECT * FROM run`;
-  const created = rows[0];
-  if (created) return { run: created, created: true };
+    SELECT run.*, quota.room AS "underQuota" FROM quota LEFT JOIN run ON TRUE`;
+  if (outcome!.id !== null) {
+    const { underQuota: _room, ...run } = outcome!;
+    return { run, created: true };
+  }
   // The key is taken (ON CONFLICT), or the quota is full. A conflicting row committed before our
-  // statement ended, so a plain read sees it; with no key, only the quota can have refused.
+  // statement ended, so a plain read sees it; an idempotent repeat is answered even when full.
   const existing =
     input.idempotencyKey === undefined
       ? null
@@ -199,15 +228,13 @@ async function insertRun(
           where: { tenant: input.tenant, idempotencyKey: input.idempotencyKey },
         });
   if (existing) return { run: existing, created: false };
-  if (maxQueued !== undefined) {
-    throw new PersistenceError(
-      'QUOTA_EXCEEDED',
-      `the tenant has ${maxQueued} queued runs, the most it may have`,
-      { maxQueued },
-    );
-  }
-  throw new PersistenceError('RUN_NOT_FOUND', 'idempotent run vanished during creation');
+  if (maxQueued !== undefined && !outcome!.underQuota) throw new QuotaExceededError(maxQueued);
+  // The tenant had room, so the key refused the insert, and the run holding it is gone since.
+  throw new IdempotentRunVanishedError(input.idempotencyKey);
 }
+
+/** What the create statement answers: the run it created, or nulls; and whether there was room. */
+type InsertOutcome = { underQuota: boolean } & (RunRecord | { [K in keyof RunRecord]: null });
 
 /** Cursors are opaque to clients; today they wrap the last id of the page. */
 function encodeCursor(id: string): string {
@@ -215,6 +242,8 @@ function encodeCursor(id: string): string {
 }
 
 export class InvalidCursorError extends PersistenceError {
+  declare readonly code: 'INVALID_CURSOR';
+
   constructor(cursor: string) {
     super('INVALID_CURSOR', `malformed cursor: ${cursor.slice(0, 64)}`, { field: 'cursor' });
   }

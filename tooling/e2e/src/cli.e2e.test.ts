@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 
-import { createRunstreamClient } from '@runstream/client';
+import { type ReceivedRunEvent, createRunstreamClient } from '@runstream/client';
 import { waitFor } from '@runstream/persistence/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -20,7 +20,7 @@ describe('runstream CLI and client against the real processes', () => {
 
   it('tail prints every event exactly once across an api SIGKILL and restart, and exits 0', async () => {
     const client = createRunstreamClient({ baseUrl: stack.url });
-    const { run } = await client.create({
+    const { run } = await client.runs.create({
       graph: 'synthetic',
       input: { events: 200, delayMs: 20 },
     });
@@ -46,7 +46,7 @@ describe('runstream CLI and client against the real processes', () => {
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => (JSON.parse(line) as { seq: number }).seq);
-    const final = await client.get(run.id);
+    const final = await client.runs.get(run.id);
     expect(final.status).toBe('succeeded');
     expect(seqs).toEqual(Array.from({ length: final.lastSeq }, (_, i) => i + 1));
     expect(tail.output()).toMatch(/stream dropped .* resuming after seq \d+/);
@@ -59,12 +59,44 @@ describe('runstream CLI and client against the real processes', () => {
     expect(get.output()).toMatch(/\[RUN_NOT_FOUND 404\]/);
 
     const client = createRunstreamClient({ baseUrl: stack.url });
-    const { run } = await client.create({ graph: 'synthetic', input: { events: 1 } });
-    for await (const _ of client.events(run.id)) {
+    const { run } = await client.runs.create({ graph: 'synthetic', input: { events: 1 } });
+    for await (const _ of client.runs.events(run.id)) {
       // drain to the terminal event
     }
     const cancel = spawnNode([CLI, 'runs', 'cancel', run.id], { env });
     expect((await cancel.exited).code).toBe(1);
     expect(cancel.output()).toMatch(/\[RUN_TERMINAL 409\]/);
+  });
+  it('runs.stream and runs.wait follow real runs to their end: an output, an error code, a cancel', async () => {
+    const client = createRunstreamClient({ baseUrl: stack.url });
+    const seen: ReceivedRunEvent[] = [];
+    for await (const event of client.runs.stream('synthetic', { events: 5 })) seen.push(event);
+    expect(seen.map((e) => e.seq)).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
+    expect([seen[0]!.type, seen.at(-1)!.type]).toEqual(['run.queued', 'run.completed']);
+    const ticks = seen.flatMap((e) => (e.type === 'synthetic.tick' ? [e.data.index] : []));
+    expect(ticks).toEqual([1, 2, 3, 4, 5]);
+
+    const succeeded = await client.runs.wait(seen[0]!.runId);
+    expect(succeeded).toMatchObject({
+      status: 'succeeded',
+      output: { events: 5 },
+      run: { id: seen[0]!.runId, status: 'succeeded', lastSeq: seen.length },
+    });
+
+    const { run: failing } = await client.runs.create({
+      graph: 'synthetic',
+      input: { events: 5, failAt: 3 },
+    });
+    const failed = await client.runs.wait(failing.id);
+    expect(failed).toMatchObject({ status: 'failed', run: { status: 'failed' } });
+    expect(failed.status === 'failed' && failed.error.code).toBe('SYNTHETIC_FAILURE');
+
+    const { run: slow } = await client.runs.create({
+      graph: 'synthetic',
+      input: { events: 10_000, delayMs: 20 },
+    });
+    const waiting = client.runs.wait(slow.id);
+    await client.runs.cancel(slow.id);
+    expect(await waiting).toMatchObject({ status: 'cancelled', run: { status: 'cancelled' } });
   });
 });

@@ -17,6 +17,7 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 /** The packages published to npm, by folder under packages/. */
 const PUBLISHED = [
   'events',
+  'contract',
   'persistence',
   'orchestrator',
   'graph-catalog',
@@ -143,6 +144,7 @@ describe('published packages, packed and installed by npm into a project outside
     expect(result.code, result.output).toBe(0);
     const exports = JSON.parse(result.output) as Record<string, string[]>;
     expect(exports.client).toContain('createRunstreamClient');
+    expect(exports.contract).toContain('RunSchema');
     expect(exports.events).toContain('parseRunEvent');
     expect(exports.persistence).toContain('createRepositories');
     expect(exports.orchestrator).toContain('defineGraph');
@@ -241,19 +243,111 @@ describe('published packages, packed and installed by npm into a project outside
     }
   });
 
-  // The client is ESM only for now: its exports map has no `require` condition, so require()
-  // fails with ERR_PACKAGE_PATH_NOT_EXPORTED. This starts to pass, and must then become a plain
-  // `it`, when the SDK gets its CommonJS build (issue 12, item 2).
-  it.fails(
-    'the client loads from CommonJS (fails until the SDK has a CommonJS build)',
-    async () => {
-      const script = `console.log(typeof require('@runstream/client').createRunstreamClient)`;
-      const result = await attempt('node', ['-e', script], consumer);
-      expect(result.output).not.toMatch(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
-      expect(result.code, result.output).toBe(0);
-      expect(result.output.trim()).toBe('function');
-    },
-  );
+  it('the client, the contract and the events load from CommonJS, and agree with their ES modules', async () => {
+    const script = `
+      const client = require('@runstream/client');
+      const contract = require('@runstream/contract');
+      const events = require('@runstream/events');
+      import('@runstream/client').then((esm) => {
+        // Two copies of the class (CommonJS and ES module): instanceof holds across them.
+        const fromRequire = new client.RunstreamError('NETWORK_ERROR', 'x');
+        const fromImport = new esm.RunstreamError('NETWORK_ERROR', 'x');
+        console.log(JSON.stringify({
+          createRunstreamClient: typeof client.createRunstreamClient,
+          runSchema: typeof contract.RunSchema.parse,
+          parseRunEvent: typeof events.parseRunEvent,
+          sameCodes: JSON.stringify(contract.API_ERROR_CODES) === JSON.stringify(esm.API_ERROR_CODES),
+          crossInstanceof: fromRequire instanceof esm.RunstreamError && fromImport instanceof client.RunstreamError,
+          resolved: require.resolve('@runstream/client'),
+        }));
+      });`;
+    const result = await attempt('node', ['-e', script], consumer);
+    expect(result.output).not.toMatch(/ERR_PACKAGE_PATH_NOT_EXPORTED|ERR_REQUIRE_ESM/);
+    expect(result.code, result.output).toBe(0);
+    expect(JSON.parse(result.output)).toEqual({
+      createRunstreamClient: 'function',
+      runSchema: 'function',
+      parseRunEvent: 'function',
+      sameCodes: true,
+      crossInstanceof: true,
+      resolved: expect.stringMatching(/@runstream\/client\/dist\/index\.cjs$/) as unknown,
+    });
+  });
+
+  /** A folder of the consumer project with these files, type-checked by tsc with `resolution`. */
+  async function typecheck(
+    label: string,
+    resolution: Record<string, string>,
+    sources: Record<string, string>,
+    extraArgs: string[] = [],
+  ): Promise<{ code: number; output: string }> {
+    const folder = join(consumer, label);
+    mkdirSync(folder);
+    for (const [file, code] of Object.entries(sources)) writeFileSync(join(folder, file), code);
+    writeFileSync(
+      join(folder, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          ...resolution,
+          target: 'es2022',
+          lib: ['es2023'],
+          types: ['node'],
+          strict: true,
+          noEmit: true,
+          // Check the packages' own declarations too, not only their use.
+          skipLibCheck: false,
+        },
+        files: Object.keys(sources),
+      }),
+    );
+    return attempt('node', [tsc, '-p', 'tsconfig.json', ...extraArgs], folder);
+  }
+
+  /** An ES module consumer: errors by code, events narrowed by type. */
+  const esmConsumer = `import { RunstreamError, createRunstreamClient, type Run } from '@runstream/client';
+import { type RunEvent, parseRunEvent } from '@runstream/events';
+
+const client = createRunstreamClient({ baseUrl: 'http://127.0.0.1:3000' });
+export async function lastRuns(): Promise<Run[]> {
+  try {
+    return (await client.runs.list({ limit: 5 })).runs;
+  } catch (error) {
+    if (error instanceof RunstreamError && error.code === 'NETWORK_ERROR') return [];
+    throw error;
+  }
+}
+export async function failureCodes(runId: string): Promise<string[]> {
+  const codes: string[] = [];
+  for await (const event of client.runs.events(runId)) {
+    if (event.type === 'run.failed') codes.push(event.data.error.code);
+  }
+  return codes;
+}
+export async function liveGraphs(): Promise<string[]> {
+  return (await client.graphs.list()).filter((graph) => graph.live).map((graph) => graph.name);
+}
+export function failureCode(value: unknown): string | undefined {
+  const event: RunEvent = parseRunEvent(value);
+  return event.type === 'run.failed' ? event.data.error.code : undefined;
+}
+`;
+
+  /** The same from a CommonJS file: its imports compile to require() and read the .d.cts. */
+  const cjsConsumer = `import { RunstreamError, createRunstreamClient } from '@runstream/client';
+import { RunSchema } from '@runstream/contract';
+
+const client = createRunstreamClient({ baseUrl: 'http://127.0.0.1:3000' });
+export async function firstFailure(runId: string): Promise<string | undefined> {
+  for await (const event of client.runs.events(runId)) {
+    if (event.type === 'run.failed') return event.data.error.code;
+  }
+  return undefined;
+}
+export function isGone(error: unknown): boolean {
+  return error instanceof RunstreamError && error.code === 'RUN_NOT_FOUND';
+}
+export const runKeys = Object.keys(RunSchema.shape);
+`;
 
   it.each([
     ['node16', { module: 'node16', moduleResolution: 'node16' }],
@@ -261,29 +355,9 @@ describe('published packages, packed and installed by npm into a project outside
   ])(
     'a consumer and every README example type-check with module resolution %s',
     async (label, resolution) => {
-      const folder = join(consumer, `check-${label}`);
-      mkdirSync(folder);
-      writeFileSync(
-        join(folder, 'consumer.ts'),
-        `import { RunstreamError, createRunstreamClient, type Run } from '@runstream/client';
-import { type RunEvent, parseRunEvent } from '@runstream/events';
-
-const client = createRunstreamClient({ baseUrl: 'http://127.0.0.1:3000' });
-export async function lastRuns(): Promise<Run[]> {
-  try {
-    return (await client.list({ limit: 5 })).runs;
-  } catch (error) {
-    if (error instanceof RunstreamError && error.code === 'NETWORK_ERROR') return [];
-    throw error;
-  }
-}
-export function failureCode(value: unknown): string | undefined {
-  const event: RunEvent = parseRunEvent(value);
-  return event.type === 'run.failed' ? event.data.error.code : undefined;
-}
-`,
-      );
-      const files = ['consumer.ts'];
+      const sources: Record<string, string> = { 'consumer.ts': esmConsumer };
+      // node16 reads a .cts file as CommonJS: the require() side of every exports map.
+      if (label === 'node16') sources['consumer.cts'] = cjsConsumer;
       for (const name of PUBLISHED) {
         const readme = readFileSync(
           join(consumer, 'node_modules', '@runstream', name, 'README.md'),
@@ -291,31 +365,52 @@ export function failureCode(value: unknown): string | undefined {
         );
         const blocks = typescriptBlocks(readme);
         expect(blocks.length, `${name}'s README has a TypeScript example`).toBeGreaterThan(0);
-        blocks.forEach((code, i) => {
-          const file = `readme-${name}-${i + 1}.ts`;
-          writeFileSync(join(folder, file), code);
-          files.push(file);
-        });
+        blocks.forEach((code, i) => (sources[`readme-${name}-${i + 1}.ts`] = code));
       }
-      writeFileSync(
-        join(folder, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            ...resolution,
-            target: 'es2022',
-            lib: ['es2023'],
-            types: ['node'],
-            strict: true,
-            noEmit: true,
-            // Check the packages' own declarations too, not only their use.
-            skipLibCheck: false,
-          },
-          files,
-        }),
-      );
-      const result = await attempt('node', [tsc, '-p', 'tsconfig.json'], folder);
-      expect(result.output).toBe('');
-      expect(result.code).toBe(0);
+      const result = await typecheck(`check-${label}`, resolution, sources, ['--listFiles']);
+      expect(result.output).not.toMatch(/error TS/);
+      expect(result.code, result.output).toBe(0);
+      const read = (file: string) => result.output.includes(`@runstream/client/dist/${file}`);
+      expect(read('index.d.ts')).toBe(true);
+      expect(read('index.d.cts')).toBe(label === 'node16');
     },
   );
+
+  it('a consumer that compares with a code the api never sends, or an event type in no catalogue, does not compile', async () => {
+    const wrong = (
+      kind: 'esm' | 'cjs',
+    ) => `import { RunstreamError, createRunstreamClient } from '@runstream/client';
+
+export function isValidation(error: unknown): boolean {
+  return error instanceof RunstreamError && error.code === 'VALIDATION_ERROR';
+}
+export async function nope(runId: string): Promise<boolean> {
+  for await (const event of createRunstreamClient().runs.events(runId)) {
+    if (event.type === 'nope') return true;
+  }
+  return false; // ${kind}
+}
+`;
+    const result = await typecheck(
+      'check-wrong',
+      { module: 'node16', moduleResolution: 'node16' },
+      {
+        'wrong.ts': wrong('esm'),
+        'wrong.cts': wrong('cjs'),
+      },
+    );
+    expect(result.code).not.toBe(0);
+    const errors = result.output.split('\n').filter((line) => /error TS/.test(line));
+    expect(errors).toHaveLength(4);
+    for (const file of ['wrong.ts', 'wrong.cts']) {
+      expect(errors).toContainEqual(
+        expect.stringMatching(
+          new RegExp(`^${file.replace('.', '\\.')}\\(4,.*TS2367.*"VALIDATION_ERROR"`),
+        ),
+      );
+      expect(errors).toContainEqual(
+        expect.stringMatching(new RegExp(`^${file.replace('.', '\\.')}\\(8,.*TS2367.*"nope"`)),
+      );
+    }
+  });
 });

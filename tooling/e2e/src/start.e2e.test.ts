@@ -59,11 +59,11 @@ describe('pnpm start (tooling/dev)', () => {
     expect(tree.length).toBeGreaterThanOrEqual(4); // supervisor, postgres, three apps
 
     const client = createRunstreamClient({ baseUrl: url });
-    const { run } = await client.create({ graph: 'synthetic', input: { events: 5 } });
+    const { run } = await client.runs.create({ graph: 'synthetic', input: { events: 5 } });
     const seqs: number[] = [];
-    for await (const event of client.events(run.id)) seqs.push(event.seq);
+    for await (const event of client.runs.events(run.id)) seqs.push(event.seq);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
-    expect((await client.get(run.id)).status).toBe('succeeded');
+    expect((await client.runs.get(run.id)).status).toBe('succeeded');
 
     // The CLI, run in a folder of that checkout with RUNSTREAM_URL unset, finds this start (on a
     // free port, not the default 3000) through its lock.

@@ -58,7 +58,7 @@ describe('the run viewer in headless Chromium', () => {
       .getByTestId('status')
       .getByText(/succeeded|failed|cancelled/)
       .waitFor({ timeout: 90_000 });
-    const run = await createRunstreamClient({ baseUrl: stack.url }).get(runId);
+    const run = await createRunstreamClient({ baseUrl: stack.url }).runs.get(runId);
     expect(run.status).toBe('succeeded');
     // The kill happened mid-stream: the page had not yet shown the whole run.
     expect(shownBeforeKill).toBeLessThan(run.lastSeq);
@@ -142,6 +142,30 @@ describe('the run viewer in headless Chromium', () => {
     await page.waitForTimeout(2500);
     expect(streamRequests).toBe(seen);
     expect(seen).toBeLessThanOrEqual(2);
+    await page.close();
+  });
+  it('the API reference at /docs renders every operation under the same CSP, with no violation', async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    const answer = await page.goto(`${stack.url}/docs`);
+    expect(answer?.headers()['content-security-policy']).toMatch(
+      /script-src 'self';style-src 'self'/,
+    );
+    await page.locator('.opblock').first().waitFor({ timeout: 30_000 });
+    const paths = await page.locator('.opblock-summary-path').allTextContents();
+    expect(paths).toEqual(
+      expect.arrayContaining(['/v1/runs', '/v1/runs/{runId}', '/v1/runs/{runId}/events']),
+    );
+    // The SSE form of the events route: its media types are offered for the 200.
+    await page.locator('#operations-events-getRunEvents').click();
+    await page.getByText('text/event-stream').first().waitFor();
+    expect(problems).toEqual([]);
+    mkdirSync(RESULTS, { recursive: true });
+    await page.screenshot({ path: join(RESULTS, 'api-reference.png'), fullPage: true });
     await page.close();
   });
 });

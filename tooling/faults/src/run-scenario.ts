@@ -105,7 +105,7 @@ async function createRun(
   for (;;) {
     try {
       // A request the api never answers (its database went silent) must not hold the workload.
-      const { run } = await client.create(
+      const { run } = await client.runs.create(
         { graph: 'synthetic', input, idempotencyKey },
         { signal: AbortSignal.timeout(5000) },
       );
@@ -122,7 +122,7 @@ async function cancelRun(apiUrl: string, apiKey: string | undefined, runId: stri
   const client = createRunstreamClient({ baseUrl: apiUrl, apiKey });
   for (let attempt = 0; ; attempt++) {
     try {
-      await client.cancel(runId, { signal: AbortSignal.timeout(5000) });
+      await client.runs.cancel(runId, { signal: AbortSignal.timeout(5000) });
       return;
     } catch (error) {
       if ((error as { code?: string }).code === 'RUN_TERMINAL') return;
@@ -142,11 +142,12 @@ async function consume(
   const client = createRunstreamClient({
     baseUrl: apiUrl,
     apiKey,
-    reconnect: { initialDelayMs: 50, maxDelayMs: 1000, maxAttempts: 10_000, idleTimeoutMs: 5000 },
+    retry: { initialDelayMs: 50, maxDelayMs: 1000 },
+    reconnect: { maxAttempts: 10_000, idleTimeoutMs: 5000 },
   });
   const out: Consumed = { runId, seqs: [], reconnects: 0 };
   try {
-    for await (const event of client.events(runId, {
+    for await (const event of client.runs.events(runId, {
       signal,
       onReconnect: () => void out.reconnects++,
     }))

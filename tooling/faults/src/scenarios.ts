@@ -213,7 +213,7 @@ const STREAM_START_BOUND_MS = 10_000;
 async function endedRun(ctx: FaultContext): Promise<{ runId: string; apiKey?: string }> {
   const tenant = ctx.cluster.tenants[0];
   const client = createRunstreamClient({ baseUrl: ctx.cluster.apiUrl, apiKey: tenant?.key });
-  const { run } = await client.create(
+  const { run } = await client.runs.create(
     { graph: 'synthetic', input: { events: 3 } },
     { signal: AbortSignal.timeout(5000) },
   );

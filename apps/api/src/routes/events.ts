@@ -14,12 +14,19 @@ import {
   pipeRunEvents,
   resolveStartPoint,
 } from '@runstream/stream';
+import {
+  EVENT_STREAM_MEDIA_TYPE,
+  EventPageSchema,
+  EventsQuerySchema,
+  StreamFrameSchema,
+} from '@runstream/contract';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
 import { ApiError } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
-import { ErrorSchema, EventPageSchema, EventsQuery, RunIdParams } from '../schemas.js';
+import { errorResponses } from '../openapi.js';
+import { EventStreamHeaders, RunIdParams } from '../schemas.js';
 
 /** The abort reason of a stream closed by the server on purpose (shutdown): not the run's end. */
 export const PLANNED_CLOSE = Symbol('planned close');
@@ -64,17 +71,36 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
       // because each beat also checks the database for the run's end.
       sse: { kind: 'dual', heartbeat: false },
       schema: {
-        summary:
-          'Events of a run: JSON pages, or SSE (replay then live) with Accept: text/event-stream',
+        operationId: 'getRunEvents',
+        tags: ['events'],
+        summary: "A run's events, as JSON pages or as a Server-Sent Events stream",
+        description:
+          'With `Accept: text/event-stream` the answer is a stream: the events from the start ' +
+          'point (Last-Event-ID, exclusive, else fromSeq, inclusive, else 1) are replayed, then ' +
+          'followed live, with no gap, duplicate or reordering; it ends after the terminal event. ' +
+          'A planned close before the end (a shutdown, a deploy) sends a `reconnect` frame first: ' +
+          'reconnect with Last-Event-ID. While no event flows the server sends a `: heartbeat` ' +
+          'comment at least every RUNSTREAM_SSE_HEARTBEAT_MS (15 s). The stream is sent with ' +
+          '`Cache-Control: no-cache, no-transform` and `X-Accel-Buffering: no`. Any other Accept ' +
+          'gets JSON pages.',
         params: RunIdParams,
-        querystring: EventsQuery,
+        querystring: EventsQuerySchema,
+        headers: EventStreamHeaders,
         response: {
-          200: EventPageSchema,
-          204: z.null().describe("SSE only: the start point is past the ended run's last event"),
-          400: ErrorSchema,
-          401: ErrorSchema,
-          404: ErrorSchema,
-          429: ErrorSchema,
+          200: {
+            description:
+              'JSON: a page of events. SSE: the stream, one frame per event, or a reconnect frame',
+            content: {
+              'application/json': { schema: EventPageSchema },
+              [EVENT_STREAM_MEDIA_TYPE]: { schema: StreamFrameSchema },
+            },
+          },
+          204: z
+            .null()
+            .describe(
+              "SSE only: the start point is past the ended run's terminal event; nothing will come (an EventSource stops reconnecting)",
+            ),
+          ...errorResponses(['RUN_NOT_FOUND', 'INVALID_START_POINT', 'TOO_MANY_STREAMS']),
         },
       },
     },
@@ -117,7 +143,6 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
       if (open >= deps.stream.maxStreamsPerTenant) {
         throw new ApiError(
           'TOO_MANY_STREAMS',
-          429,
           `this tenant has ${open} streams open, the most allowed: close one first`,
         );
       }

@@ -1,7 +1,8 @@
+import { GraphListSchema } from '@runstream/contract';
 import type { GraphCatalog } from '@runstream/graph-catalog';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 
-import { ErrorSchema, GraphListSchema } from '../schemas.js';
+import { errorResponses, jsonResponse } from '../openapi.js';
 
 export interface GraphRoutesDeps {
   graphs: Pick<GraphCatalog, 'list'>;
@@ -12,9 +13,17 @@ export const graphRoutes: FastifyPluginAsyncZod<GraphRoutesDeps> = async (app, {
     '/graphs',
     {
       schema: {
-        summary:
-          'The graphs runs can be created of: the newest registration of each name, with its input JSON Schema',
-        response: { 200: GraphListSchema, 401: ErrorSchema, 429: ErrorSchema },
+        operationId: 'listGraphs',
+        tags: ['graphs'],
+        summary: 'List the graphs runs can be created of',
+        description:
+          'The newest registration of each graph name, in name order, with its input JSON Schema: ' +
+          'what POST /v1/runs checks an input against. A graph no worker serves now (live: false) ' +
+          'still takes runs, which wait queued.',
+        response: {
+          200: jsonResponse('Every registered graph', GraphListSchema),
+          ...errorResponses([]),
+        },
       },
     },
     // Read at each request, not from the catalog's cache: a client that lists the graphs and then

@@ -1,19 +1,17 @@
 import { type GraphCatalog, createRun } from '@runstream/graph-catalog';
 import type { OutboxWakeup, RunRepo } from '@runstream/persistence';
+import {
+  CancelRunRequestSchema,
+  CreateRunRequestSchema,
+  ListRunsQuerySchema,
+  RunPageSchema,
+  RunSchema,
+} from '@runstream/contract';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 
 import { ApiError } from '../errors.js';
-import {
-  CancelRunBody,
-  CreateRunBody,
-  CreateRunHeaders,
-  ErrorSchema,
-  ListRunsQuery,
-  RunIdParams,
-  RunListSchema,
-  RunSchema,
-  toRunBody,
-} from '../schemas.js';
+import { JSON_BODY_CODES, errorResponses, jsonResponse } from '../openapi.js';
+import { CreateRunHeaders, RunIdParams, toRunBody } from '../schemas.js';
 
 export interface RunRoutesDeps {
   runs: RunRepo;
@@ -31,17 +29,27 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
     '/runs',
     {
       schema: {
-        summary: 'Create a run (idempotent with idempotencyKey or the Idempotency-Key header)',
-        body: CreateRunBody,
+        operationId: 'createRun',
+        tags: ['runs'],
+        summary: 'Create a run',
+        description:
+          'The run and its first event (run.queued) are written before the answer. Idempotent with ' +
+          'idempotencyKey or the Idempotency-Key header: the same key again answers 200 with the ' +
+          'existing run. A refused request writes nothing.',
+        body: CreateRunRequestSchema,
         headers: CreateRunHeaders,
         response: {
-          200: RunSchema,
-          201: RunSchema,
-          400: ErrorSchema,
-          401: ErrorSchema,
-          413: ErrorSchema,
-          415: ErrorSchema,
-          429: ErrorSchema,
+          200: jsonResponse('The run an earlier request with the same key created', RunSchema),
+          201: jsonResponse('The run, queued', RunSchema),
+          ...errorResponses([
+            ...JSON_BODY_CODES,
+            'IDEMPOTENCY_KEY_CONFLICT',
+            'UNKNOWN_GRAPH',
+            'INVALID_INPUT',
+            'QUOTA_EXCEEDED',
+            // The run of the idempotency key was deleted while this request ran.
+            'RUN_NOT_FOUND',
+          ]),
         },
       },
     },
@@ -51,7 +59,6 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
       if (fromHeader !== undefined && fromBody !== undefined && fromHeader !== fromBody) {
         throw new ApiError(
           'IDEMPOTENCY_KEY_CONFLICT',
-          400,
           'the Idempotency-Key header and body.idempotencyKey differ',
           {
             field: 'idempotencyKey',
@@ -79,9 +86,14 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
     '/runs',
     {
       schema: {
+        operationId: 'listRuns',
+        tags: ['runs'],
         summary: 'List runs, newest first',
-        querystring: ListRunsQuery,
-        response: { 200: RunListSchema, 400: ErrorSchema, 401: ErrorSchema, 429: ErrorSchema },
+        querystring: ListRunsQuerySchema,
+        response: {
+          200: jsonResponse('A page of runs; nextCursor reads the next', RunPageSchema),
+          ...errorResponses(['INVALID_CURSOR']),
+        },
       },
     },
     async (request) => {
@@ -94,9 +106,14 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
     '/runs/:runId',
     {
       schema: {
+        operationId: 'getRun',
+        tags: ['runs'],
         summary: 'Get a run',
         params: RunIdParams,
-        response: { 200: RunSchema, 401: ErrorSchema, 404: ErrorSchema, 429: ErrorSchema },
+        response: {
+          200: jsonResponse('The run', RunSchema),
+          ...errorResponses(['RUN_NOT_FOUND']),
+        },
       },
     },
     async (request) => toRunBody(await runs.get(request.principal.tenant, request.params.runId)),
@@ -106,18 +123,17 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesDeps> = async (
     '/runs/:runId/cancel',
     {
       schema: {
-        summary: 'Request a cancel; the run ends with run.cancelled',
+        operationId: 'cancelRun',
+        tags: ['runs'],
+        summary: 'Request a cancel',
+        description:
+          'Takes no body (or an empty one). The run ends later with run.cancelled; a repeat while ' +
+          'the cancel is pending is answered the same.',
         params: RunIdParams,
-        body: CancelRunBody,
+        body: CancelRunRequestSchema,
         response: {
-          202: RunSchema,
-          400: ErrorSchema,
-          401: ErrorSchema,
-          404: ErrorSchema,
-          409: ErrorSchema,
-          413: ErrorSchema,
-          415: ErrorSchema,
-          429: ErrorSchema,
+          202: jsonResponse('The run, with its cancel requested', RunSchema),
+          ...errorResponses([...JSON_BODY_CODES, 'RUN_NOT_FOUND', 'RUN_TERMINAL']),
         },
       },
     },

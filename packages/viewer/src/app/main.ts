@@ -1,7 +1,7 @@
 import {
   type Graph,
+  type ReceivedRunEvent,
   type Run,
-  type RunEventEnvelope,
   type RunstreamClient,
   RunstreamError,
   createEventSequencer,
@@ -103,8 +103,7 @@ function runForm(): { element: HTMLElement; load(signal: AbortSignal): Promise<v
     showFaults([]);
     if (!graph) return;
     description.textContent = graph.description ?? '';
-    liveness.textContent =
-      graph.live === false ? 'no worker serves it now: its runs wait queued' : '';
+    liveness.textContent = !graph.live ? 'no worker serves it now: its runs wait queued' : '';
     input.value = JSON.stringify(exampleInput(graph.inputSchema), null, 2);
     fields.replaceChildren(
       ...describeFields(graph.inputSchema).map((f) =>
@@ -126,7 +125,7 @@ function runForm(): { element: HTMLElement; load(signal: AbortSignal): Promise<v
     const parsed = parseInputText(input.value);
     if (!parsed.ok) return showFaults([{ field: undefined, text: parsed.fault }]);
     try {
-      const { run } = await client().create({ graph: graph.name, input: parsed.input });
+      const { run } = await client().runs.create({ graph: graph.name, input: parsed.input });
       window.location.hash = `#/runs/${encodeURIComponent(run.id)}`;
     } catch (error) {
       const lines =
@@ -154,7 +153,7 @@ function runForm(): { element: HTMLElement; load(signal: AbortSignal): Promise<v
   return {
     element,
     async load(signal) {
-      graphs = await client().graphs({ signal });
+      graphs = await client().graphs.list({ signal });
       const current = select.value;
       select.replaceChildren(...graphs.map((g) => h('option', { value: g.name }, g.name)));
       if (graphs.length === 0) {
@@ -209,7 +208,7 @@ function listPage(): () => void {
   // Polling keeps every run's status live without a stream per row; 2 s is plenty for a list.
   const refresh = async (): Promise<void> => {
     try {
-      const page = await client().list({ limit: 50 }, { signal: controller.signal });
+      const page = await client().runs.list({ limit: 50 }, { signal: controller.signal });
       rows.replaceChildren(...page.runs.map(runRow));
       if (page.runs.length === 0)
         rows.append(h('tr', {}, h('td', { colspan: '5', class: 'muted' }, 'No runs yet.')));
@@ -254,7 +253,7 @@ function runPage(runId: string): () => void {
   const counter = h('span', { class: 'muted' });
   cancel.onclick = () => {
     client()
-      .cancel(runId)
+      .runs.cancel(runId)
       .catch((error: unknown) => showError(error));
   };
   app.replaceChildren(
@@ -267,7 +266,7 @@ function runPage(runId: string): () => void {
     h('section', {}, h('h3', {}, 'Events ', counter), log),
   );
 
-  const render = (event: RunEventEnvelope): void => {
+  const render = (event: ReceivedRunEvent): void => {
     view = applyEvent(view, event);
     status.replaceChildren(statusBadge(view.status));
     cancel.hidden = isTerminalStatus(view.status);
@@ -279,13 +278,13 @@ function runPage(runId: string): () => void {
         { 'data-seq': String(event.seq) },
         h('span', { class: 'seq' }, String(event.seq)),
         ' ',
-        h('b', {}, event.type),
+        h('b', {}, String(event.type)),
         ' ',
         detail,
       ),
     );
     if (event.type === 'text.delta') text.textContent = view.text;
-    if (event.type.startsWith('node.') || isTerminalStatus(view.status)) {
+    if (String(event.type).startsWith('node.') || isTerminalStatus(view.status)) {
       timeline.replaceChildren(
         ...view.nodes.map((n) =>
           h(
@@ -333,7 +332,7 @@ function showNotFound(runId: string, connection: HTMLElement): void {
  */
 function streamWithEventSource(
   runId: string,
-  render: (e: RunEventEnvelope) => void,
+  render: (e: ReceivedRunEvent) => void,
   connection: HTMLElement,
 ): () => void {
   const sequencer = createEventSequencer({ runId });
@@ -381,7 +380,7 @@ function streamWithEventSource(
   const refused = async (): Promise<void> => {
     failures++;
     try {
-      const run = await client().get(runId, { signal: controller.signal });
+      const run = await client().runs.get(runId, { signal: controller.signal });
       if (isTerminalStatus(run.status) && run.lastSeq <= sequencer.lastSeq) {
         connection.textContent = `ended: ${run.status}`;
         return;
@@ -411,14 +410,14 @@ function streamWithEventSource(
 /** With an API key the stream needs an Authorization header, which EventSource cannot send. */
 function streamWithClient(
   runId: string,
-  render: (e: RunEventEnvelope) => void,
+  render: (e: ReceivedRunEvent) => void,
   connection: HTMLElement,
 ): () => void {
   const controller = new AbortController();
   void (async () => {
     connection.textContent = 'live';
     try {
-      for await (const event of client().events(runId, {
+      for await (const event of client().runs.events(runId, {
         signal: controller.signal,
         onReconnect: ({ lastSeq }) =>
           (connection.textContent = `reconnecting after seq ${lastSeq}…`),

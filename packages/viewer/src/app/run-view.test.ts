@@ -1,14 +1,16 @@
+import { parseReceivedRunEvent } from '@runstream/events';
 import { describe, expect, it } from 'vitest';
 
 import { applyEvent, emptyRunView, formatDuration } from './run-view.js';
 
-const ev = (seq: number, type: string, ms: number, data: Record<string, unknown> = {}) => ({
-  runId: 'r',
-  seq,
-  type,
-  at: new Date(Date.UTC(2026, 0, 1) + ms).toISOString(),
-  data,
-});
+const ev = (seq: number, type: string, ms: number, data: Record<string, unknown> = {}) =>
+  parseReceivedRunEvent({
+    runId: 'r',
+    seq,
+    type,
+    at: new Date(Date.UTC(2026, 0, 1) + ms).toISOString(),
+    data,
+  });
 
 describe('applyEvent', () => {
   it('builds the node timeline, the streamed text and the final output', () => {
@@ -23,9 +25,8 @@ describe('applyEvent', () => {
       ev(7, 'text.delta', 95, { node: 'answer', text: 'lo' }),
       ev(8, 'node.completed', 180, { node: 'answer' }),
       ev(9, 'run.completed', 190, { output: { answer: 'Hello' } }),
-    ]) {
-      applyEvent(view, ev(e.seq, e.type, Date.parse(e.at) - Date.UTC(2026, 0, 1), e.data));
-    }
+    ])
+      applyEvent(view, e);
     expect(view.status).toBe('succeeded');
     expect(view.text).toBe('Hello');
     expect(view.output).toEqual({ answer: 'Hello' });
@@ -53,7 +54,16 @@ describe('applyEvent', () => {
       ev(2, 'run.failed', 40, { error: { code: 'WORKER_LOST', message: 'lease expired' } }),
     );
     expect(view.status).toBe('failed');
+    expect(view.nodes[0]).toMatchObject({ state: 'failed' });
     expect(view.nodes[0]!.endedAt).toBe(view.nodes[0]!.startedAt + 40);
+  });
+
+  it('moves past an event of a type it does not know', () => {
+    const view = [
+      ev(1, 'run.queued', 0, { graph: 'demo' }),
+      ev(2, 'run.paused', 10, { until: 'later' }),
+    ].reduce(applyEvent, emptyRunView());
+    expect(view).toMatchObject({ status: 'queued', lastSeq: 2 });
   });
 });
 

@@ -1,4 +1,4 @@
-import type { RunEventEnvelope } from '@runstream/client';
+import type { ReceivedRunEvent, RunStatus } from '@runstream/client';
 
 /** One node of the graph as the timeline shows it. */
 export interface NodeSpan {
@@ -10,7 +10,7 @@ export interface NodeSpan {
 
 /** What the run page shows, folded from the run's events in seq order. */
 export interface RunView {
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  status: RunStatus;
   startedAt?: number;
   endedAt?: number;
   nodes: NodeSpan[];
@@ -30,11 +30,12 @@ export function emptyRunView(): RunView {
   return { status: 'queued', nodes: [], text: '', lastSeq: 0 };
 }
 
-/** Folds one event into the view; events must come in seq order, each once (the sequencer's job). */
-export function applyEvent(view: RunView, event: RunEventEnvelope): RunView {
+/**
+ * Folds one event into the view; events must come in seq order, each once (the sequencer's job).
+ * An event of a type this viewer does not know only moves `lastSeq`.
+ */
+export function applyEvent(view: RunView, event: ReceivedRunEvent): RunView {
   const at = Date.parse(event.at);
-  const data = event.data;
-  const node = typeof data.node === 'string' ? data.node : undefined;
   view.lastSeq = event.seq;
   switch (event.type) {
     case 'run.queued':
@@ -45,38 +46,39 @@ export function applyEvent(view: RunView, event: RunEventEnvelope): RunView {
       view.startedAt = at;
       break;
     case 'node.started':
-      if (node) view.nodes.push({ node, startedAt: at, state: 'running' });
+      view.nodes.push({ node: event.data.node, startedAt: at, state: 'running' });
       break;
-    case 'node.completed':
-    case 'node.failed': {
+    case 'node.completed': {
+      const { node } = event.data;
       const span = [...view.nodes]
         .reverse()
         .find((n) => n.node === node && n.endedAt === undefined);
       if (span) {
         span.endedAt = at;
-        span.state = event.type === 'node.completed' ? 'completed' : 'failed';
+        span.state = 'completed';
       }
       break;
     }
     case 'text.delta': {
-      if (typeof data.text !== 'string') break;
-      const node = typeof data.node === 'string' ? data.node : undefined;
+      const { node } = event.data;
       if (view.text !== '' && node !== view.textNode) view.text += '\n\n';
-      view.text += data.text;
+      view.text += event.data.text;
       view.textNode = node;
       break;
     }
     case 'run.completed':
       view.status = 'succeeded';
-      view.output = data.output;
+      view.output = event.data.output;
       break;
     case 'run.failed':
       view.status = 'failed';
-      view.error = data.error;
+      view.error = event.data.error;
+      // The node that threw is still open: it failed.
+      for (const span of view.nodes) if (span.endedAt === undefined) span.state = 'failed';
       break;
     case 'run.cancelled':
       view.status = 'cancelled';
-      view.error = data.reason;
+      view.error = event.data.reason;
       break;
   }
   if (view.status === 'succeeded' || view.status === 'failed' || view.status === 'cancelled') {

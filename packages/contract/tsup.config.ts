@@ -1,0 +1,3 @@
+import { dualLibraryConfig } from '@runstream/tsup-config';
+
+export default dualLibraryConfig(['src/index.ts']);
