@@ -81,17 +81,19 @@ describe('synthetic', () => {
       );
   });
 
-  it('ADR 0021: failAt past events (no JSON Schema can say so) is refused by the worker: run.failed INVALID_INPUT naming input.failAt, no node run', async () => {
-    const { events, error } = await runGraph(
-      syntheticGraph,
-      { events: 3, failAt: 5 },
-      { db: t.db },
+  it('ADR 0021: failAt past events, which plain JSON Schema cannot say, is refused at the door by the x-runstream-le annotation: INVALID_INPUT naming input.failAt, no run created', async () => {
+    const error = await runGraph(syntheticGraph, { events: 3, failAt: 5 }, { db: t.db }).catch(
+      (e: unknown) => e,
     );
-    expect(events.map((e) => e.type)).toEqual(['run.queued', 'run.failed']);
+    expect(error).toBeInstanceOf(RunInputError);
     expect(error).toMatchObject({
       code: 'INVALID_INPUT',
-      message: 'input.failAt: failAt must be between 1 and events',
+      message: 'input.failAt: must be at most events (3)',
       details: [expect.objectContaining({ path: ['input', 'failAt'] })],
     });
+    const { rows } = await t.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM runs WHERE input->>'failAt' = '5'`,
+    );
+    expect(rows[0]!.n).toBe(0);
   });
 });
