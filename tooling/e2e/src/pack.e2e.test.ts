@@ -125,7 +125,7 @@ describe('published packages, packed and installed by npm into a project outside
         engines: { node: '>=20.19' },
       });
       const specs = { ...manifest.dependencies, ...manifest.peerDependencies };
-      expect(Object.values(specs).filter((spec) => spec.startsWith('workspace:'))).toEqual([]);
+      expect(Object.values(specs).filter((spec) => /^(workspace|catalog):/.test(spec))).toEqual([]);
     },
   );
 
