@@ -40,6 +40,8 @@ export function openSse(url: string, headers: Record<string, string> = {}): SseC
     for (const waiter of waiters) waiter();
   };
   let closedFlag = false;
+  let status: number | undefined;
+  let failure: Error | undefined;
 
   const request = http.get(url, {
     headers: { accept: 'text/event-stream', ...headers },
@@ -59,9 +61,13 @@ export function openSse(url: string, headers: Record<string, string> = {}): SseC
       wakeAll();
       resolve();
     };
-    request.once('error', finish);
+    request.once('error', (error) => {
+      failure = error;
+      finish();
+    });
     request.once('close', finish);
     request.once('response', (res) => {
+      status = res.statusCode;
       res.setEncoding('utf8');
       const sse = (res.headers['content-type'] ?? '').startsWith('text/event-stream');
       res.on('data', (chunk: string) => {
@@ -100,6 +106,17 @@ export function openSse(url: string, headers: Record<string, string> = {}): SseC
       res.once('error', finish);
     });
   });
+  // What a failed wait reports: enough to tell a refused request from a cut stream.
+  const why = (): string => {
+    const control = frames.filter((f) => f.id === undefined).map((f) => f.event ?? 'message');
+    return [
+      `${events.length} events`,
+      `status ${status ?? 'none'}`,
+      ...(control.length > 0 ? [`control frames: ${control.join(', ')}`] : []),
+      ...(body ? [`body: ${body.slice(0, 200)}`] : []),
+      ...(failure ? [`connection: ${failure.message}`] : []),
+    ].join('; ');
+  };
   // The test asserts on `closed`; an error event must not crash the runner.
   response.catch(() => undefined);
 
@@ -117,11 +134,9 @@ export function openSse(url: string, headers: Record<string, string> = {}): SseC
     async waitFor(predicate, deadlineMs = 30_000) {
       const deadline = Date.now() + deadlineMs;
       while (!predicate(events)) {
-        if (closedFlag)
-          throw new Error(`stream closed before the condition held (${events.length} events)`);
+        if (closedFlag) throw new Error(`stream closed before the condition held (${why()})`);
         const left = deadline - Date.now();
-        if (left <= 0)
-          throw new Error(`condition not met in ${deadlineMs} ms (${events.length} events)`);
+        if (left <= 0) throw new Error(`condition not met in ${deadlineMs} ms (${why()})`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, left);
           function done(): void {
