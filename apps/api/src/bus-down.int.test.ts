@@ -24,6 +24,7 @@ beforeAll(async () => {
   nats = await startNatsServer();
 });
 afterEach(async () => {
+  await fx.stopOutboxes();
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 afterAll(async () => {

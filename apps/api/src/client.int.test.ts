@@ -24,6 +24,7 @@ beforeAll(async () => {
   bus = await createBus({ kind: 'postgres' }, { databaseUrl: fx.testDb.url, name: 'client-test' });
 });
 afterEach(async () => {
+  await fx.stopOutboxes();
   for (const api of apis.splice(0)) await api.close();
 });
 afterAll(async () => {

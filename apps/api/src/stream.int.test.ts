@@ -37,6 +37,7 @@ beforeAll(async () => {
   );
 });
 afterEach(async () => {
+  await fx.stopOutboxes();
   for (const api of apis.splice(0)) await api.close();
 });
 afterAll(async () => {
@@ -275,6 +276,7 @@ describe('SSE stream', () => {
 
   it('row 71: Connection: close on an SSE request is honoured: the server closes the socket after the end', async () => {
     const { url } = await api();
+    fx.outbox(bus);
     const run = await seedRun(fx.repos);
     await appendEvents(fx.repos, run.id, 3);
     const res = await rawHttp(
@@ -308,6 +310,7 @@ describe('SSE stream', () => {
       close: async () => undefined,
     };
     const first = await api({}, slow);
+    fx.outbox(bus);
     const run = await seedRun(fx.repos);
     const stream = openSse(`${first.url}/v1/runs/${run.id}/events`);
     await stream.waitFor((events) => events.length === 1);
@@ -456,7 +459,7 @@ describe('replay modes', () => {
       await early.waitFor(() => early.comments >= 6);
       expect(seqs(early.events)).toEqual(range(1, 4));
       // The outbox catches up and publishes the rest: the published stream follows; both end.
-      own.publisher(ownBus);
+      own.outbox(ownBus);
       await appendEvents(own.repos, run.id, 5);
       await Promise.all([early.closed, eager.closed]);
       expect(seqs(early.events)).toEqual(range(1, 16));

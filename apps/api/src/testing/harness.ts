@@ -73,6 +73,8 @@ export interface StreamFixture {
    * wrapped with `withMessageFaults` of `@runstream/bus/testing`).
    */
   outbox(bus: Bus, options?: OutboxWorkerOptions): RunningOutbox;
+  /** Stops every outbox loop started so far (after each test, so that none publishes into the next). */
+  stopOutboxes(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,9 @@ export async function openFixture(): Promise<StreamFixture> {
   const testDb = await openTestDatabase({ poolSize: 20 });
   await registerBuiltInGraphs(createGraphRegistryRepo({ prisma: testDb.db.prisma }));
   const loops: RunningOutbox[] = [];
+  const stopOutboxes = async () => {
+    for (const loop of loops.splice(0)) await loop.stop();
+  };
   return {
     testDb,
     repos: createRepos(testDb.db),
@@ -92,8 +97,9 @@ export async function openFixture(): Promise<StreamFixture> {
       loops.push(loop);
       return loop;
     },
+    stopOutboxes,
     async close() {
-      for (const loop of loops.splice(0)) await loop.stop();
+      await stopOutboxes();
       await testDb.drop();
     },
   };
