@@ -24,6 +24,7 @@ beforeAll(async () => {
   nats = await startNatsServer();
 });
 afterEach(async () => {
+  await fx.stopOutboxes();
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 afterAll(async () => {
@@ -77,9 +78,9 @@ describe.each(transports)("the api's $name bus connection goes silent", (transpo
   it('B1: streams, old and new, follow from the database, each event live within the poll interval, and end exactly', async () => {
     const proxy = own(await startTcpProxy({ targetPort: transport.port() }));
     const apiBus = own(await transport.open(proxy.url(transport.url())));
-    // The outbox (here its stand-in) keeps publishing and marking on its own connection.
+    // The outbox loop keeps publishing and marking on its own connection.
     const outboxBus = own(await transport.open(transport.url()));
-    fx.publisher(outboxBus);
+    fx.outbox(outboxBus);
     const { url } = await api(apiBus);
     const run = await seedRun(fx.repos);
     const before = openSse(`${url}/v1/runs/${run.id}/events`);

@@ -54,7 +54,7 @@ async function publishRaw(subject: string, payload: string): Promise<void> {
 
 describe('bus message authentication', () => {
   it('security row 102: a forged run.completed with seq = last + 1 on a live stream’s subject never reaches the client, and the stream goes on with the real events', async () => {
-    fx.publisher(bus);
+    fx.outbox(bus);
     const run = await seedRun(fx.repos);
     await appendEvents(fx.repos, run.id, 3, { terminal: false });
     const client = openSse(`${api.url}/v1/runs/${run.id}/events`);

@@ -24,6 +24,7 @@ beforeAll(async () => {
   bus = await createBus({ kind: 'postgres' }, { databaseUrl: fx.testDb.url, name: 'client-test' });
 });
 afterEach(async () => {
+  await fx.stopOutboxes();
   for (const api of apis.splice(0)) await api.close();
 });
 afterAll(async () => {
@@ -111,7 +112,7 @@ describe('the SDK against the api', () => {
 
   it('B2: a planned close (api shutdown) makes the SDK reconnect at once and lose nothing', async () => {
     let current = await api();
-    fx.publisher(bus);
+    fx.outbox(bus);
     const run = await seedRun();
     const { fetchImpl } = routedFetch(() => current.url);
     const reconnects: { lastSeq: number; delayMs: number }[] = [];
@@ -144,7 +145,7 @@ describe('the SDK against the api', () => {
 
   it('A6: a stream asked for with an upper-case run id delivers the run live', async () => {
     const { url } = await api();
-    fx.publisher(bus);
+    fx.outbox(bus);
     const run = await seedRun();
     const client = createRunstreamClient({ baseUrl: url, reconnect: { maxAttempts: 1 } });
     const reading = collect(client.runs.events(run.id.toUpperCase()));
@@ -156,7 +157,7 @@ describe('the SDK against the api', () => {
 describe('runs.stream and runs.wait against the api', () => {
   it('stream() creates a run through the api and delivers it from run.queued to its end', async () => {
     const { url } = await api();
-    fx.publisher(bus);
+    fx.outbox(bus);
     const client = createRunstreamClient({ baseUrl: url });
     const received: ReceivedRunEvent[] = [];
     const reading = (async () => {
@@ -193,7 +194,7 @@ describe('runs.stream and runs.wait against the api', () => {
 
   it('wait() resolves with the output, the error or the cancel of the run, as it ended', async () => {
     const { url } = await api();
-    fx.publisher(bus);
+    fx.outbox(bus);
     const client = createRunstreamClient({ baseUrl: url });
 
     const succeeding = await seedRun();

@@ -4,11 +4,12 @@ import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { type Bus, type BusMessage, createBus } from '@runstream/bus';
+import { type Bus, createBus } from '@runstream/bus';
+import { type MessageFate, cycle, when, withMessageFaults } from '@runstream/bus/testing';
 import { type RunEventEnvelope } from '@runstream/events';
 import { loadBusSigningKey } from '@runstream/persistence';
 import { seedRun } from '@runstream/persistence/testing';
-import { type Fault, openSse } from '@runstream/stream/testing';
+import { openSse } from '@runstream/stream/testing';
 
 import {
   type StreamFixture,
@@ -36,6 +37,7 @@ beforeAll(async () => {
   );
 });
 afterEach(async () => {
+  await fx.stopOutboxes();
   for (const api of apis.splice(0)) await api.close();
 });
 afterAll(async () => {
@@ -58,7 +60,7 @@ const ended = (events: readonly RunEventEnvelope[]) => events.at(-1)?.type === '
 describe('SSE stream', () => {
   it('waits on a run that has not started, follows it live with the contract headers, and ends after the terminal event', async () => {
     const { url } = await api();
-    fx.publisher(bus);
+    fx.outbox(bus);
     const run = await seedRun(fx.repos);
     const client = openSse(`${url}/v1/runs/${run.id}/events`);
     const response = await client.response;
@@ -103,28 +105,28 @@ describe('SSE stream', () => {
     const client = openSse(`${url}/v1/runs/${run.id}/events`);
     await client.waitFor((events) => events.length >= 21);
     await appendEvents(fx.repos, run.id, 30, { batch: 3 });
-    fx.publisher(bus);
+    fx.outbox(bus);
     await client.closed;
     expect(seqs(client.events)).toEqual(range(1, 52));
   });
 
   it('gives a perfect stream when the bus drops, repeats and truncates messages, the final one included', async () => {
     const { url } = await api();
-    const fates: Fault[] = [
+    const fates: MessageFate[] = [
       'deliver',
       'drop',
-      'duplicate',
+      'repeat',
       'deliver',
       'pointer',
       'drop',
-      'duplicate',
+      'repeat',
       'deliver',
     ];
-    let i = 0;
-    fx.publisher(bus, {
-      fault: (m: BusMessage) =>
-        m.event?.type === 'run.completed' ? 'drop' : fates[i++ % fates.length]!,
-    });
+    const faulty = withMessageFaults(
+      bus,
+      when((m) => m.event?.type === 'run.completed', 'drop', cycle(fates)),
+    );
+    fx.outbox(faulty);
     const run = await seedRun(fx.repos);
     const clients = Array.from({ length: 5 }, () => openSse(`${url}/v1/runs/${run.id}/events`));
     await Promise.all(clients.map((c) => c.waitFor((events) => events.length >= 1)));
@@ -133,13 +135,17 @@ describe('SSE stream', () => {
       await client.closed;
       expect(seqs(client.events)).toEqual(range(1, 402));
     }
+    // Every kind of fault happened: gaps, duplicates and pointers were healed for each client.
+    expect(faulty.counts.drop).toBeGreaterThan(50);
+    expect(faulty.counts.repeat).toBeGreaterThan(50);
+    expect(faulty.counts.pointer).toBeGreaterThan(25);
   });
 
   it('replays an ended run from its start point and ends; Last-Event-ID beats fromSeq', async () => {
     const { url } = await api();
     const run = await seedRun(fx.repos);
     await appendEvents(fx.repos, run.id, 1500, { batch: 500 });
-    await fx.publisher(bus).idle();
+    await fx.outbox(bus).drained();
     const cases: [Record<string, string>, string, number[]][] = [
       [{}, '', range(1, 1502)],
       [{}, '?fromSeq=0', range(1, 1502)],
@@ -178,7 +184,7 @@ describe('SSE stream', () => {
 
   it('B2: a stream whose start point turns out past the end of the run asks the client to reconnect, which then gets 204', async () => {
     const { url } = await api();
-    fx.publisher(bus);
+    fx.outbox(bus);
     const run = await seedRun(fx.repos);
     const client = openSse(`${url}/v1/runs/${run.id}/events`, { 'last-event-id': '500' });
     expect((await client.response).status).toBe(200);
@@ -194,7 +200,7 @@ describe('SSE stream', () => {
 
   it('1,000 concurrent clients on one run each receive every event', async () => {
     const { url, app } = await api({ heartbeatMs: 1000 });
-    fx.publisher(bus);
+    fx.outbox(bus);
     const run = await seedRun(fx.repos);
     const clients = Array.from({ length: 1000 }, () => openSse(`${url}/v1/runs/${run.id}/events`));
     await Promise.all(clients.map((c) => c.waitFor((events) => events.length >= 1, 60_000)));
@@ -207,7 +213,7 @@ describe('SSE stream', () => {
 
   it('cuts off a client that never reads, holding bounded memory, while a reading client gets everything', async () => {
     const { url, app } = await api({ stallTimeoutMs: 500, maxBufferedEvents: 50 });
-    fx.publisher(bus);
+    fx.outbox(bus);
     const run = await seedRun(fx.repos);
     const serverSockets: { socket: Socket; remotePort: number | undefined }[] = [];
     app.server.on('connection', (socket: Socket) =>
@@ -243,7 +249,7 @@ describe('SSE stream', () => {
 
   it('B2: ends open streams with a reconnect frame when the server closes, and a client resumes elsewhere without loss', async () => {
     const first = await api();
-    fx.publisher(bus);
+    fx.outbox(bus);
     const run = await seedRun(fx.repos);
     const client = openSse(`${first.url}/v1/runs/${run.id}/events`);
     await client.waitFor((events) => events.length >= 1);
@@ -270,6 +276,7 @@ describe('SSE stream', () => {
 
   it('row 71: Connection: close on an SSE request is honoured: the server closes the socket after the end', async () => {
     const { url } = await api();
+    fx.outbox(bus);
     const run = await seedRun(fx.repos);
     await appendEvents(fx.repos, run.id, 3);
     const res = await rawHttp(
@@ -303,6 +310,7 @@ describe('SSE stream', () => {
       close: async () => undefined,
     };
     const first = await api({}, slow);
+    fx.outbox(bus);
     const run = await seedRun(fx.repos);
     const stream = openSse(`${first.url}/v1/runs/${run.id}/events`);
     await stream.waitFor((events) => events.length === 1);
@@ -361,7 +369,7 @@ describe('SSE stream', () => {
     'property (%s replay): reconnecting at 50 random points of a 2,000-event live run gives each seq once, in order',
     async (replay) => {
       const { url } = await api({ replay });
-      fx.publisher(bus);
+      fx.outbox(bus);
       await fc.assert(
         fc.asyncProperty(
           fc.uniqueArray(fc.integer({ min: 1, max: 2001 }), { minLength: 50, maxLength: 50 }),
@@ -451,7 +459,7 @@ describe('replay modes', () => {
       await early.waitFor(() => early.comments >= 6);
       expect(seqs(early.events)).toEqual(range(1, 4));
       // The outbox catches up and publishes the rest: the published stream follows; both end.
-      own.publisher(ownBus);
+      own.outbox(ownBus);
       await appendEvents(own.repos, run.id, 5);
       await Promise.all([early.closed, eager.closed]);
       expect(seqs(early.events)).toEqual(range(1, 16));

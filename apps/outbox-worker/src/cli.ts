@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 // `runstream-outbox` (and `pnpm outbox` at the root): operator commands for the outbox. One line
 // on failure, never a stack trace; exit 1 when a command fails, 2 on wrong usage.
+import { type CliDeps, UsageError, needsDatabase, runOutboxCli } from '@runstream/outbox';
 import { createDatabase, createOutboxRepo } from '@runstream/persistence';
 import { StartupError, databaseUrl, loadEnv } from '@runstream/runtime';
 import { z } from 'zod';
-
-import { type CliDeps, UsageError, needsDatabase, runOutboxCli } from './outbox-cli.js';
 
 const args = process.argv.slice(2);
 const io = {

@@ -1,4 +1,5 @@
 import { createBus, createPostgresListener } from '@runstream/bus';
+import { createOutboxMetrics, createOutboxWorker } from '@runstream/outbox';
 import {
   OUTBOX_WAKEUP_CHANNEL,
   createDatabase,
@@ -17,8 +18,6 @@ import {
 } from '@runstream/runtime';
 
 import { parseEnv } from './env.js';
-import { createOutboxMetrics } from './metrics.js';
-import { createOutboxWorker } from './outbox-worker.js';
 
 const startup = guardStartup();
 const env = parseEnv();

@@ -10,13 +10,9 @@ import {
 } from '@runstream/persistence/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import {
-  type Collector,
-  createCollector,
-  killAllWorkers,
-  spawnWorker,
-  takeWorkerOutputs,
-} from './testing/harness.js';
+import { type Collector, createCollector } from '@runstream/outbox/testing';
+
+import { killAllWorkers, spawnWorker, takeWorkerOutputs } from './testing/harness.js';
 
 /** How long and how often the tests poll for a condition. */
 const poll = { timeout: 15_000, interval: 20 };

@@ -1,12 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  type Bus,
-  type BusMessage,
-  type SubscriptionHandlers,
-  createMemoryBus,
-} from '@runstream/bus';
+import { type Bus, type SubscriptionHandlers, createMemoryBus } from '@runstream/bus';
+import { type MessageFate, cycle, when, withMessageFaults } from '@runstream/bus/testing';
 import type { RunEventEnvelope } from '@runstream/events';
+import { startOutboxLoop } from '@runstream/outbox/testing';
 import {
   type Repos,
   type TestDatabaseWithClient,
@@ -18,7 +15,6 @@ import { toEnvelope } from '@runstream/persistence';
 
 import { followRun } from './follow-run.js';
 import { MAX_SEQ } from './start-point.js';
-import { type Fault, startTestPublisher } from './testing/index.js';
 
 let testDb: TestDatabaseWithClient;
 let repos: Repos;
@@ -118,8 +114,8 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
         return subscription;
       },
     };
-    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: inner });
-    cleanups.push(() => publisher.stop());
+    const outbox = startOutboxLoop({ db: testDb.db, bus: inner });
+    cleanups.push(() => outbox.stop());
     const received = collect(replay, bus, run.id);
     await injectedDone;
     await appendAll(run.id, 100);
@@ -129,39 +125,40 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
   it('gives a perfect stream when the bus drops, repeats and truncates messages', async () => {
     const run = await seedRun(repos);
     const bus = createMemoryBus();
-    const fates: Fault[] = [
+    const fates: MessageFate[] = [
       'deliver',
       'deliver',
       'drop',
-      'duplicate',
+      'repeat',
       'pointer',
       'deliver',
       'drop',
     ];
-    let i = 0;
-    const publisher = startTestPublisher(
-      { prisma: testDb.db.prisma, bus },
-      // The terminal message is lost too: only the heartbeat check can end the stream.
-      {
-        fault: (m: BusMessage) =>
-          m.event?.type === 'run.completed' ? 'drop' : fates[i++ % fates.length]!,
-      },
+    // The terminal message is lost too: only the heartbeat check can end the stream.
+    const faulty = withMessageFaults(
+      bus,
+      when((m) => m.event?.type === 'run.completed', 'drop', cycle(fates)),
     );
-    cleanups.push(() => publisher.stop());
+    const outbox = startOutboxLoop({ db: testDb.db, bus: faulty });
+    cleanups.push(() => outbox.stop());
     const received = collect(replay, bus, run.id);
     await appendAll(run.id, 500, 7);
     const events = await received;
     expect(seqs(events)).toEqual(range(1, 502));
     expect(events.at(-1)?.type).toBe('run.completed');
+    // Every kind of fault reached the follower: gaps, duplicates and pointers were healed.
+    expect(faulty.counts.drop).toBeGreaterThan(100);
+    expect(faulty.counts.repeat).toBeGreaterThan(50);
+    expect(faulty.counts.pointer).toBeGreaterThan(50);
   });
 
   it('replays an ended run from its start point and ends', async () => {
     const run = await seedRun(repos);
     await appendAll(run.id, 120);
     const bus = createMemoryBus();
-    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus });
-    cleanups.push(() => publisher.stop());
-    await publisher.idle();
+    const outbox = startOutboxLoop({ db: testDb.db, bus });
+    cleanups.push(() => outbox.stop());
+    await outbox.drained();
     expect(seqs(await collect(replay, bus, run.id))).toEqual(range(1, 122));
     expect(seqs(await collect(replay, bus, run.id, 100))).toEqual(range(101, 122));
     expect(seqs(await collect(replay, bus, run.id, 121))).toEqual([122]);
@@ -178,9 +175,9 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
     }
     await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
     const bus = createMemoryBus();
-    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus });
-    cleanups.push(() => publisher.stop());
-    await publisher.idle();
+    const outbox = startOutboxLoop({ db: testDb.db, bus });
+    cleanups.push(() => outbox.stop());
+    await outbox.drained();
     const controller = new AbortController();
     const follower = followRun(
       { bus, events: repos.events },
@@ -207,8 +204,8 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
   it('waits on a run that has not started, then follows it live', async () => {
     const run = await seedRun(repos);
     const bus = createMemoryBus();
-    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus });
-    cleanups.push(() => publisher.stop());
+    const outbox = startOutboxLoop({ db: testDb.db, bus });
+    cleanups.push(() => outbox.stop());
     let batches = 0;
     let firstSeen!: () => void;
     const first = new Promise<void>((resolve) => (firstSeen = resolve));
@@ -400,8 +397,8 @@ describe('followRun while the bus is down', () => {
   it('B1: polls the database (no heartbeat check), then goes live again after onResync, with no gap or duplicate', async () => {
     const run = await seedRun(repos);
     const transport = downableBus(createMemoryBus());
-    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: transport.bus });
-    cleanups.push(() => publisher.stop());
+    const outbox = startOutboxLoop({ db: testDb.db, bus: transport.bus });
+    cleanups.push(() => outbox.stop());
     const controller = new AbortController();
     cleanups.push(async () => controller.abort());
     const follower = followRun(
@@ -435,8 +432,8 @@ describe('followRun while the bus is down', () => {
     const run = await seedRun(repos);
     await appendAll(run.id, 10, 5, false);
     const transport = downableBus(createMemoryBus());
-    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: transport.bus });
-    cleanups.push(() => publisher.stop());
+    const outbox = startOutboxLoop({ db: testDb.db, bus: transport.bus });
+    cleanups.push(() => outbox.stop());
     transport.down();
     const controller = new AbortController();
     const follower = followRun(

@@ -23,6 +23,7 @@ const PUBLISHED = [
   'graph-catalog',
   'graphs',
   'bus',
+  'outbox',
   'stream',
   'client',
   'viewer',
@@ -151,6 +152,7 @@ describe('published packages, packed and installed by npm into a project outside
     expect(exports['graph-catalog']).toContain('createRun');
     expect(exports.graphs).toContain('builtInGraphs');
     expect(exports.bus).toContain('createBus');
+    expect(exports.outbox).toContain('createOutboxWorker');
     expect(exports.stream).toContain('followRun');
     expect(exports.viewer).toContain('viewerAssetsDir');
     expect(exports.runtime).toContain('loadEnv');

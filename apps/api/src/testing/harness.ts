@@ -4,6 +4,8 @@ import { connect } from 'node:net';
 import { type Bus, createBus } from '@runstream/bus';
 import { createGraphCatalog } from '@runstream/graph-catalog';
 import { registerBuiltInGraphs } from '@runstream/graphs/testing';
+import type { OutboxWorkerOptions } from '@runstream/outbox';
+import { type RunningOutbox, startOutboxLoop } from '@runstream/outbox/testing';
 import { createGraphRegistryRepo, loadBusSigningKey } from '@runstream/persistence';
 import {
   type Repos,
@@ -11,11 +13,6 @@ import {
   createRepos,
   openTestDatabase,
 } from '@runstream/persistence/testing';
-import {
-  type TestPublisher,
-  type TestPublisherOptions,
-  startTestPublisher,
-} from '@runstream/stream/testing';
 import type { FastifyInstance } from 'fastify';
 
 import { type AppConfig, buildApp } from '../app.js';
@@ -71,28 +68,38 @@ export async function startTestApi(
 export interface StreamFixture {
   testDb: TestDatabaseWithClient;
   repos: Repos;
-  publisher(bus: Bus, options?: TestPublisherOptions): TestPublisher;
+  /**
+   * Starts the production outbox loop on `bus` in this process (to inject faults, pass a bus
+   * wrapped with `withMessageFaults` of `@runstream/bus/testing`).
+   */
+  outbox(bus: Bus, options?: OutboxWorkerOptions): RunningOutbox;
+  /** Stops every outbox loop started so far (after each test, so that none publishes into the next). */
+  stopOutboxes(): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
  * One database for a test file, with the built-in graphs registered as a stock run-worker registers
- * them, and test publishers that are all stopped at close.
+ * them, and outbox loops that are all stopped at close.
  */
 export async function openFixture(): Promise<StreamFixture> {
   const testDb = await openTestDatabase({ poolSize: 20 });
   await registerBuiltInGraphs(createGraphRegistryRepo({ prisma: testDb.db.prisma }));
-  const publishers: TestPublisher[] = [];
+  const loops: RunningOutbox[] = [];
+  const stopOutboxes = async () => {
+    for (const loop of loops.splice(0)) await loop.stop();
+  };
   return {
     testDb,
     repos: createRepos(testDb.db),
-    publisher(bus, options) {
-      const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus }, options);
-      publishers.push(publisher);
-      return publisher;
+    outbox(bus, options) {
+      const loop = startOutboxLoop({ db: testDb.db, bus }, options);
+      loops.push(loop);
+      return loop;
     },
+    stopOutboxes,
     async close() {
-      for (const publisher of publishers.splice(0)) await publisher.stop();
+      await stopOutboxes();
       await testDb.drop();
     },
   };

@@ -13,7 +13,7 @@ import { type TcpProxy, startTcpProxy } from '@runstream/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { type OutboxWorkerOptions, createOutboxWorker } from './outbox-worker.js';
-import { type Collector, createCollector } from './testing/harness.js';
+import { type Collector, createCollector } from './testing/index.js';
 
 // The worker runs in this process so that the fault sits exactly where the review found it:
 // between the bus's publishing connection and PostgreSQL (a TCP proxy), or on the server

@@ -1,8 +1,22 @@
 import type { OutboxRepo } from '@runstream/persistence';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** The worker's Prometheus metrics, on a registry of its own. */
-export function createOutboxMetrics(outbox: OutboxRepo) {
+/**
+ * What the loop counts as it goes (prom-client's Counter and Histogram fit): events marked
+ * published, runs parked, failed publishes by kind, and how long the bus took to accept a batch.
+ */
+export interface OutboxMetricsHooks {
+  published: { inc(value?: number): void };
+  parked: { inc(value?: number): void };
+  failures: { inc(labels: { kind: 'transient' | 'run' }): void };
+  publishDuration: { startTimer(): () => unknown };
+}
+
+/**
+ * The outbox worker's Prometheus metrics, on a registry of its own: the loop's hooks, plus the lag
+ * and parked-runs gauges, read from the outbox when scraped.
+ */
+export function createOutboxMetrics(outbox: Pick<OutboxRepo, 'lagSeconds' | 'parkedRuns'>) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {

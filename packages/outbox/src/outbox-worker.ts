@@ -6,10 +6,9 @@ import {
   type OutboxRepo,
   toEnvelope,
 } from '@runstream/persistence';
-import type { Logger } from '@runstream/runtime';
 import type pg from 'pg';
 
-import type { OutboxMetrics } from './metrics.js';
+import type { OutboxMetricsHooks } from './metrics.js';
 
 export interface OutboxWorkerOptions {
   /** Runs claimed per transaction. @default 32 */
@@ -49,12 +48,22 @@ export interface OutboxWorkerOptions {
   transactionTimeoutMs?: number;
 }
 
+/** The few logger methods the loop uses; a pino logger fits. */
+export interface OutboxLogger {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+}
+
 export interface OutboxWorkerDeps {
-  db: Database;
+  /** Its pool holds the claim-publish-mark transactions: one connection per loop at a time. */
+  db: Pick<Database, 'pool'>;
   outbox: OutboxRepo;
+  /** Where the events go; the loop is its only publisher. */
   bus: Bus;
-  logger: Logger;
-  metrics?: OutboxMetrics;
+  logger: OutboxLogger;
+  /** Counted as the loop goes; `createOutboxMetrics` gives Prometheus ones. */
+  metrics?: OutboxMetricsHooks;
 }
 
 /** What one claim transaction did. */
