@@ -52,7 +52,9 @@ export async function startTestApi(
     graphs: testCatalog(testDb),
     config: { apiKeys: [], rateLimit: { max: 0, windowMs: 1000 }, ...config },
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  // A test opens up to a thousand connections at once (node's default backlog is 511): on a loaded
+  // machine the accept queue would overflow and reset some of them before the server sees them.
+  await app.listen({ host: '127.0.0.1', port: 0, backlog: 2048 });
   const { port } = app.server.address() as AddressInfo;
   return {
     app,
