@@ -20,12 +20,8 @@ const config: KnipConfig = {
     'packages/persistence': {
       // The `runstream-migrate` bin (dist/cli/migrate.js), built from this source by tsup.
       entry: ['src/cli/migrate.ts', 'scripts/*.mjs'],
-      ignoreDependencies: [
-        // The generator `prisma generate` runs (named in prisma/schema.prisma, outside this package).
-        'prisma-zod-generator',
-        // Imported by the generated zod models under src/generated, which git (and so knip) ignores.
-        'zod',
-      ],
+      // The generator `prisma generate` runs (named in prisma/schema.prisma, outside this package).
+      ignoreDependencies: ['prisma-zod-generator'],
     },
     'packages/runtime': {
       // process.int.test.ts spawns `node --import tsx <fixture>`: a loader named in argv.
