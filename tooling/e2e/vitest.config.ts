@@ -1,3 +1,4 @@
+import { workspaceSources } from '@runstream/vitest-config';
 import { defineConfig } from 'vitest/config';
 
 // Each file spawns real processes (and PostgreSQL, and Chromium): one file at a time on two cores.
@@ -5,6 +6,7 @@ export default defineConfig({
   test: {
     projects: [
       {
+        ...workspaceSources,
         test: {
           name: 'e2e',
           include: ['src/**/*.e2e.test.ts'],

@@ -1,5 +1,8 @@
 import type { UserConfig } from 'vitest/config';
 
+/** Resolves workspace packages to their sources (the `@runstream/source` export condition). */
+export declare const workspaceSources: Pick<UserConfig, 'resolve' | 'ssr'>;
+
 export interface RunstreamVitestOptions {
   /** Adds the `int` project: real PostgreSQL via the persistence package's global setup. */
   int?: boolean;

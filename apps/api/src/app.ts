@@ -44,7 +44,7 @@ declare module 'fastify' {
 const STREAM_CLOSE_GRACE_MS = 2000;
 
 /** The largest body a request may carry (the contract's 1 MiB). */
-export const BODY_LIMIT = 1024 * 1024;
+const BODY_LIMIT = 1024 * 1024;
 
 export interface AppConfig {
   /** `tenant:key` pairs; empty means auth off, with every request in tenant `default`. */
@@ -84,7 +84,7 @@ export interface AppConfig {
   trustProxy?: readonly string[];
 }
 
-export interface ApiLimits {
+interface ApiLimits {
   /** Queued runs one tenant may have; past it a create is 429 QUOTA_EXCEEDED. @default 1000 */
   maxQueuedRuns: number;
   /** Open SSE streams of one tenant in this process; past it 429 TOO_MANY_STREAMS. @default 1000 */
@@ -96,7 +96,7 @@ export interface ApiLimits {
 }
 
 /** The contract's defaults for ApiLimits. */
-export const DEFAULT_LIMITS: ApiLimits = {
+const DEFAULT_LIMITS: ApiLimits = {
   maxQueuedRuns: 1000,
   maxStreams: 1000,
   pageMaxBytes: 4 * 1024 * 1024,

@@ -12,7 +12,7 @@ export interface AuthFailureGuardOptions {
  * The key a client address is counted under. An IPv6 host usually holds a whole /64 and can pick
  * any address in it, so IPv6 counts by /64; an IPv4-mapped IPv6 address counts as its IPv4.
  */
-export function clientAddressKey(address: string): string {
+function clientAddressKey(address: string): string {
   if (!ipaddr.isValid(address)) return address;
   const parsed = ipaddr.parse(address);
   if (parsed.kind() === 'ipv4') return parsed.toString();
@@ -47,5 +47,3 @@ export function createAuthFailureGuard(options: AuthFailureGuardOptions) {
     },
   };
 }
-
-export type AuthFailureGuard = ReturnType<typeof createAuthFailureGuard>;

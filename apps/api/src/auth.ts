@@ -73,5 +73,3 @@ export function createAuthenticator(keys: readonly ApiKey[]) {
     },
   };
 }
-
-export type Authenticator = ReturnType<typeof createAuthenticator>;

@@ -14,8 +14,8 @@ import {
 import type { z } from 'zod';
 
 /** Where the document is served (the contract's address) and where the reference UI lives. */
-export const OPENAPI_PATH = '/docs/openapi.json';
-export const DOCS_PREFIX = '/docs';
+const OPENAPI_PATH = '/docs/openapi.json';
+const DOCS_PREFIX = '/docs';
 
 /**
  * OpenAPI 3.2: the first version that describes a stream of Server-Sent Events as a sequence of

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** The lock `pnpm start` writes while it runs, in the state folder of a checkout. */
-export const START_LOCK = join('.runstream', 'start.json');
+const START_LOCK = join('.runstream', 'start.json');
 
 /**
  * The api URL of the `pnpm start` running for the checkout that holds `from`: the nearest

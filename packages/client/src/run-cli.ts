@@ -24,7 +24,7 @@ export const EXIT = {
 /** Where the CLI sends requests when neither RUNSTREAM_URL nor a running `pnpm start` says. */
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
 
-export const USAGE = `Usage: runstream <command> [options]
+const USAGE = `Usage: runstream <command> [options]
 
 Commands:
   runs create <graph>   start a run

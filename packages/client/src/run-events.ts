@@ -174,7 +174,7 @@ async function readWithIdleTimeout(
   reader: ReadableStreamDefaultReader<string>,
   idleTimeoutMs: number,
   connection: AbortController,
-): Promise<ReadableStreamReadResult<string>> {
+): ReturnType<ReadableStreamDefaultReader<string>['read']> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const idle = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

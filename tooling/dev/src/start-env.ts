@@ -11,7 +11,7 @@ const port = (min: number) =>
     .refine((n) => n >= min && n <= 65_535, `must be a whole number from ${min} to 65535`);
 
 /** What `pnpm start` reads of its environment; everything else passes through to the apps. */
-export const StartEnvSchema = z.object({
+const StartEnvSchema = z.object({
   /** Where the embedded PostgreSQL and the lock live. @default <repo>/.runstream */
   RUNSTREAM_HOME: z.string().min(1).default(join(ROOT, '.runstream')),
   HOST: z.string().min(1).default('127.0.0.1'),

@@ -30,6 +30,27 @@ const PUBLISHED = [
   'runtime',
 ] as const;
 
+type Exports = string | { [key: string]: Exports };
+
+/** The condition under which workspace packages resolve to their sources (docs/adr/0029). */
+const SOURCE_CONDITION = '@runstream/source';
+
+/** An exports map without the source condition: what publishConfig.exports must say. */
+function withoutSource(exports: Exports): Exports {
+  if (typeof exports === 'string') return exports;
+  return Object.fromEntries(
+    Object.entries(exports)
+      .filter(([key]) => key !== SOURCE_CONDITION)
+      .map(([key, value]) => [key, withoutSource(value)]),
+  );
+}
+
+/** Every file an exports map points at. */
+function targets(exports: Exports): string[] {
+  if (typeof exports === 'string') return [exports.replace(/^\.\//, '')];
+  return Object.values(exports).flatMap(targets);
+}
+
 interface Packed {
   tarball: string;
   files: string[];
@@ -39,6 +60,7 @@ interface Packed {
     repository?: { type?: string; url?: string; directory?: string };
     publishConfig?: { access?: string };
     engines?: { node?: string };
+    exports?: Exports;
     dependencies?: Record<string, string>;
     peerDependencies?: Record<string, string>;
   };
@@ -108,7 +130,7 @@ describe('published packages, packed and installed by npm into a project outside
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each(PUBLISHED)(
-    '%s packs with its LICENSE, README and built code, publishing metadata, and no sources or tests',
+    '%s packs with its LICENSE, README and built code, publishing metadata, exports naming only what it ships, and no sources or tests',
     (name) => {
       const { files, manifest } = packed.get(name)!;
       expect(files).toContain('LICENSE');
@@ -125,6 +147,14 @@ describe('published packages, packed and installed by npm into a project outside
         publishConfig: { access: 'public' },
         engines: { node: '>=20.19' },
       });
+      // The workspace resolves to sources; the published manifest names only files it ships, and
+      // says the same as the workspace's exports otherwise (publishConfig.exports has not drifted).
+      const workspace = JSON.parse(
+        readFileSync(join(ROOT, 'packages', name, 'package.json'), 'utf8'),
+      ) as { exports: Exports };
+      expect(JSON.stringify(manifest.exports)).not.toContain(SOURCE_CONDITION);
+      expect(manifest.exports).toEqual(withoutSource(workspace.exports));
+      expect(targets(manifest.exports!).filter((target) => !files.includes(target))).toEqual([]);
       const specs = { ...manifest.dependencies, ...manifest.peerDependencies };
       expect(Object.values(specs).filter((spec) => /^(workspace|catalog):/.test(spec))).toEqual([]);
     },

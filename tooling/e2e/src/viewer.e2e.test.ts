@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './processes.js';
 import { type Stack, startStack } from './stack.js';
 
-// Debian's chromium, with the flags this machine needs (see ENVIRONMENT.md).
+// Debian's chromium (CHROMIUM_PATH for another), headless, with no sandbox, GPU or background traffic.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = [
   '--headless',

@@ -31,7 +31,7 @@ import { EventStreamHeaders, RunIdParams } from '../schemas.js';
 /** The abort reason of a stream closed by the server on purpose (shutdown): not the run's end. */
 export const PLANNED_CLOSE = Symbol('planned close');
 
-export interface StreamSettings {
+interface StreamSettings {
   heartbeatMs: number;
   stallTimeoutMs: number;
   maxBufferedEvents: number;

@@ -6,7 +6,7 @@
  */
 
 /** A JSON Schema, as far as the form reads one. */
-export interface InputSchema {
+interface InputSchema {
   type?: unknown;
   properties?: Record<string, InputSchema>;
   required?: unknown;

@@ -1,7 +1,7 @@
 import type { ReceivedRunEvent, RunStatus } from '@runstream/client';
 
 /** One node of the graph as the timeline shows it. */
-export interface NodeSpan {
+interface NodeSpan {
   node: string;
   startedAt: number;
   endedAt?: number;

@@ -1,0 +1,3 @@
+import { runstreamVitestConfig } from '@runstream/vitest-config';
+
+export default runstreamVitestConfig();
