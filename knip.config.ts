@@ -55,8 +55,6 @@ const config: KnipConfig = {
   ignoreIssues: {
     // Pending the concurrent moves (the outbox loop into packages/outbox, the test kit into
     // tooling/testkit), which rewrite these files: exported and used only inside their own file.
-    'apps/outbox-worker/src/outbox-cli.ts': ['exports'],
-    'apps/outbox-worker/src/outbox-worker.ts': ['types'],
     'apps/run-worker/src/testing/worker-process.ts': ['types'],
     'tooling/faults/src/scenarios.ts': ['types'],
   },
