@@ -1,7 +1,8 @@
 // pnpm bench:persistence: the append and replay hot paths against raw pg doing the same statements
 // (prepared once per connection, as the repository does) on the same database in the same run, and against a plain autocommit single-row INSERT (the floor).
+import { runQueuedEvent } from '@runstream/events';
 import { createDatabase, createRunEventRepo, createRunRepo } from '@runstream/persistence';
-import { APPEND_EVENTS_SQL, READ_EVENTS_SQL } from '@runstream/persistence/sql';
+import { APPEND_EVENTS, READ_EVENTS } from '@runstream/persistence/sql';
 import pg from 'pg';
 
 import { benchDatabase, median, opsPerSecond, printTable, type Row } from './lib.js';
@@ -14,15 +15,15 @@ const bench = await benchDatabase();
 const db = createDatabase({ url: bench.url, poolSize: 1, applicationName: 'bench-repo' });
 const raw = new pg.Client({ connectionString: bench.url, application_name: 'bench-raw' });
 await raw.connect();
-const runs = createRunRepo({ prisma: db.prisma });
-const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
+const runs = createRunRepo(db);
+const events = createRunEventRepo(db);
 
 async function newRun(): Promise<string> {
   const { run } = await runs.create({
     tenant: 'bench',
     graph: 'synthetic',
     input: {},
-    firstEvent: { type: 'run.queued', data: {} },
+    firstEvent: runQueuedEvent('synthetic'),
   });
   return run.id;
 }
@@ -60,7 +61,7 @@ const single = await compare({
   raw: () =>
     raw.query({
       name: 'append',
-      text: APPEND_EVENTS_SQL,
+      text: APPEND_EVENTS.text,
       values: [rawRun, JSON.stringify(one), 1, null, null, null, null, null],
     }),
   floor: () =>
@@ -81,7 +82,7 @@ const batch = await compare({
   raw: () =>
     raw.query({
       name: 'append',
-      text: APPEND_EVENTS_SQL,
+      text: APPEND_EVENTS.text,
       values: [rawRun, JSON.stringify(hundred), 100, null, null, null, null, null],
     }),
   floor: () =>
@@ -94,7 +95,7 @@ const batch = await compare({
 // Replay: a 100,000-event run read in pages of 1,000 by seq.
 const replayRun = await newRun();
 for (let i = 0; i < 100; i++) {
-  await raw.query(APPEND_EVENTS_SQL, [
+  await raw.query(APPEND_EVENTS.text, [
     replayRun,
     JSON.stringify(
       Array.from({ length: 1000 }, (_, k) => ({ type: 'text.delta', data: { ...payload, k } })),
@@ -122,7 +123,7 @@ const replay = await compare({
         (
           await raw.query<{ seq: number }>({
             name: 'read',
-            text: READ_EVENTS_SQL,
+            text: READ_EVENTS.text,
             // The last parameter is the published bound: null reads committed events, as the repo does.
             values: [replayRun, from, 2_147_483_647, 1000, null],
           })

@@ -41,10 +41,14 @@ async function appendAll(runId: string, n: number, batch = 25, terminal = true):
     const size = Math.min(batch, n - i);
     await repos.events.append(
       runId,
-      Array.from({ length: size }, (_, k) => ({ type: 'step', data: { i: i + k } })),
+      Array.from({ length: size }, (_, k) => ({
+        type: 'synthetic.tick' as const,
+        data: { index: i + k + 1 },
+      })),
     );
   }
-  if (terminal) await repos.events.append(runId, [{ type: 'run.completed', data: {} }]);
+  if (terminal)
+    await repos.events.append(runId, [{ type: 'run.completed', data: { output: null } }]);
 }
 
 type Replay = 'published' | 'committed';
@@ -96,8 +100,8 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
       async subscribe(runId, handlers) {
         const subscription = await inner.subscribe(runId, handlers);
         const { firstSeq, lastSeq } = await repos.events.append(runId, [
-          { type: 'step', data: {} },
-          { type: 'step', data: {} },
+          { type: 'synthetic.tick', data: { index: 1 } },
+          { type: 'synthetic.tick', data: { index: 1 } },
         ]);
         const rows = await repos.events.readPage(runId, { fromSeq: firstSeq, toSeq: lastSeq });
         await inner.publish(
@@ -118,7 +122,7 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
         return subscription;
       },
     };
-    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: inner });
+    const publisher = startTestPublisher({ db: testDb.db, bus: inner });
     cleanups.push(() => publisher.stop());
     const received = collect(replay, bus, run.id);
     await injectedDone;
@@ -140,7 +144,7 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
     ];
     let i = 0;
     const publisher = startTestPublisher(
-      { prisma: testDb.db.prisma, bus },
+      { db: testDb.db, bus },
       // The terminal message is lost too: only the heartbeat check can end the stream.
       {
         fault: (m: BusMessage) =>
@@ -159,7 +163,7 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
     const run = await seedRun(repos);
     await appendAll(run.id, 120);
     const bus = createMemoryBus();
-    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus });
+    const publisher = startTestPublisher({ db: testDb.db, bus });
     cleanups.push(() => publisher.stop());
     await publisher.idle();
     expect(seqs(await collect(replay, bus, run.id))).toEqual(range(1, 122));
@@ -173,12 +177,15 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
     for (let i = 0; i < 40; i += 10) {
       await repos.events.append(
         run.id,
-        Array.from({ length: 10 }, (_, k) => ({ type: 'step', data: { i: i + k, pad } })),
+        Array.from({ length: 10 }, (_, k) => ({
+          type: 'synthetic.tick' as const,
+          data: { index: i + k + 1, payload: pad },
+        })),
       );
     }
-    await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
+    await repos.events.append(run.id, [{ type: 'run.completed', data: { output: null } }]);
     const bus = createMemoryBus();
-    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus });
+    const publisher = startTestPublisher({ db: testDb.db, bus });
     cleanups.push(() => publisher.stop());
     await publisher.idle();
     const controller = new AbortController();
@@ -207,7 +214,7 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
   it('waits on a run that has not started, then follows it live', async () => {
     const run = await seedRun(repos);
     const bus = createMemoryBus();
-    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus });
+    const publisher = startTestPublisher({ db: testDb.db, bus });
     cleanups.push(() => publisher.stop());
     let batches = 0;
     let firstSeen!: () => void;
@@ -264,7 +271,7 @@ function downableBus(inner: Bus) {
 
 describe('followRun, published replay', () => {
   const markPublished = (runId: string, upToSeq: number) =>
-    testDb.db.prisma.$transaction((tx) => repos.outbox.markPublished(tx, [{ runId, upToSeq }]));
+    testDb.db.transaction((tx) => repos.outbox.markPublished(tx, [{ runId, upToSeq }]));
 
   async function* iterateUntilEnd(follower: AsyncIterable<RunEventEnvelope[]>) {
     for await (const batch of follower) yield seqs(batch);
@@ -288,7 +295,9 @@ describe('followRun, published replay', () => {
     // The outbox published seq 10 as a pointer; its mark (and 6..9's) has not committed.
     await bus.publish([{ source: 'outbox', runId: run.id, seq: 10 }]);
     expect((await batches.next()).value).toEqual(range(6, 10));
-    const { lastSeq } = await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
+    const { lastSeq } = await repos.events.append(run.id, [
+      { type: 'run.completed', data: { output: null } },
+    ]);
     const [row] = await repos.events.readPage(run.id, { fromSeq: lastSeq });
     await bus.publish([{ source: 'outbox', runId: run.id, seq: lastSeq, event: toEnvelope(row!) }]);
     expect((await batches.next()).value).toEqual([11]);
@@ -400,7 +409,7 @@ describe('followRun while the bus is down', () => {
   it('B1: polls the database (no heartbeat check), then goes live again after onResync, with no gap or duplicate', async () => {
     const run = await seedRun(repos);
     const transport = downableBus(createMemoryBus());
-    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: transport.bus });
+    const publisher = startTestPublisher({ db: testDb.db, bus: transport.bus });
     cleanups.push(() => publisher.stop());
     const controller = new AbortController();
     cleanups.push(async () => controller.abort());
@@ -435,7 +444,7 @@ describe('followRun while the bus is down', () => {
     const run = await seedRun(repos);
     await appendAll(run.id, 10, 5, false);
     const transport = downableBus(createMemoryBus());
-    const publisher = startTestPublisher({ prisma: testDb.db.prisma, bus: transport.bus });
+    const publisher = startTestPublisher({ db: testDb.db, bus: transport.bus });
     cleanups.push(() => publisher.stop());
     transport.down();
     const controller = new AbortController();

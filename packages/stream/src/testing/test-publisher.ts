@@ -1,5 +1,5 @@
 import type { Bus, BusMessage } from '@runstream/bus';
-import { type Database, type Db, createOutboxRepo, toEnvelope } from '@runstream/persistence';
+import { type Database, createOutboxRepo, toEnvelope } from '@runstream/persistence';
 
 /** What the simulated outbox does with one message: deliver it, lose it, deliver it twice, or send a pointer. */
 export type Fault = 'deliver' | 'drop' | 'duplicate' | 'pointer';
@@ -22,15 +22,15 @@ export interface TestPublisher {
  * the faults asked for) and marks them published, in the claim's transaction, as the worker does.
  */
 export function startTestPublisher(
-  deps: { prisma: Database['prisma']; bus: Bus },
+  deps: { db: Database; bus: Bus },
   options: TestPublisherOptions = {},
 ): TestPublisher {
-  const outbox = createOutboxRepo({ prisma: deps.prisma });
+  const outbox = createOutboxRepo(deps.db);
   const pollMs = options.pollMs ?? 5;
   const controller = new AbortController();
 
   async function publishOnce(): Promise<number> {
-    return deps.prisma.$transaction(async (tx: Db) => {
+    return deps.db.transaction(async (tx) => {
       const claimed = await outbox.claim(tx);
       const messages: BusMessage[] = [];
       for (const run of claimed) {
@@ -71,8 +71,9 @@ export function startTestPublisher(
     async idle(deadlineMs = 30_000) {
       const deadline = Date.now() + deadlineMs;
       for (;;) {
-        const rows = await deps.prisma.$queryRaw<{ n: number }[]>`
-          SELECT count(*)::int AS n FROM run_outbox WHERE published_at IS NULL`;
+        const { rows } = await deps.db.pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM run_outbox WHERE published_at IS NULL',
+        );
         if (rows[0]?.n === 0) return;
         if (Date.now() > deadline) throw new Error('test publisher: outbox not drained in time');
         await new Promise((resolve) => setTimeout(resolve, pollMs));
