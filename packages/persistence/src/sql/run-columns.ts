@@ -68,5 +68,5 @@ export function runColumns(alias?: string): string {
 // run-columns.int.test.ts parses what the statements return with the model's schema.
 type Assert<T extends true> = T;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-export type _FieldsAgree = Assert<Same<keyof RunRecord, keyof RunModel>>;
-export type _StatusesAgree = Assert<Same<ModelRunStatus, RunStatus>>;
+type _FieldsAgree = Assert<Same<keyof RunRecord, keyof RunModel>>;
+type _StatusesAgree = Assert<Same<ModelRunStatus, RunStatus>>;
