@@ -30,8 +30,8 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 
 const bench = await benchDatabase();
 const db = createDatabase({ url: bench.url, poolSize: 4, applicationName: 'bench-api' });
-const runs = createRunRepo({ prisma: db.prisma });
-const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
+const runs = createRunRepo(db);
+const events = createRunEventRepo(db);
 // Writers wake the outbox worker after each commit, as the run-worker's tracer does.
 const wakeup = createOutboxWakeup(db.pool);
 const children: ChildProcess[] = [];
@@ -191,7 +191,7 @@ const notifyLatencies = await notifyRoundTrip(200);
   const run = await newRun();
   const warm = Array.from({ length: 100 }, () => openClient(`${apiUrl}/v1/runs/${run}/events`));
   await Promise.all(warm.map((c) => c.first));
-  await events.append(run, [{ type: 'run.completed', data: {} }]);
+  await events.append(run, [{ type: 'run.completed', data: { output: null } }]);
   wakeup.notify();
   await Promise.all(warm.map((c) => c.done));
   const bareWarm = Array.from({ length: 100 }, () => openClient(`http://127.0.0.1:${barePort}/`));
@@ -221,7 +221,7 @@ for (const n of FANOUTS) {
     wakeup.notify();
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  await events.append(run, [{ type: 'run.completed', data: {} }]);
+  await events.append(run, [{ type: 'run.completed', data: { output: null } }]);
   wakeup.notify();
   await Promise.all(clients.map((c) => c.done));
   const incomplete = clients.filter((c) => c.received !== LIVE_EVENTS + 2).length;
@@ -269,7 +269,7 @@ for (let i = 0; i < REPLAY_EVENTS; i += 1000) {
     })),
   );
 }
-await events.append(replayRun, [{ type: 'run.completed', data: {} }]);
+await events.append(replayRun, [{ type: 'run.completed', data: { output: null } }]);
 // The api replays published events (its default): mark the run published, as the stopped outbox
 // worker's drain would have.
 await db.pool.query('UPDATE runs SET published_seq = next_seq - 1 WHERE id = $1', [replayRun]);

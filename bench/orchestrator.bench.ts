@@ -30,10 +30,10 @@ const db = createDatabase({
   poolSize: POOL,
   applicationName: 'bench-orchestrator',
 });
-const runs = createRunRepo({ prisma: db.prisma });
-const leases = createRunLeaseRepo({ prisma: db.prisma });
-const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
-const graphs = createGraphRegistryRepo({ prisma: db.prisma });
+const runs = createRunRepo(db);
+const leases = createRunLeaseRepo(db);
+const events = createRunEventRepo(db);
+const graphs = createGraphRegistryRepo(db);
 const registry = createGraphRegistry(builtInGraphs);
 // As a worker does at start, so that runs can be created before the workers of each measure start.
 await graphs.register(registry.registrations(), { liveForMs: 3_600_000 });

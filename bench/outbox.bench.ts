@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { type Bus, createBus } from '@runstream/bus';
+import { runQueuedEvent } from '@runstream/events';
 import {
   OUTBOX_WAKEUP_CHANNEL,
   createDatabase,
@@ -29,8 +30,8 @@ const MAIN = fileURLToPath(new URL('../apps/outbox-worker/dist/main.js', import.
 
 const bench = await benchDatabase();
 const db = createDatabase({ url: bench.url, poolSize: 10, applicationName: 'bench-outbox' });
-const runs = createRunRepo({ prisma: db.prisma });
-const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
+const runs = createRunRepo(db);
+const events = createRunEventRepo(db);
 const wakeup = createOutboxWakeup(db.pool);
 void OUTBOX_WAKEUP_CHANNEL;
 
@@ -43,7 +44,7 @@ async function newRuns(n: number): Promise<string[]> {
       tenant: 'bench',
       graph: 'synthetic',
       input: {},
-      firstEvent: { type: 'run.queued', data: {} },
+      firstEvent: runQueuedEvent('synthetic'),
     });
     ids.push(run.id);
   }

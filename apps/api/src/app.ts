@@ -142,8 +142,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  const runs = createRunRepo({ prisma: db.prisma });
-  const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
+  const runs = createRunRepo(db);
+  const events = createRunEventRepo(db);
   const metrics = createApiMetrics();
   const openStreams = new Map<AbortController, Promise<void>>();
   const auth = createAuthenticator(config.apiKeys);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { runQueuedEvent } from '@runstream/events';
 import { openSse } from '@runstream/stream/testing';
 
 import {
@@ -32,11 +33,10 @@ afterAll(async () => {
 });
 
 async function counts(): Promise<{ runs: number; events: number; cancels: number }> {
-  const rows = await fx.testDb.db.prisma.$queryRaw<
-    { runs: number; events: number; cancels: number }[]
-  >`
-    SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM run_events) AS events,
-           (SELECT count(*)::int FROM runs WHERE cancel_requested_at IS NOT NULL) AS cancels`;
+  const { rows } = await fx.testDb.db.pool.query<{ runs: number; events: number; cancels: number }>(
+    `SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM run_events) AS events,
+            (SELECT count(*)::int FROM runs WHERE cancel_requested_at IS NOT NULL) AS cancels`,
+  );
   return rows[0]!;
 }
 
@@ -124,7 +124,7 @@ describe('cancel refuses what it does not know', () => {
       tenant: 'acme',
       graph: 'synthetic',
       input: {},
-      firstEvent: { type: 'run.queued', data: {} },
+      firstEvent: runQueuedEvent('synthetic'),
     });
     const before = await counts();
     const res = await api.app.inject({
@@ -180,7 +180,7 @@ describe('slowloris: half-sent requests do not hold sockets', () => {
       tenant: 'acme',
       graph: 'synthetic',
       input: {},
-      firstEvent: { type: 'run.queued', data: {} },
+      firstEvent: runQueuedEvent('synthetic'),
     });
     const res = await rawHttp(
       api.url,
@@ -273,7 +273,7 @@ describe('run ids are matched without regard to case and answered in lower case'
       tenant: 'acme',
       graph: 'synthetic',
       input: {},
-      firstEvent: { type: 'run.queued', data: {} },
+      firstEvent: runQueuedEvent('synthetic'),
     });
     const upper = run.id.toUpperCase();
     const got = await api.app.inject({ method: 'GET', url: `/v1/runs/${upper}`, headers: auth });
@@ -288,7 +288,7 @@ describe('run ids are matched without regard to case and answered in lower case'
     // Live delivery goes through the bus subscription: it must be the canonical id's.
     const client = openSse(`${api.url}/v1/runs/${upper}/events`, auth);
     await client.waitFor((events) => events.length === 1);
-    await fx.repos.events.append(run.id, [{ type: 'run.started', data: {} }]);
+    await fx.repos.events.append(run.id, [{ type: 'run.started', data: { graph: 'synthetic' } }]);
     await api.bus.publish([{ source: 'outbox', runId: run.id, seq: 2 }]);
     await client.waitFor((events) => events.length === 2, 3000);
     expect(client.events.map((e) => e.runId)).toEqual([run.id, run.id]);

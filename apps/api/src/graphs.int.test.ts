@@ -109,7 +109,7 @@ describe('POST /v1/runs against the registry', () => {
     expect(before.json()).toMatchObject({
       error: { code: 'UNKNOWN_GRAPH', details: [{ path: ['graph'] }] },
     });
-    await createGraphRegistryRepo({ prisma: fx.testDb.db.prisma }).register(
+    await createGraphRegistryRepo(fx.testDb.db).register(
       [
         {
           name: 'echo',

@@ -36,8 +36,9 @@ afterAll(async () => {
 });
 
 async function counts(): Promise<{ runs: number; events: number }> {
-  const rows = await fx.testDb.db.prisma.$queryRaw<{ runs: number; events: number }[]>`
-    SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM run_events) AS events`;
+  const { rows } = await fx.testDb.db.pool.query<{ runs: number; events: number }>(
+    'SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM run_events) AS events',
+  );
   return rows[0]!;
 }
 

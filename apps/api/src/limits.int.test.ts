@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { type Bus, createBus } from '@runstream/bus';
+import { runQueuedEvent } from '@runstream/events';
 import { openSse } from '@runstream/stream/testing';
 
 import type { AppConfig } from './app.js';
@@ -49,17 +50,23 @@ async function api(config: Partial<AppConfig>): Promise<TestApi> {
 }
 
 async function counts(): Promise<{ runs: number; events: number }> {
-  const rows = await fx.testDb.db.prisma.$queryRaw<{ runs: number; events: number }[]>`
-    SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM run_events) AS events`;
+  const { rows } = await fx.testDb.db.pool.query<{ runs: number; events: number }>(
+    'SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM run_events) AS events',
+  );
   return rows[0]!;
 }
 
 async function clearTenant(tenant: string): Promise<void> {
-  await fx.testDb.db.prisma
-    .$executeRaw`DELETE FROM run_outbox WHERE run_id IN (SELECT id FROM runs WHERE tenant = ${tenant})`;
-  await fx.testDb.db.prisma
-    .$executeRaw`DELETE FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE tenant = ${tenant})`;
-  await fx.testDb.db.prisma.$executeRaw`DELETE FROM runs WHERE tenant = ${tenant}`;
+  const { pool } = fx.testDb.db;
+  await pool.query(
+    'DELETE FROM run_outbox WHERE run_id IN (SELECT id FROM runs WHERE tenant = $1)',
+    [tenant],
+  );
+  await pool.query(
+    'DELETE FROM run_events WHERE run_id IN (SELECT id FROM runs WHERE tenant = $1)',
+    [tenant],
+  );
+  await pool.query('DELETE FROM runs WHERE tenant = $1', [tenant]);
 }
 
 describe('RUNSTREAM_TENANT_MAX_QUEUED', () => {
@@ -95,7 +102,7 @@ describe('RUNSTREAM_TENANT_MAX_STREAMS', () => {
       tenant: 'acme',
       graph: 'synthetic',
       input: {},
-      firstEvent: { type: 'run.queued', data: {} },
+      firstEvent: runQueuedEvent('synthetic'),
     });
     const stream = () => openSse(`${url}/v1/runs/${run.run.id}/events`, auth(ACME));
     const open = [stream(), stream()];
@@ -110,7 +117,7 @@ describe('RUNSTREAM_TENANT_MAX_STREAMS', () => {
       tenant: 'globex',
       graph: 'synthetic',
       input: {},
-      firstEvent: { type: 'run.queued', data: {} },
+      firstEvent: runQueuedEvent('synthetic'),
     });
     const other = openSse(`${url}/v1/runs/${globexRun.run.id}/events`, auth(GLOBEX));
     expect((await other.response).status).toBe(200);
@@ -134,7 +141,7 @@ describe('RUNSTREAM_EVENTS_PAGE_MAX_BYTES', () => {
       tenant: 'acme',
       graph: 'synthetic',
       input: {},
-      firstEvent: { type: 'run.queued', data: {} },
+      firstEvent: runQueuedEvent('synthetic'),
     });
     await appendEvents(fx.repos, run.id, 30, { payloadBytes: 20_000, batch: 10 });
     const seen: number[] = [];
@@ -162,7 +169,7 @@ describe('RUNSTREAM_EVENTS_PAGE_MAX_BYTES', () => {
       tenant: 'acme',
       graph: 'synthetic',
       input: {},
-      firstEvent: { type: 'run.queued', data: {} },
+      firstEvent: runQueuedEvent('synthetic'),
     });
     await appendEvents(fx.repos, run.id, 30, { payloadBytes: 20_000, batch: 10 });
     const client = openSse(`${url}/v1/runs/${run.id}/events`, auth(ACME));

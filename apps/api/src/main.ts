@@ -43,7 +43,7 @@ const bus = await createBus(env.RUNSTREAM_BUS, {
 // The graphs come from the registry the workers write (the api holds no graph code): re-read on
 // each NOTIFY of a registration and after a lost listening connection, and polled besides.
 const graphs = createGraphCatalog({
-  registry: createGraphRegistryRepo({ prisma: db.prisma }),
+  registry: createGraphRegistryRepo(db),
   logger,
 });
 const refreshGraphs = (): void =>

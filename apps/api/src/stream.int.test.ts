@@ -438,7 +438,7 @@ describe('replay modes', () => {
       const run = await seedRun(own.repos);
       await appendEvents(own.repos, run.id, 9, { terminal: false });
       // The outbox has published seqs 1..4 only.
-      await own.testDb.db.prisma.$transaction((tx) =>
+      await own.testDb.db.transaction((tx) =>
         own.repos.outbox.markPublished(tx, [{ runId: run.id, upToSeq: 4 }]),
       );
       const page = async (base: string) =>

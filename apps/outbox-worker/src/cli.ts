@@ -32,7 +32,7 @@ try {
     await db.pool.query('SELECT 1').catch((error: unknown) => {
       throw new Error(`cannot reach the database: ${oneLine(error)}`);
     });
-    deps = { db, outbox: createOutboxRepo({ prisma: db.prisma }) };
+    deps = { db, outbox: createOutboxRepo(db) };
   }
   process.exitCode = await runOutboxCli(args, deps, io);
 } catch (error) {

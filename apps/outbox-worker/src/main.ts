@@ -34,7 +34,7 @@ const database: Dependency = {
   variable: 'DATABASE_URL',
   check: () => db.pool.query('SELECT 1'),
 };
-const outbox = createOutboxRepo({ prisma: db.prisma });
+const outbox = createOutboxRepo(db);
 const metrics = createOutboxMetrics(outbox);
 // The bus signs with the deployment's key, which lives in the database (ADR 0012): the bus connects
 // now (an unreachable one stops the start with one line), and gets its key once the database answers.

@@ -52,8 +52,8 @@ function cli(
 async function parkedRun(error: string): Promise<string> {
   const run = await seedRun(repos);
   await repos.events.append(run.id, [
-    { type: 'text.delta', data: { i: 1 } },
-    { type: 'text.delta', data: { i: 2 } },
+    { type: 'text.delta', data: { text: '1' } },
+    { type: 'text.delta', data: { text: '2' } },
   ]);
   expect(await repos.outbox.recordFailure(run.id, error, 1)).toBe(true);
   return run.id;

@@ -84,7 +84,7 @@ function startWorker(bus: Bus, options: OutboxWorkerOptions = {}) {
   const worker = createOutboxWorker(
     {
       db: t.db,
-      outbox: createOutboxRepo({ prisma: t.db.prisma }),
+      outbox: createOutboxRepo(t.db),
       bus,
       logger: createLogger('outbox-failures-test', 'silent'),
     },
@@ -116,8 +116,8 @@ async function backlog(collector: Collector, runs: number, n: number, bytes: num
       await repos.events.append(
         run.id,
         Array.from({ length: size }, (_, k) => ({
-          type: 'text.delta',
-          data: { i: done + k, text: 'x'.repeat(bytes) },
+          type: 'text.delta' as const,
+          data: { node: String(done + k), text: 'x'.repeat(bytes) },
         })),
       );
     }

@@ -1,9 +1,7 @@
-import type pg from 'pg';
-
+import { type Queryable, query } from './database.js';
 import { PersistenceError } from './errors.js';
-
-/** Anything that runs a statement: the process's pool, or one of its clients. */
-type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.ClientBase, 'query'>;
+import { READ_BUS_SIGNING_KEY } from './sql/read-bus-signing-key.js';
+import { ROTATE_BUS_SIGNING_KEY } from './sql/rotate-bus-signing-key.js';
 
 /**
  * The deployment's bus signing key (ADR 0012), made by migration 20261202010000_bus_signing_key.
@@ -11,8 +9,8 @@ type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.ClientBase, 'query'>;
  * at start. Throws a PersistenceError when the row is missing (the database is not migrated).
  */
 export async function loadBusSigningKey(db: Queryable): Promise<Buffer> {
-  const { rows } = await db.query<{ key: Buffer }>('SELECT key FROM bus_signing_key WHERE id = 1');
-  const key = rows[0]?.key;
+  const [row] = await query(db, READ_BUS_SIGNING_KEY, []);
+  const key = row?.key;
   if (!key)
     throw new PersistenceError(
       'MIGRATION_FAILED',
@@ -28,14 +26,8 @@ export async function loadBusSigningKey(db: Queryable): Promise<Buffer> {
  * database, so nothing is lost, only some live latency.
  */
 export async function rotateBusSigningKey(db: Queryable): Promise<Buffer> {
-  const { rows } = await db.query<{ key: Buffer }>(
-    `UPDATE bus_signing_key
-        SET key = decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'),
-            created_at = now()
-      WHERE id = 1
-     RETURNING key`,
-  );
-  const key = rows[0]?.key;
+  const [row] = await query(db, ROTATE_BUS_SIGNING_KEY, []);
+  const key = row?.key;
   if (!key)
     throw new PersistenceError(
       'MIGRATION_FAILED',

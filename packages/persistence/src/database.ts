@@ -1,11 +1,15 @@
-import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 
-import { PrismaClient } from './generated/prisma/client.js';
+import type { Statement } from './sql/statement.js';
 
-/** The Prisma client, or the client of an interactive transaction opened from it. */
-export type Db = PrismaClient | TransactionClient;
-export type TransactionClient = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+/**
+ * Where a statement runs: the process's pool (each statement on whichever connection is free), or
+ * one client, which is how a statement joins a transaction (see `transaction`).
+ */
+export type Queryable = pg.Pool | pg.ClientBase;
+
+/** A client inside a transaction that the caller opened and will end (see `transaction`). */
+export type TransactionClient = pg.ClientBase;
 
 export interface DatabaseOptions {
   /** PostgreSQL connection string. */
@@ -49,8 +53,7 @@ const QUERY_READ_TIMEOUT = 'Query read timeout';
 /**
  * A pg client whose connection is destroyed when a query gets no answer in time. pg fails such a
  * query but keeps the connection, with the silent query still in front of everything queued
- * after it; a pool then hands the client out again (Prisma's driver adapter releases a
- * transaction's client without an error, whatever happened inside). Destroying the socket makes
+ * after it; a pool then hands the client out again unless its releaser passes the error. Destroying the socket makes
  * pg fail the rest at once and mark the client unusable, so the pool drops it at release.
  */
 function deadlineClient(settings: pg.ClientConfig): typeof pg.Client {
@@ -82,10 +85,14 @@ function deadlineClient(settings: pg.ClientConfig): typeof pg.Client {
   };
 }
 
-/** One pool per process, shared by Prisma and by the few places that need a raw pg client. */
+/** One pool per process: every repository statement runs on it, or on one of its clients. */
 export interface Database {
-  readonly prisma: PrismaClient;
   readonly pool: pg.Pool;
+  /**
+   * Runs `fn` in a transaction on one client of the pool: COMMIT when it resolves, ROLLBACK when it
+   * throws (the client is then destroyed if even the rollback fails).
+   */
+  transaction<T>(fn: (tx: TransactionClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -112,39 +119,119 @@ export function createDatabase(options: DatabaseOptions): Database {
   // listeners either would crash the process; the failed statement still rejects for its caller.
   pool.on('error', (error) => options.onConnectionError?.(error));
   pool.on('connect', (client) => client.on('error', (error) => options.onConnectionError?.(error)));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   let closed: Promise<void> | undefined;
   return {
-    prisma,
     pool,
+    transaction: (fn) => transaction(pool, fn),
     close() {
-      closed ??= (async () => {
-        await prisma.$disconnect();
-        await pool.end();
-      })();
+      closed ??= pool.end();
       return closed;
     },
   };
 }
 
 /**
- * Runs one hot-path statement (append, replay page) in the caller's transaction when given one,
- * else straight on the pg pool: one round trip without Prisma's per-query overhead, which costs
- * about half the throughput of a small statement (see bench/persistence.bench.ts). On the pool the
- * statement is prepared once per connection under `name`, so PostgreSQL parses and plans the
- * append's CTE once rather than at every call (about 15% of a single-event append).
+ * Runs one statement and returns its rows: the one way every repository talks to PostgreSQL. The
+ * statement always goes by its name (the extended protocol's named prepared statement), on a pool
+ * as on a transaction's client, so each connection parses and plans it once, not at every call
+ * (about 15% of a single-event append). `params` are typed by the statement.
  */
-export async function queryRows<T>(
-  deps: { prisma: Db; pool?: pg.Pool | undefined },
-  tx: Db | undefined,
-  statement: { name: string; text: string },
-  params: readonly unknown[],
-): Promise<T[]> {
-  if (tx) return tx.$queryRawUnsafe<T[]>(statement.text, ...params);
-  if (deps.pool) {
-    return (
-      await deps.pool.query({ name: statement.name, text: statement.text, values: [...params] })
-    ).rows as T[];
+export async function query<Params extends readonly unknown[], Row>(
+  db: Queryable,
+  statement: Statement<Params, Row>,
+  params: Params,
+): Promise<Row[]> {
+  const config: pg.QueryConfig<unknown[]> = {
+    name: statement.name,
+    text: statement.text,
+    values: params as unknown as unknown[],
+  };
+  // pg.Pool and pg.ClientBase declare query() with different overloads; this form is in both.
+  const result = await (db as pg.ClientBase).query<Row & pg.QueryResultRow>(config);
+  return result.rows;
+}
+
+/** `query` for a statement that writes and returns nothing: how many rows it touched. */
+export async function execute<Params extends readonly unknown[]>(
+  db: Queryable,
+  statement: Statement<Params, never>,
+  params: Params,
+): Promise<number> {
+  const result = await (db as pg.ClientBase).query({
+    name: statement.name,
+    text: statement.text,
+    values: params as unknown as unknown[],
+  });
+  return result.rowCount ?? 0;
+}
+
+/**
+ * Runs `fn` in a transaction on a client of `pool` (see Database.transaction). A client whose
+ * ROLLBACK fails is released with the error, so the pool destroys it instead of handing out a
+ * connection in an unknown state.
+ */
+export async function transaction<T>(
+  pool: pg.Pool,
+  fn: (tx: TransactionClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
   }
-  return deps.prisma.$queryRawUnsafe<T[]>(statement.text, ...params);
+}
+
+/** The statements each client has prepared for `executeCommand`, by client. */
+const preparedOn = new WeakMap<pg.ClientBase, Set<string>>();
+
+/**
+ * The command `EXECUTE <statement>(<params>)`, for a simple-protocol query that sends it together
+ * with other commands in one round trip (`BEGIN; ...; EXECUTE ...`, `EXECUTE ...; COMMIT`), which
+ * the extended protocol of `query` cannot. The statement's text is never edited: it is prepared on
+ * the client once (SQL PREPARE, under its name plus `_exec`, apart from the name `query` prepares
+ * it under), and the parameters are bound by EXECUTE, each quoted as a literal by pg's
+ * escapeLiteral (arrays as PostgreSQL array literals), so that they cannot change the command.
+ */
+export async function executeCommand<Params extends readonly unknown[], Row>(
+  client: pg.ClientBase,
+  statement: Statement<Params, Row>,
+  params: Params,
+): Promise<string> {
+  const name = `${statement.name}_exec`;
+  let prepared = preparedOn.get(client);
+  if (!prepared) preparedOn.set(client, (prepared = new Set()));
+  if (!prepared.has(name)) {
+    // PREPARE is not transactional (a rollback keeps it), so the set never lies about the session.
+    await client.query(`PREPARE ${name} AS ${statement.text}`);
+    prepared.add(name);
+  }
+  return `EXECUTE ${name}(${params.map(literal).join(', ')})`;
+}
+
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (Array.isArray(value)) return pg.escapeLiteral(`{${value.map(arrayElement).join(',')}}`);
+  return pg.escapeLiteral(scalar(value));
+}
+
+function arrayElement(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  return `"${scalar(value).replace(/[\\"]/g, '\\$&')}"`;
+}
+
+function scalar(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  throw new TypeError(`cannot pass ${typeof value} ${String(value)} to EXECUTE`);
 }

@@ -89,34 +89,6 @@ export class QuotaExceededError extends PersistenceError {
   }
 }
 
-/** SQLSTATEs after which a whole transaction may be retried as it was. */
-export const RETRYABLE_SQLSTATES = {
-  serializationFailure: '40001',
-  deadlockDetected: '40P01',
-} as const;
-
-/** The SQLSTATE of a database error, through Prisma's and pg's wrappers; undefined for other errors. */
-export function sqlState(error: unknown): string | undefined {
-  // Prisma's own codes (P1000..P6999) share the shape of a SQLSTATE; PL/pgSQL's are P0xxx.
-  const isSqlState = (code: unknown): code is string =>
-    typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^P[1-9]/.test(code);
-  let current: unknown = error;
-  for (let depth = 0; depth < 6 && current && typeof current === 'object'; depth++) {
-    const e = current as {
-      code?: unknown;
-      originalCode?: unknown;
-      meta?: { code?: unknown; driverAdapterError?: unknown };
-      cause?: unknown;
-    };
-    if (isSqlState(e.originalCode)) return e.originalCode;
-    if (isSqlState(e.code)) return e.code;
-    if (isSqlState(e.meta?.code)) return e.meta.code;
-    // Prisma 7 with a driver adapter: meta.driverAdapterError.cause.originalCode.
-    current = e.meta?.driverAdapterError ?? e.cause;
-  }
-  return undefined;
-}
-
 /**
  * SQLSTATE classes and codes that say the database, not the statement, failed: the same statement
  * may succeed later. 08 connection exception, 53 insufficient resources (53300 too many
@@ -139,25 +111,6 @@ const TRANSIENT_ERRNO = new Set([
 ]);
 
 /**
- * Prisma's own codes for the same conditions: P1001 cannot reach the server, P1002 timed out,
- * P1017 the server closed the connection, P2024 no pool connection in time, P2028 a transaction
- * could not start in time.
- */
-const TRANSIENT_PRISMA = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'P2028']);
-
-/**
- * How Prisma's driver adapter names the same conditions when it maps a pg error (a lost connection
- * has no SQLSTATE): `meta.driverAdapterError.cause.kind`.
- */
-const TRANSIENT_ADAPTER_KIND = new Set([
-  'ConnectionClosed',
-  'DatabaseNotReachable',
-  'TooManyConnections',
-  'SocketTimeout',
-  'TransactionWriteConflict',
-]);
-
-/**
  * node-postgres errors that carry no code: a lost connection, or a pool or query timeout; and the
  * refusal of a database closed to new connections for maintenance (`ALLOW_CONNECTIONS false`),
  * whose SQLSTATE 55000 is too broad to count as transient by itself.
@@ -174,26 +127,17 @@ const TRANSIENT_MESSAGE =
 export function isTransientDatabaseError(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; depth < 8 && current && typeof current === 'object'; depth++) {
-    const e = current as {
-      code?: unknown;
-      originalCode?: unknown;
-      kind?: unknown;
-      message?: unknown;
-      errors?: unknown;
-      meta?: { code?: unknown; driverAdapterError?: unknown };
-      cause?: unknown;
-    };
-    for (const code of [e.originalCode, e.code, e.meta?.code]) {
-      if (typeof code !== 'string') continue;
-      if (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_ERRNO.has(code) || TRANSIENT_PRISMA.has(code))
-        return true;
-    }
-    if (typeof e.kind === 'string' && TRANSIENT_ADAPTER_KIND.has(e.kind)) return true;
+    const e = current as { code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
+    if (
+      typeof e.code === 'string' &&
+      (TRANSIENT_SQLSTATE.test(e.code) || TRANSIENT_ERRNO.has(e.code))
+    )
+      return true;
     if (typeof e.message === 'string' && TRANSIENT_MESSAGE.test(e.message)) return true;
     // Connecting to `localhost` tries each address and fails with an AggregateError of them.
     if (Array.isArray(e.errors) && e.errors.some((inner) => isTransientDatabaseError(inner)))
       return true;
-    current = e.meta?.driverAdapterError ?? e.cause;
+    current = e.cause;
   }
   return false;
 }

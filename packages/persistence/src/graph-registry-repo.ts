@@ -1,9 +1,9 @@
-import type { Db } from './database.js';
-import {
-  GRAPHS_CHANGED_CHANNEL,
-  NEWEST_GRAPHS_SQL,
-  REGISTER_GRAPHS_SQL,
-} from './sql/graph-registrations.js';
+import { type Database, type Queryable, query } from './database.js';
+import { NOTIFY } from './sql/notify.js';
+import { type RegisteredGraph, READ_NEWEST_GRAPHS } from './sql/read-newest-graphs.js';
+import { GRAPHS_CHANGED_CHANNEL, REGISTER_GRAPHS } from './sql/register-graphs.js';
+
+export type { RegisteredGraph } from './sql/read-newest-graphs.js';
 
 /** A graph version as a worker registers it. */
 export interface GraphRegistration {
@@ -16,26 +16,13 @@ export interface GraphRegistration {
   inputSchema: Record<string, unknown>;
 }
 
-/** A stored registration, as the api reads it. */
-export interface RegisteredGraph {
-  name: string;
-  version: string;
-  description: string | null;
-  inputSchema: Record<string, unknown>;
-  firstRegisteredAt: Date;
-  lastSeenAt: Date;
-  /** Some worker vouched, less than its live period ago, that it serves this version. */
-  live: boolean;
-}
-
 export interface RegisterOptions {
   /** How long the registering worker vouches that it serves these versions, from now. */
   liveForMs: number;
 }
 
-export interface GraphRegistryRepoDeps {
-  prisma: Db;
-}
+/** Where the repository runs its statements when a call is given no `tx`: the process's pool. */
+export type GraphRegistryRepoDeps = Pick<Database, 'pool'>;
 
 export type GraphRegistryRepo = ReturnType<typeof createGraphRegistryRepo>;
 
@@ -46,7 +33,7 @@ export { GRAPHS_CHANGED_CHANNEL };
  * The registry of graphs in PostgreSQL: run-workers register what they serve (at start, then on a
  * heartbeat that keeps it live), and the api reads it to check a run's input, holding no graph code.
  */
-export function createGraphRegistryRepo({ prisma }: GraphRegistryRepoDeps) {
+export function createGraphRegistryRepo({ pool }: GraphRegistryRepoDeps) {
   return {
     /**
      * Registers (or sees again) graph versions, vouching for them for `liveForMs`. When a version
@@ -59,29 +46,27 @@ export function createGraphRegistryRepo({ prisma }: GraphRegistryRepoDeps) {
       options: RegisterOptions,
     ): Promise<{ changed: string[] }> {
       if (graphs.length === 0) return { changed: [] };
-      const rows = await prisma.$queryRawUnsafe<{ name: string; changed: boolean }[]>(
-        REGISTER_GRAPHS_SQL,
+      const rows = await query(pool, REGISTER_GRAPHS, [
         graphs.map((g) => g.name),
         graphs.map((g) => g.version),
         graphs.map((g) => g.description ?? null),
         graphs.map((g) => JSON.stringify(g.inputSchema)),
         Math.max(1, Math.round(options.liveForMs)),
-      );
+      ]);
       const changed = rows.filter((r) => r.changed).map((r) => r.name);
-      if (changed.length > 0)
-        await prisma.$executeRawUnsafe(`SELECT pg_notify('${GRAPHS_CHANGED_CHANNEL}', '')`);
+      if (changed.length > 0) await query(pool, NOTIFY, [GRAPHS_CHANGED_CHANNEL]);
       return { changed };
     },
 
-    /** The newest registration of each graph name (see NEWEST_GRAPHS_SQL), sorted by name. */
-    async list(tx?: Db): Promise<RegisteredGraph[]> {
-      return (tx ?? prisma).$queryRawUnsafe<RegisteredGraph[]>(NEWEST_GRAPHS_SQL, null);
+    /** The newest registration of each graph name (see READ_NEWEST_GRAPHS), sorted by name. */
+    async list(tx?: Queryable): Promise<RegisteredGraph[]> {
+      return query(tx ?? pool, READ_NEWEST_GRAPHS, [null]);
     },
 
     /** The newest registration of one graph name, or undefined when no worker ever registered it. */
-    async get(name: string, tx?: Db): Promise<RegisteredGraph | undefined> {
-      const rows = await (tx ?? prisma).$queryRawUnsafe<RegisteredGraph[]>(NEWEST_GRAPHS_SQL, name);
-      return rows[0];
+    async get(name: string, tx?: Queryable): Promise<RegisteredGraph | undefined> {
+      const [graph] = await query(tx ?? pool, READ_NEWEST_GRAPHS, [name]);
+      return graph;
     },
   };
 }

@@ -1,10 +1,12 @@
 export { loadBusSigningKey, rotateBusSigningKey } from './bus-signing-key.js';
 export {
   createDatabase,
-  queryRows,
+  execute,
+  query,
+  transaction,
   type Database,
   type DatabaseOptions,
-  type Db,
+  type Queryable,
   type TransactionClient,
 } from './database.js';
 export {
@@ -12,11 +14,9 @@ export {
   LeaseLostError,
   PersistenceError,
   QuotaExceededError,
-  RETRYABLE_SQLSTATES,
   RunNotFoundError,
   RunTerminalError,
   isTransientDatabaseError,
-  sqlState,
   type PersistenceErrorCode,
 } from './errors.js';
 export {
@@ -46,10 +46,10 @@ export {
 } from './outbox-repo.js';
 export {
   InvalidCursorError,
-  RUN_COLUMNS,
   createRunRepo,
   type CreateRunInput,
   type CreateRunResult,
+  type JsonValue,
   type ListRunsQuery,
   type RunPage,
   type RunRecord,
@@ -79,7 +79,5 @@ export {
   type RunEventRepo,
   type RunEventRepoDeps,
 } from './run-event-repo.js';
-export { RunSchema as RunModelSchema } from './generated/zod/schemas/models/Run.schema.js';
-export { RunEventSchema as RunEventModelSchema } from './generated/zod/schemas/models/RunEvent.schema.js';
 export { OUTBOX_WAKEUP_CHANNEL, createOutboxWakeup, type OutboxWakeup } from './outbox-wakeup.js';
 export { createRepositories, type Repositories } from './repositories.js';

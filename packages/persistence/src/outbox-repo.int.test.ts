@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { NewEvent } from './run-event-repo.js';
 import {
   type Repos,
   type TestDatabaseWithClient,
@@ -17,10 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.drop());
 
-const delta = (i: number): { type: string; data: Record<string, unknown> } => ({
-  type: 'text.delta',
-  data: { i },
-});
+const delta = (i: number): NewEvent => ({ type: 'text.delta', data: { text: String(i) } });
 
 async function runWithEvents(n: number): Promise<string> {
   const run = await seedRun(repos);
@@ -50,14 +48,10 @@ describe("a run's published mark", () => {
   it('I4: moves forward only with each mark, and can never pass the last seq of its run', async () => {
     const run = await runWithEvents(6);
     expect(await publishedSeq(run)).toBe(0);
-    await t.db.prisma.$transaction((tx) =>
-      repos.outbox.markPublished(tx, [{ runId: run, upToSeq: 4 }]),
-    );
+    await t.db.transaction((tx) => repos.outbox.markPublished(tx, [{ runId: run, upToSeq: 4 }]));
     expect(await publishedSeq(run)).toBe(4);
     // A late replica that marks less (its claim was older) never moves it back.
-    await t.db.prisma.$transaction((tx) =>
-      repos.outbox.markPublished(tx, [{ runId: run, upToSeq: 2 }]),
-    );
+    await t.db.transaction((tx) => repos.outbox.markPublished(tx, [{ runId: run, upToSeq: 2 }]));
     expect(await publishedSeq(run)).toBe(4);
     await expect(
       t.db.pool.query('UPDATE runs SET published_seq = next_seq WHERE id = $1', [run]),
@@ -93,18 +87,18 @@ describe('outbox claim', () => {
     await publishEverything();
     const a = await runWithEvents(7);
     const b = await runWithEvents(3);
-    const claimed = await t.db.prisma.$transaction((tx) =>
+    const claimed = await t.db.transaction((tx) =>
       repos.outbox.claim(tx, { maxRuns: 10, maxEventsPerRun: 5 }),
     );
     const byRun = new Map(claimed.map((c) => [c.runId, c.events.map((e) => e.seq)]));
     expect(byRun.get(a)).toEqual([1, 2, 3, 4, 5]);
     expect(byRun.get(b)).toEqual([1, 2, 3]);
-    await t.db.prisma.$transaction(async (tx) => {
+    await t.db.transaction(async (tx) => {
       const again = await repos.outbox.claim(tx, { maxRuns: 10 });
       expect(await repos.outbox.markPublished(tx, [{ runId: a, upToSeq: 5 }])).toBe(5);
       expect(again.length).toBe(2);
     });
-    const next = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx, { maxRuns: 10 }));
+    const next = await t.db.transaction((tx) => repos.outbox.claim(tx, { maxRuns: 10 }));
     expect(next.find((c) => c.runId === a)?.events.map((e) => e.seq)).toEqual([6, 7]);
     expect(await publishedSeq(a)).toBe(5);
   });
@@ -118,7 +112,7 @@ describe('outbox claim', () => {
     let claims = 0;
     const claimer = async (): Promise<void> => {
       for (;;) {
-        const done = await t.db.prisma.$transaction(async (tx) => {
+        const done = await t.db.transaction(async (tx) => {
           const claimed = await repos.outbox.claim(tx, { maxRuns: 4, maxEventsPerRun: 7 });
           if (claimed.length === 0) return true;
           claims++;
@@ -167,7 +161,7 @@ describe('outbox claim', () => {
       await blocker.query('SELECT 1 FROM run_outbox WHERE run_id = $1 AND seq = 1 FOR UPDATE', [
         held,
       ]);
-      const claimed = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx));
+      const claimed = await t.db.transaction((tx) => repos.outbox.claim(tx));
       expect(claimed.map((c) => c.runId)).toEqual([free]);
     } finally {
       await blocker.query('ROLLBACK');
@@ -182,9 +176,9 @@ describe('outbox claim bounds and orphans', () => {
     const run = await seedRun(repos);
     await repos.events.append(
       run.id,
-      Array.from({ length: n }, (_, i) => ({
+      Array.from({ length: n }, (_, i): NewEvent => ({
         type: 'text.delta',
-        data: { i, t: 'x'.repeat(bytes) },
+        data: { node: String(i), text: 'x'.repeat(bytes) },
       })),
     );
     return run.id;
@@ -200,7 +194,7 @@ describe('outbox claim bounds and orphans', () => {
       'UPDATE run_outbox SET published_at = now() WHERE run_id = $1 AND seq = 1',
       [c],
     );
-    const claimed = await t.db.prisma.$transaction((tx) =>
+    const claimed = await t.db.transaction((tx) =>
       repos.outbox.claim(tx, { maxRuns: 10, maxEventsPerRun: 100, maxBytes: 8000 }),
     );
     const byRun = new Map(claimed.map((r) => [r.runId, r.events.map((e) => e.seq)]));
@@ -218,7 +212,7 @@ describe('outbox claim bounds and orphans', () => {
     // Beyond the head events (about 100 bytes here), the budget holds to within one event.
     expect(bytes(a) + bytes(b)).toBeLessThan(8000 + 200 + 1100);
     // With no byte budget left, a claim still moves: one event per run.
-    const minimal = await t.db.prisma.$transaction((tx) =>
+    const minimal = await t.db.transaction((tx) =>
       repos.outbox.claim(tx, { maxRuns: 10, maxEventsPerRun: 100, maxBytes: 0 }),
     );
     expect(new Map(minimal.map((r) => [r.runId, r.events.map((e) => e.seq)]))).toEqual(
@@ -237,7 +231,7 @@ describe('outbox claim bounds and orphans', () => {
     // The outbox references the run only (migration 20261126020000): a writer outside the
     // append can leave a row whose event does not exist. Seq 2's event goes missing here.
     await t.db.pool.query('DELETE FROM run_events WHERE run_id = $1 AND seq = 2', [orphaned]);
-    const claimed = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx, { maxRuns: 10 }));
+    const claimed = await t.db.transaction((tx) => repos.outbox.claim(tx, { maxRuns: 10 }));
     const byRun = new Map(claimed.map((r) => [r.runId, r]));
     // The valid prefix is there; the run stops at the missing event (nothing after it is claimed).
     expect(byRun.get(orphaned)?.events.map((e) => e.seq)).toEqual([1]);
@@ -249,7 +243,7 @@ describe('outbox claim bounds and orphans', () => {
       'UPDATE run_outbox SET published_at = now() WHERE run_id = $1 AND seq = 1',
       [orphaned],
     );
-    const head = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx, { maxRuns: 10 }));
+    const head = await t.db.transaction((tx) => repos.outbox.claim(tx, { maxRuns: 10 }));
     expect(head.find((r) => r.runId === orphaned)).toEqual({
       runId: orphaned,
       events: [],
@@ -267,7 +261,7 @@ describe('outbox failures, lag and retention', () => {
     }
     expect(await repos.outbox.parkedRuns()).toBe(1);
     expect(await repos.outbox.lagSeconds()).toBe(0);
-    expect(await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx))).toEqual([]);
+    expect(await t.db.transaction((tx) => repos.outbox.claim(tx))).toEqual([]);
     const { rows } = await t.db.pool.query<{ attempts: number; last_error: string }>(
       'SELECT attempts, last_error FROM run_outbox WHERE run_id = $1 AND seq = 1',
       [poison],
@@ -280,7 +274,7 @@ describe('outbox failures, lag and retention', () => {
     expect(await repos.outbox.listParked()).toEqual([]);
     expect(await repos.outbox.parkedRuns()).toBe(0);
     expect(await repos.outbox.lagSeconds()).toBeGreaterThan(0);
-    const claimed = await t.db.prisma.$transaction((tx) => repos.outbox.claim(tx));
+    const claimed = await t.db.transaction((tx) => repos.outbox.claim(tx));
     expect(claimed.map((c) => c.runId)).toEqual([poison]);
   });
 

@@ -1,99 +1,22 @@
 import type pg from 'pg';
 
-import type { Db } from './database.js';
+import {
+  type Database,
+  type Queryable,
+  type TransactionClient,
+  execute,
+  executeCommand,
+  query,
+} from './database.js';
 import { isRunId } from './ids.js';
 import { type EventRow, MAX_SEQ } from './run-event-repo.js';
-
-/**
- * Where the outbox statements run: a Prisma client or transaction, or a raw pg client (the
- * worker's claim transaction, one round trip per statement without Prisma's per-query cost).
- */
-export type OutboxQueryable = Db | pg.ClientBase;
-
-async function rowsOf<T>(q: OutboxQueryable, sql: string, params: unknown[]): Promise<T[]> {
-  if ('$queryRawUnsafe' in q) return q.$queryRawUnsafe<T[]>(sql, ...params);
-  return (await q.query(sql, params)).rows as T[];
-}
-
-/**
- * The claim: locks each run's head outbox row (its lowest unpublished seq) with SKIP LOCKED and
- * reads that run's next unpublished events, in one statement. Only a head row qualifies, so the
- * other rows of a held run are never claimed by anyone else; one run is held by one replica.
- *
- * Bounded three ways: runs ($1), events per run ($2) and bytes of event data ($3). Each run's 1st
- * event comes whatever its size (and outside the budget), so a claim always moves every run it
- * holds; the budget is for the events after it, shared round robin (every run's 2nd event, then
- * every run's 3rd, ...) so that one deep run cannot take it all (review A3: an unbounded claim of large events never fit the bus's
- * deadline and was retried for ever). A round-robin prefix of a run is a prefix of its seqs: no
- * seq is ever skipped.
- *
- * The event is LEFT JOINed: the outbox references its run, not its event (migration
- * 20261126020000), so a writer outside the append can leave a row whose event is missing. Such a
- * row comes back with a NULL type, so that the caller can stop the run there and park it, instead
- * of the row holding a claim slot for ever (review B4) or its seq being skipped.
- */
-const CLAIM_SQL = `
-  WITH head AS (
-    SELECT o.id, o.run_id
-      FROM run_outbox o
-     WHERE o.published_at IS NULL
-       AND o.parked_at IS NULL
-       AND NOT EXISTS (
-         SELECT 1 FROM run_outbox p
-          WHERE p.run_id = o.run_id AND p.published_at IS NULL AND p.seq < o.seq)
-     ORDER BY o.id
-     LIMIT $1::int
-       FOR UPDATE SKIP LOCKED
-  ), claimed AS (
-    SELECT h.id AS head_id, h.run_id, ob.seq,
-           row_number() OVER (PARTITION BY h.run_id ORDER BY ob.seq) AS rank,
-           e.type, e.data, e.created_at, coalesce(octet_length(e.data::text), 0) AS bytes
-      FROM head h
-      CROSS JOIN LATERAL (
-        SELECT ob.seq
-          FROM run_outbox ob
-         WHERE ob.run_id = h.run_id AND ob.published_at IS NULL
-         ORDER BY ob.seq
-         LIMIT $2::int) ob
-      LEFT JOIN run_events e ON e.run_id = h.run_id AND e.seq = ob.seq
-  ), budget AS (
-    SELECT c.*,
-           sum(CASE WHEN c.rank = 1 THEN 0 ELSE c.bytes END)
-             OVER (ORDER BY c.rank, c.head_id ROWS UNBOUNDED PRECEDING) AS total
-      FROM claimed c
-  )
-  SELECT run_id AS "runId", seq, type, data, created_at AS "createdAt"
-    FROM budget
-   WHERE rank = 1 OR total <= $3::bigint
-   ORDER BY run_id, seq`;
-
-/**
- * Marks what the bus accepted: each claimed run's outbox rows up to `up_to`, and the run's published
- * high-water mark (runs.published_seq), which published replay reads instead of a column on every
- * event. Keeps I4: the mark only moves forward (GREATEST: a late replica that marks less never
- * moves it back), and never passes the run's last seq (`up_to` is a claimed, committed seq; the
- * CHECK runs_published_seq_allocated guards it too). It takes each run's row lock until COMMIT,
- * which appends to that run wait for: the worker sends COMMIT in the same round trip
- * (markPublishedAndCommit), so the lock lives for microseconds, not a network round trip.
- */
-const MARK_SQL = `
-  WITH mark AS (
-    SELECT * FROM unnest($1::uuid[], $2::int[]) AS m(run_id, up_to)
-  ), outbox AS (
-    UPDATE run_outbox o SET published_at = now()
-      FROM mark
-     WHERE o.run_id = mark.run_id AND o.seq <= mark.up_to AND o.published_at IS NULL
-    RETURNING 1
-  ), run AS (
-    UPDATE runs r SET published_seq = GREATEST(r.published_seq, mark.up_to)
-      FROM mark
-     WHERE r.id = mark.run_id AND r.published_seq < mark.up_to
-    RETURNING 1
-  )
-  SELECT (SELECT count(*) FROM outbox)::int AS n, (SELECT count(*) FROM run)::int AS runs`;
-
-/** A claimed row; `type` is null when the outbox row's event is missing. */
-type ClaimRow = Omit<EventRow, 'type'> & { type: string | null };
+import { CLAIM_OUTBOX, type ClaimRow } from './sql/claim-outbox.js';
+import { DELETE_PUBLISHED_OUTBOX } from './sql/delete-published-outbox.js';
+import { COUNT_PARKED_RUNS, LIST_PARKED_RUNS } from './sql/list-parked-runs.js';
+import { MARK_PUBLISHED } from './sql/mark-published.js';
+import { READ_OUTBOX_LAG } from './sql/read-outbox-lag.js';
+import { RECORD_PUBLISH_FAILURE } from './sql/record-publish-failure.js';
+import { UNPARK_ALL_RUNS, UNPARK_RUN } from './sql/unpark-runs.js';
 
 /** One run's rows, in seq order, up to its first missing event (nothing after it may go out). */
 function groupByRun(rows: readonly ClaimRow[]): ClaimedRun[] {
@@ -107,16 +30,6 @@ function groupByRun(rows: readonly ClaimRow[]): ClaimedRun[] {
   }
   return [...byRun.values()];
 }
-
-const RECORD_FAILURE_SQL = `
-  UPDATE run_outbox o
-     SET attempts = o.attempts + 1,
-         last_error = $2,
-         parked_at = CASE WHEN o.attempts + 1 >= $3::int THEN now() END
-   WHERE o.id = (SELECT id FROM run_outbox
-                  WHERE run_id = $1::uuid AND published_at IS NULL
-                  ORDER BY seq LIMIT 1)
-  RETURNING parked_at IS NOT NULL AS parked`;
 
 const DEFAULT_CLAIM_BYTES = 4 * 1024 * 1024;
 
@@ -155,13 +68,15 @@ export interface ParkedRun {
   parkedAt: Date;
 }
 
-export interface OutboxRepoDeps {
-  prisma: Db;
-}
+/** Where the repository runs its statements when a call is given no `tx`: the process's pool. */
+export type OutboxRepoDeps = Pick<Database, 'pool'>;
+
+/** Where the outbox's statements run (an alias of the package's Queryable). */
+export type OutboxQueryable = Queryable;
 
 export type OutboxRepo = ReturnType<typeof createOutboxRepo>;
 
-export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
+export function createOutboxRepo({ pool }: OutboxRepoDeps) {
   return {
     /**
      * Claims runs that have unpublished events and reads each one's next events, in one statement.
@@ -171,14 +86,8 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
      * by anyone else, since only a head row qualifies. The lock is released at commit, at rollback,
      * or when the holder's connection dies. Parked runs are skipped.
      */
-    async claim(tx: OutboxQueryable, options: ClaimOptions = {}): Promise<ClaimedRun[]> {
-      return groupByRun(
-        await rowsOf<ClaimRow>(tx, CLAIM_SQL, [
-          options.maxRuns ?? 32,
-          options.maxEventsPerRun ?? 500,
-          options.maxBytes ?? DEFAULT_CLAIM_BYTES,
-        ]),
-      );
+    async claim(tx: TransactionClient, options: ClaimOptions = {}): Promise<ClaimedRun[]> {
+      return groupByRun(await query(tx, CLAIM_OUTBOX, claimLimits(options)));
     },
 
     /**
@@ -187,38 +96,30 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
      * first publish of a wake-up is one round trip sooner. The caller commits or rolls back.
      */
     async beginAndClaim(
-      client: pg.ClientBase,
+      client: TransactionClient,
       options: ClaimOptions & { statementTimeoutMs?: number } = {},
     ): Promise<ClaimedRun[]> {
-      const int = (n: number, name: string): number => {
-        if (!Number.isSafeInteger(n) || n < 0)
-          throw new RangeError(`${name} must be a non-negative integer`);
-        return n;
-      };
-      const sql = CLAIM_SQL.replace('$1::int', `${int(options.maxRuns ?? 32, 'maxRuns')}`)
-        .replace('$2::int', `${int(options.maxEventsPerRun ?? 500, 'maxEventsPerRun')}`)
-        .replace('$3::bigint', `${int(options.maxBytes ?? DEFAULT_CLAIM_BYTES, 'maxBytes')}`);
-      const timeout = int(options.statementTimeoutMs ?? 5000, 'statementTimeoutMs');
+      const timeout = options.statementTimeoutMs ?? 5000;
+      if (!Number.isSafeInteger(timeout) || timeout < 0)
+        throw new RangeError('statementTimeoutMs must be a non-negative integer');
+      const claim = await executeCommand(client, CLAIM_OUTBOX, claimLimits(options));
       const results = (await client.query(
-        `BEGIN; SET LOCAL statement_timeout = ${timeout}; ${sql}`,
+        `BEGIN; SET LOCAL statement_timeout = ${timeout}; ${claim}`,
       )) as unknown as pg.QueryResult<ClaimRow>[];
       return groupByRun(results[results.length - 1]?.rows ?? []);
     },
 
     /**
      * Marks a claimed run's events published up to `upToSeq`: its outbox rows and its published
-     * mark, in one statement (MARK_SQL). Call it only after the bus accepted those events, in the
+     * mark, in one statement (MARK_PUBLISHED). Call it only after the bus accepted those events, in the
      * transaction that claimed them. Returns how many events it marked.
      */
     async markPublished(
-      tx: OutboxQueryable,
+      tx: TransactionClient,
       marks: readonly { runId: string; upToSeq: number }[],
     ): Promise<number> {
       if (marks.length === 0) return 0;
-      const rows = await rowsOf<{ n: number }>(tx, MARK_SQL, [
-        marks.map((m) => m.runId),
-        marks.map((m) => m.upToSeq),
-      ]);
+      const rows = await query(tx, MARK_PUBLISHED, markParams(marks));
       return rows[0]?.n ?? 0;
     },
 
@@ -230,23 +131,15 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
      * mark fails.
      */
     async markPublishedAndCommit(
-      client: pg.ClientBase,
+      client: TransactionClient,
       marks: readonly { runId: string; upToSeq: number }[],
     ): Promise<number> {
       if (marks.length === 0) {
         await client.query('COMMIT');
         return 0;
       }
-      for (const m of marks) {
-        if (!isRunId(m.runId)) throw new RangeError(`not a run id: ${m.runId}`);
-        if (!Number.isSafeInteger(m.upToSeq) || m.upToSeq < 1 || m.upToSeq > MAX_SEQ)
-          throw new RangeError(`not a seq: ${m.upToSeq}`);
-      }
-      const sql = MARK_SQL.replace(
-        '$1::uuid[]',
-        `'{${marks.map((m) => m.runId).join(',')}}'::uuid[]`,
-      ).replace('$2::int[]', `'{${marks.map((m) => m.upToSeq).join(',')}}'::int[]`);
-      const results = (await client.query(`${sql}; COMMIT`)) as unknown as pg.QueryResult<{
+      const mark = await executeCommand(client, MARK_PUBLISHED, markParams(marks));
+      const results = (await client.query(`${mark}; COMMIT`)) as unknown as pg.QueryResult<{
         n: number;
       }>[];
       return results[0]?.rows[0]?.n ?? 0;
@@ -260,9 +153,9 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
       runId: string,
       error: string,
       maxAttempts: number,
-      tx?: OutboxQueryable,
+      tx?: Queryable,
     ): Promise<boolean> {
-      const rows = await rowsOf<{ parked: boolean }>(tx ?? prisma, RECORD_FAILURE_SQL, [
+      const rows = await query(tx ?? pool, RECORD_PUBLISH_FAILURE, [
         runId,
         error.slice(0, 2000),
         maxAttempts,
@@ -274,58 +167,66 @@ export function createOutboxRepo({ prisma }: OutboxRepoDeps) {
      * Puts a parked run back in line (attempts back to 0; last_error kept for the record).
      * Returns 1 when the run was parked, else 0.
      */
-    async unpark(runId: string, tx?: Db): Promise<number> {
-      return (tx ?? prisma).$executeRaw`
-        UPDATE run_outbox SET parked_at = NULL, attempts = 0
-         WHERE run_id = ${runId}::uuid AND parked_at IS NOT NULL`;
+    async unpark(runId: string, tx?: Queryable): Promise<number> {
+      return isRunId(runId) ? execute(tx ?? pool, UNPARK_RUN, [runId]) : 0;
     },
 
     /** Puts every parked run back in line; returns how many. */
-    async unparkAll(tx?: Db): Promise<number> {
-      return (tx ?? prisma).$executeRaw`
-        UPDATE run_outbox SET parked_at = NULL, attempts = 0 WHERE parked_at IS NOT NULL`;
+    async unparkAll(tx?: Queryable): Promise<number> {
+      return execute(tx ?? pool, UNPARK_ALL_RUNS, []);
     },
 
     /** The parked runs, oldest park first: where each stopped and why. */
-    async listParked(tx?: Db): Promise<ParkedRun[]> {
-      // Only a run's head row is ever parked, so this is one row per run.
-      return (tx ?? prisma).$queryRaw<ParkedRun[]>`
-        SELECT run_id::text AS "runId", seq, attempts, last_error AS "lastError",
-               parked_at AS "parkedAt"
-          FROM run_outbox
-         WHERE parked_at IS NOT NULL
-         ORDER BY parked_at, run_id`;
+    async listParked(tx?: Queryable): Promise<ParkedRun[]> {
+      return query(tx ?? pool, LIST_PARKED_RUNS, []);
     },
 
     /** Deletes at most `batchSize` outbox rows published before `before`; returns how many. */
-    async deletePublished(before: Date, batchSize: number, tx?: Db): Promise<number> {
-      return (tx ?? prisma).$executeRaw`
-        DELETE FROM run_outbox WHERE id IN (
-          SELECT id FROM run_outbox
-           WHERE published_at IS NOT NULL AND published_at < ${before}
-           ORDER BY published_at
-           LIMIT ${batchSize}::int)`;
+    async deletePublished(before: Date, batchSize: number, tx?: Queryable): Promise<number> {
+      return execute(tx ?? pool, DELETE_PUBLISHED_OUTBOX, [before, batchSize]);
     },
 
     /**
      * Age in seconds of the oldest unpublished outbox row of a run that is not parked; 0 when none
-     * waits. Only a parked run's head row carries parked_at, so its later rows are excluded too.
+     * waits (READ_OUTBOX_LAG).
      */
-    async lagSeconds(tx?: Db): Promise<number> {
-      const rows = await (tx ?? prisma).$queryRaw<{ lag: number }[]>`
-        SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(o.created_at)), 0)::float8 AS lag
-          FROM run_outbox o
-         WHERE o.published_at IS NULL
-           AND NOT EXISTS (SELECT 1 FROM run_outbox p
-                            WHERE p.run_id = o.run_id AND p.published_at IS NULL AND p.parked_at IS NOT NULL)`;
-      return rows[0]?.lag ?? 0;
+    async lagSeconds(tx?: Queryable): Promise<number> {
+      const [row] = await query(tx ?? pool, READ_OUTBOX_LAG, []);
+      return row?.lag ?? 0;
     },
 
     /** Runs parked after repeated publish failures. */
-    async parkedRuns(tx?: Db): Promise<number> {
-      const rows = await (tx ?? prisma).$queryRaw<{ n: number }[]>`
-        SELECT count(DISTINCT run_id)::int AS n FROM run_outbox WHERE parked_at IS NOT NULL`;
-      return rows[0]?.n ?? 0;
+    async parkedRuns(tx?: Queryable): Promise<number> {
+      const [row] = await query(tx ?? pool, COUNT_PARKED_RUNS, []);
+      return row?.n ?? 0;
     },
   };
+}
+
+/** The claim's parameters, defaults filled in and each checked. */
+function claimLimits(
+  options: ClaimOptions,
+): [maxRuns: number, maxEventsPerRun: number, maxBytes: number] {
+  const int = (n: number, name: string): number => {
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new RangeError(`${name} must be a non-negative integer`);
+    return n;
+  };
+  return [
+    int(options.maxRuns ?? 32, 'maxRuns'),
+    int(options.maxEventsPerRun ?? 500, 'maxEventsPerRun'),
+    int(options.maxBytes ?? DEFAULT_CLAIM_BYTES, 'maxBytes'),
+  ];
+}
+
+/** The mark's parameters (run ids, seqs), each checked. */
+function markParams(
+  marks: readonly { runId: string; upToSeq: number }[],
+): [runIds: string[], upToSeqs: number[]] {
+  for (const m of marks) {
+    if (!isRunId(m.runId)) throw new RangeError(`not a run id: ${m.runId}`);
+    if (!Number.isSafeInteger(m.upToSeq) || m.upToSeq < 1 || m.upToSeq > MAX_SEQ)
+      throw new RangeError(`not a seq: ${m.upToSeq}`);
+  }
+  return [marks.map((m) => m.runId), marks.map((m) => m.upToSeq)];
 }

@@ -1,5 +1,8 @@
 import type pg from 'pg';
 
+import { query } from './database.js';
+import { NOTIFY } from './sql/notify.js';
+
 /** The channel on which appenders wake the outbox workers. Carries no payload. */
 export const OUTBOX_WAKEUP_CHANNEL = 'runstream_outbox';
 
@@ -15,8 +18,7 @@ export function createOutboxWakeup(pool: pg.Pool) {
   const send = (): void => {
     inFlight = true;
     again = false;
-    pool
-      .query(`SELECT pg_notify('${OUTBOX_WAKEUP_CHANNEL}', '')`)
+    query(pool, NOTIFY, [OUTBOX_WAKEUP_CHANNEL])
       .catch(() => undefined)
       .finally(() => {
         inFlight = false;

@@ -6,16 +6,16 @@ import { createRunLeaseRepo } from './run-lease-repo.js';
 import { createRunRepo } from './run-repo.js';
 
 /**
- * The repositories over one Database, wired as every process wants them: the event repo's hot
- * paths on the pg pool, everything else through Prisma. Each call still takes a `tx`.
+ * The repositories over one Database's pool. Each call still takes a `tx` (a client in the
+ * caller's transaction, see Database.transaction) to run in instead.
  */
-export function createRepositories(db: Database) {
+export function createRepositories(db: Pick<Database, 'pool'>) {
   return {
-    runs: createRunRepo({ prisma: db.prisma }),
-    leases: createRunLeaseRepo({ prisma: db.prisma }),
-    events: createRunEventRepo({ prisma: db.prisma, pool: db.pool }),
-    outbox: createOutboxRepo({ prisma: db.prisma }),
-    graphs: createGraphRegistryRepo({ prisma: db.prisma }),
+    runs: createRunRepo(db),
+    leases: createRunLeaseRepo(db),
+    events: createRunEventRepo(db),
+    outbox: createOutboxRepo(db),
+    graphs: createGraphRegistryRepo(db),
   };
 }
 

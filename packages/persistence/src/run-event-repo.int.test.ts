@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { NewEvent } from './run-event-repo.js';
 import { createDatabase } from './database.js';
 import {
   LeaseLostError,
@@ -38,7 +39,7 @@ async function seqsOf(runId: string): Promise<number[]> {
   return rows.rows.map((r) => r.seq);
 }
 
-const delta = (i: number) => ({ type: 'text.delta', data: { i } });
+const delta = (i: number): NewEvent => ({ type: 'text.delta', data: { text: String(i) } });
 
 describe('append', () => {
   it('gives 8 concurrent appenders on one run the seqs 1..N with no gap and no duplicate', async () => {
@@ -129,7 +130,7 @@ describe('append', () => {
     await repos.events.append(run.id, [delta(1)]);
     const rollback = new Error('rollback on purpose');
     await expect(
-      t.db.prisma.$transaction(async (tx) => {
+      t.db.transaction(async (tx) => {
         await repos.events.append(run.id, [delta(2), delta(3)], {}, tx);
         throw rollback;
       }),
@@ -143,7 +144,7 @@ describe('append', () => {
   it('rejects a batch with a terminal event before its end, an empty batch, and an unknown run', async () => {
     const run = await seedRun(repos);
     await expect(
-      repos.events.append(run.id, [{ type: 'run.completed', data: {} }, delta(1)]),
+      repos.events.append(run.id, [{ type: 'run.completed', data: { output: null } }, delta(1)]),
     ).rejects.toMatchObject({
       code: 'INVALID_APPEND',
     });
@@ -176,7 +177,11 @@ describe('fenced appends', () => {
     );
     const [taken] = await repos.leases.takeExpiredLeases('reaper', 1, 60_000);
     expect(taken).toMatchObject({ id: run.id, lostOwner: 'zombie', nextSeq: 3 });
-    for (const batch of [[delta(2)], [delta(3), { type: 'run.completed', data: { output: 1 } }]]) {
+    const batches: NewEvent[][] = [
+      [delta(2)],
+      [delta(3), { type: 'run.completed', data: { output: 1 } }],
+    ];
+    for (const batch of batches) {
       const error = await repos.events
         .append(run.id, batch, { leaseOwner: 'zombie', expectedSeq: 3 })
         .catch((e: unknown) => e);
@@ -212,9 +217,13 @@ describe('fenced appends', () => {
     const db = createDatabase({ url: proxy.url, poolSize: 2 });
     try {
       const proxied = createRepositories(db);
-      const batch = [delta(1), delta(2), { type: 'run.completed', data: { output: { n: 2 } } }];
+      const batch: NewEvent[] = [
+        delta(1),
+        delta(2),
+        { type: 'run.completed', data: { output: { n: 2 } } },
+      ];
       const fence = { leaseOwner: 'me', expectedSeq: run.nextSeq };
-      const reset = proxy.resetAfterCommit('runstream_append_events_v2');
+      const reset = proxy.resetAfterCommit('runstream_append_events');
       const first = await proxied.events.append(run.id, batch, fence).catch((e: unknown) => e);
       await reset;
       // The server committed, the client saw its connection die: a transient, ambiguous failure.
@@ -238,8 +247,10 @@ describe('fenced appends', () => {
 
   it('A4: stores U+0000 and lone surrogates in data (keys too) and in the output as U+FFFD', async () => {
     const run = await seedRun(repos);
+    // Data outside the catalogue's shape (a key of its own) shows keys are cleaned too.
+    const data = { text: 'a\u0000b \ud83d', ['k\u0000']: '\ude00' };
     await repos.events.append(run.id, [
-      { type: 'text.delta', data: { text: 'a\u0000b \ud83d', ['k\u0000']: '\ude00' } },
+      { type: 'text.delta', data },
       { type: 'run.completed', data: { output: { text: 'x\u0000' } } },
     ]);
     const { rows } = await t.db.pool.query<{ data: Record<string, unknown> }>(
@@ -268,7 +279,7 @@ describe('readPage', () => {
     expect(seen).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
     const bounded = await repos.events.readPage(run.id, { fromSeq: 10, toSeq: 12 });
     expect(bounded.map((e) => e.seq)).toEqual([10, 11, 12]);
-    expect(bounded[0]).toMatchObject({ runId: run.id, type: 'text.delta', data: { i: 8 } });
+    expect(bounded[0]).toMatchObject({ runId: run.id, type: 'text.delta', data: { text: '8' } });
   });
 
   it('B7: with maxBytes a page ends once its data reaches the bound, and holds at least one event', async () => {
@@ -276,7 +287,10 @@ describe('readPage', () => {
     const pad = 'x'.repeat(10_000);
     await repos.events.append(
       run.id,
-      Array.from({ length: 20 }, (_, i) => ({ type: 'text.delta', data: { i, pad } })),
+      Array.from({ length: 20 }, (_, i): NewEvent => ({
+        type: 'text.delta',
+        data: { node: String(i), text: pad },
+      })),
     );
     const bytes = (rows: { data: unknown }[]) =>
       rows.reduce((sum, row) => sum + JSON.stringify(row.data).length, 0);
@@ -305,9 +319,7 @@ describe('readPage', () => {
     const seqs = async (options: Parameters<typeof repos.events.readPage>[1]) =>
       (await repos.events.readPage(run.id, options)).map((e) => e.seq);
     expect(await seqs({ visibility: 'published' })).toEqual([]);
-    await t.db.prisma.$transaction((tx) =>
-      repos.outbox.markPublished(tx, [{ runId: run.id, upToSeq: 2 }]),
-    );
+    await t.db.transaction((tx) => repos.outbox.markPublished(tx, [{ runId: run.id, upToSeq: 2 }]));
     expect(await seqs({ visibility: 'published' })).toEqual([1, 2]);
     expect(await seqs({ visibility: 'published', fromSeq: 2, limit: 5 })).toEqual([2]);
     // The bus announced seq 4: the outbox published it, its mark may still be on its way.
@@ -340,7 +352,7 @@ describe('the database itself', () => {
 
   it('refuses a raw insert of a second terminal event', async () => {
     const run = await seedRun(repos);
-    await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
+    await repos.events.append(run.id, [{ type: 'run.completed', data: { output: null } }]);
     // Make room in next_seq so that only the one-terminal rule can refuse it.
     await t.db.pool.query('UPDATE runs SET next_seq = next_seq + 1 WHERE id = $1', [run.id]);
     await expect(
@@ -353,7 +365,7 @@ describe('the database itself', () => {
 
   it('refuses a raw insert of any event after the terminal one', async () => {
     const run = await seedRun(repos);
-    await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
+    await repos.events.append(run.id, [{ type: 'run.completed', data: { output: null } }]);
     await t.db.pool.query('UPDATE runs SET next_seq = next_seq + 1 WHERE id = $1', [run.id]);
     await expect(
       t.db.pool.query(

@@ -1,32 +1,28 @@
-import { type RunEventEnvelope, TERMINAL_STATUS, isTerminalType } from '@runstream/events';
+import {
+  type RunEventBody,
+  type RunEventEnvelope,
+  type RunStatus,
+  TERMINAL_STATUS,
+  isTerminalType,
+} from '@runstream/events';
 
-import type pg from 'pg';
-
-import { type Db, queryRows } from './database.js';
+import { type Database, type Queryable, query } from './database.js';
 import { LeaseLostError, PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
 import { isRunId } from './ids.js';
-import { APPEND_EVENTS_SQL, APPEND_OUTCOME_SQL } from './sql/append-events.js';
-import { READ_EVENTS_SQL, READ_EVENTS_WITHIN_BYTES_SQL } from './sql/read-events.js';
+import { APPEND_EVENTS, APPEND_OUTCOME } from './sql/append-events.js';
+import { type EventRow, READ_EVENTS, READ_EVENTS_WITHIN_BYTES } from './sql/read-events.js';
 import { toStorableJson } from './storable-json.js';
+
+export type { EventRow } from './sql/read-events.js';
 
 /** The largest seq a run can have: seqs are PostgreSQL `integer`s. */
 export const MAX_SEQ = 2_147_483_647;
 
-// v2: the statement gained the fence parameters; a new name keeps a connection that prepared the
-// old text from running it with the wrong parameter count.
-const APPEND_EVENTS = { name: 'runstream_append_events_v2', text: APPEND_EVENTS_SQL };
-const APPEND_OUTCOME = { name: 'runstream_append_outcome', text: APPEND_OUTCOME_SQL };
-const READ_EVENTS = { name: 'runstream_read_events', text: READ_EVENTS_SQL };
-const READ_EVENTS_WITHIN_BYTES = {
-  name: 'runstream_read_events_within_bytes',
-  text: READ_EVENTS_WITHIN_BYTES_SQL,
-};
-
-/** An event to append: the repository gives it its seq and time. */
-export interface NewEvent {
-  type: string;
-  data: Record<string, unknown>;
-}
+/**
+ * An event to append: a body of the catalogue (@runstream/events), whose `type` and `data` agree;
+ * the repository gives it its seq and time. An event outside the catalogue does not compile.
+ */
+export type NewEvent = RunEventBody;
 
 export interface AppendResult {
   /** Seq of the first appended event; the batch holds firstSeq..lastSeq. */
@@ -81,19 +77,8 @@ export interface ReadPageOptions {
   knownPublishedSeq?: number;
 }
 
-export interface EventRow {
-  runId: string;
-  seq: number;
-  type: string;
-  data: Record<string, unknown>;
-  createdAt: Date;
-}
-
-export interface RunEventRepoDeps {
-  prisma: Db;
-  /** When given, the hot paths run on it directly outside transactions (see queryRows). */
-  pool?: pg.Pool;
-}
+/** Where the repository runs its statements when a call is given no `tx`: the process's pool. */
+export type RunEventRepoDeps = Pick<Database, 'pool'>;
 
 export type RunEventRepo = ReturnType<typeof createRunEventRepo>;
 
@@ -115,34 +100,80 @@ function checkBatch(runId: string, events: readonly NewEvent[]): TerminalInfo | 
     }
   }
   const last = events[events.length - 1]!;
-  if (!isTerminalType(last.type)) return undefined;
-  const error = last.data.error;
-  const output = last.data.output;
-  return {
-    status: TERMINAL_STATUS[last.type],
-    error: error === undefined ? null : toStorableJson(error),
-    output: output === undefined ? null : toStorableJson(output),
-  };
-}
-
-interface AppendOutcome {
-  leaseOwner: string | null;
-  nextSeq: number;
-  finished: boolean;
-  committed: boolean;
-  at: Date | null;
+  const stored = (value: unknown): string | null =>
+    value === undefined ? null : toStorableJson(value);
+  switch (last.type) {
+    case 'run.completed':
+      return { status: TERMINAL_STATUS[last.type], error: null, output: stored(last.data.output) };
+    case 'run.failed':
+      return { status: TERMINAL_STATUS[last.type], error: stored(last.data.error), output: null };
+    case 'run.cancelled':
+      return { status: TERMINAL_STATUS[last.type], error: null, output: null };
+    default:
+      return undefined;
+  }
 }
 
 interface TerminalInfo {
-  status: string;
+  status: RunStatus;
   error: string | null;
   output: string | null;
 }
 
-export function createRunEventRepo(deps: RunEventRepoDeps) {
+/**
+ * Appends events to a run in one statement (see APPEND_EVENTS for the invariants it keeps):
+ * seqs from runs.next_seq under the run's row lock, each event with its outbox row, and with a
+ * terminal event the run's final status. Text PostgreSQL cannot store (U+0000, lone
+ * surrogates) is replaced with U+FFFD. An append to an ended run fails with RUN_TERMINAL, a
+ * fenced one whose fence no longer holds with LEASE_LOST; both write nothing. A fenced append
+ * with `expectedSeq` that an earlier attempt already committed returns that attempt's result.
+ * `db` is the pool, or the
+ * caller's transaction.
+ */
+export async function appendEvents(
+  db: Queryable,
+  runId: string,
+  events: readonly NewEvent[],
+  fence: AppendFence = {},
+): Promise<AppendResult> {
+  const terminal = checkBatch(runId, events);
+  if (!isRunId(runId)) throw new RunNotFoundError(runId);
+  const n = events.length;
+  const batch = toStorableJson(events);
+  const rows = await query(db, APPEND_EVENTS, [
+    runId,
+    batch,
+    n,
+    terminal?.status ?? null,
+    terminal?.error ?? null,
+    terminal?.output ?? null,
+    fence.leaseOwner ?? null,
+    fence.expectedSeq ?? null,
+  ]);
+  const row = rows[0];
+  if (row) return { firstSeq: row.firstSeq, lastSeq: row.firstSeq + n - 1, at: row.at };
+  // Nothing was written: find out why, on the rare path only.
+  const [state] = await query(db, APPEND_OUTCOME, [runId, batch, n, fence.expectedSeq ?? 0]);
+  if (!state) throw new RunNotFoundError(runId);
+  if (fence.expectedSeq !== undefined && state.committed && state.at) {
+    return { firstSeq: fence.expectedSeq, lastSeq: fence.expectedSeq + n - 1, at: state.at };
+  }
+  if (state.finished) throw new RunTerminalError(runId);
+  if (fence.leaseOwner === undefined && fence.expectedSeq === undefined) {
+    // Unfenced, unfinished, yet not written: the run finished and was reopened in between,
+    // which nothing does; report it as the race it most likely was.
+    throw new RunTerminalError(runId);
+  }
+  throw new LeaseLostError(runId, {
+    leaseOwner: fence.leaseOwner,
+    expectedSeq: fence.expectedSeq,
+  });
+}
+
+export function createRunEventRepo({ pool }: RunEventRepoDeps) {
   return {
     /**
-     * Appends events to a run in one statement (see APPEND_EVENTS_SQL for the invariants it keeps):
+     * Appends events to a run in one statement (see APPEND_EVENTS for the invariants it keeps):
      * seqs from runs.next_seq under the run's row lock, each event with its outbox row, and with a
      * terminal event the run's final status. Text PostgreSQL cannot store (U+0000, lone
      * surrogates) is replaced with U+FFFD. An append to an ended run fails with RUN_TERMINAL, a
@@ -150,57 +181,25 @@ export function createRunEventRepo(deps: RunEventRepoDeps) {
      * with `expectedSeq` that an earlier attempt already committed returns that attempt's result.
      * Runs in the caller's transaction when given `tx`.
      */
-    async append(
+    append(
       runId: string,
       events: readonly NewEvent[],
       fence: AppendFence = {},
-      tx?: Db,
+      tx?: Queryable,
     ): Promise<AppendResult> {
-      const terminal = checkBatch(runId, events);
-      if (!isRunId(runId)) throw new RunNotFoundError(runId);
-      const n = events.length;
-      const batch = toStorableJson(events);
-      const rows = await queryRows<{ first_seq: number; at: Date }>(deps, tx, APPEND_EVENTS, [
-        runId,
-        batch,
-        n,
-        terminal?.status ?? null,
-        terminal?.error ?? null,
-        terminal?.output ?? null,
-        fence.leaseOwner ?? null,
-        fence.expectedSeq ?? null,
-      ]);
-      const row = rows[0];
-      if (row) return { firstSeq: row.first_seq, lastSeq: row.first_seq + n - 1, at: row.at };
-      // Nothing was written: find out why, on the rare path only.
-      const [state] = await queryRows<AppendOutcome>(deps, tx, APPEND_OUTCOME, [
-        runId,
-        batch,
-        n,
-        fence.expectedSeq ?? 0,
-      ]);
-      if (!state) throw new RunNotFoundError(runId);
-      if (fence.expectedSeq !== undefined && state.committed && state.at) {
-        return { firstSeq: fence.expectedSeq, lastSeq: fence.expectedSeq + n - 1, at: state.at };
-      }
-      if (state.finished) throw new RunTerminalError(runId);
-      if (fence.leaseOwner === undefined && fence.expectedSeq === undefined) {
-        // Unfenced, unfinished, yet not written: the run finished and was reopened in between,
-        // which nothing does; report it as the race it most likely was.
-        throw new RunTerminalError(runId);
-      }
-      throw new LeaseLostError(runId, {
-        leaseOwner: fence.leaseOwner,
-        expectedSeq: fence.expectedSeq,
-      });
+      return appendEvents(tx ?? pool, runId, events, fence);
     },
 
     /**
      * Events of a run in seq order from `fromSeq` (inclusive), one page of at most `limit` events
      * and, with `maxBytes`, about that many bytes of data: every committed event, or with
-     * `visibility: 'published'` only published ones (READ_EVENTS_SQL).
+     * `visibility: 'published'` only published ones (READ_EVENTS).
      */
-    async readPage(runId: string, options: ReadPageOptions = {}, tx?: Db): Promise<EventRow[]> {
+    async readPage(
+      runId: string,
+      options: ReadPageOptions = {},
+      tx?: Queryable,
+    ): Promise<EventRow[]> {
       if (!isRunId(runId)) return [];
       const fromSeq = options.fromSeq ?? 1;
       const toSeq = Math.min(options.toSeq ?? MAX_SEQ, MAX_SEQ);
@@ -211,14 +210,11 @@ export function createRunEventRepo(deps: RunEventRepoDeps) {
         options.visibility === 'published'
           ? Math.min(Math.max(options.knownPublishedSeq ?? 0, 0), MAX_SEQ)
           : null;
-      const params = [runId, fromSeq, toSeq, limit, published];
+      const params = [runId, fromSeq, toSeq, limit, published] as const;
       if (options.maxBytes !== undefined) {
-        return queryRows<EventRow>(deps, tx, READ_EVENTS_WITHIN_BYTES, [
-          ...params,
-          options.maxBytes,
-        ]);
+        return query(tx ?? pool, READ_EVENTS_WITHIN_BYTES, [...params, options.maxBytes]);
       }
-      return queryRows<EventRow>(deps, tx, READ_EVENTS, params);
+      return query(tx ?? pool, READ_EVENTS, [...params]);
     },
   };
 }

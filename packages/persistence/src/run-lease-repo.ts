@@ -1,7 +1,16 @@
-import type { Db } from './database.js';
-import { Prisma } from './generated/prisma/client.js';
-import type { RunRecord } from './run-repo.js';
-import { CLAIM_LOCK_SQL, CLAIM_QUEUED_RUNS_SQL } from './sql/claim-queued-runs.js';
+import {
+  type Database,
+  type Queryable,
+  type TransactionClient,
+  query,
+  transaction,
+} from './database.js';
+import { CLAIM_QUEUED_RUNS, LOCK_CLAIMS } from './sql/claim-queued-runs.js';
+import { READ_CANCEL_REQUESTS } from './sql/read-cancel-requests.js';
+import { RELEASE_CLAIMED_RUNS } from './sql/release-claimed-runs.js';
+import { RENEW_LEASES } from './sql/renew-leases.js';
+import type { RunRecord } from './sql/run-columns.js';
+import { TAKE_EXPIRED_LEASES } from './sql/take-expired-leases.js';
 
 /** A graph a worker can execute: its name, and the version it serves. */
 export interface ServedGraph {
@@ -31,9 +40,8 @@ export interface ClaimQueuedOptions {
   tenantMaxRunning?: number;
 }
 
-export interface RunLeaseRepoDeps {
-  prisma: Db;
-}
+/** Where the repository runs its statements when a call is given no `tx`: the process's pool. */
+export type RunLeaseRepoDeps = Pick<Database, 'pool'>;
 
 export type RunLeaseRepo = ReturnType<typeof createRunLeaseRepo>;
 
@@ -46,34 +54,33 @@ export type TakenRun = RunRecord & { lostOwner: string | null };
  * `lease_owner` plus `lease_expires_at`; the append statement checks the owner (its fence), so a
  * worker that lost a run can no longer write to it.
  */
-export function createRunLeaseRepo({ prisma }: RunLeaseRepoDeps) {
+export function createRunLeaseRepo({ pool }: RunLeaseRepoDeps) {
   return {
     /**
      * Claims up to `limit` queued runs of the graphs the worker serves for `workerId` and leases
      * them for `leaseMs`: fairly across tenants, and never past `tenantMaxRunning` running runs of
-     * one tenant (see CLAIM_QUEUED_RUNS_SQL). The status change commits with the claim, so a run is claimed (and
+     * one tenant (see CLAIM_QUEUED_RUNS). The status change commits with the claim, so a run is claimed (and
      * executed) once. Queued runs with a cancel request are claimed first: the worker ends them
      * with run.cancelled. Runs in the caller's transaction when given `tx`, else in its own.
      */
     async claimQueued(
       workerId: string,
       options: ClaimQueuedOptions,
-      tx?: Db,
+      tx?: TransactionClient,
     ): Promise<RunRecord[]> {
-      const params = [
-        workerId,
-        options.limit,
-        options.leaseMs,
-        options.tenantMaxRunning ?? 16,
-        options.graphs.map((g) => g.name),
-        options.graphs.map((g) => g.version ?? null),
-      ];
-      const claim = async (db: Db): Promise<RunRecord[]> => {
+      const claim = async (db: TransactionClient): Promise<RunRecord[]> => {
         // Its own statement, so that the claim's snapshot is taken after the lock is granted.
-        await db.$executeRawUnsafe(CLAIM_LOCK_SQL);
-        return db.$queryRawUnsafe<RunRecord[]>(CLAIM_QUEUED_RUNS_SQL, ...params);
+        await query(db, LOCK_CLAIMS, []);
+        return query(db, CLAIM_QUEUED_RUNS, [
+          workerId,
+          options.limit,
+          options.leaseMs,
+          options.tenantMaxRunning ?? 16,
+          options.graphs.map((g) => g.name),
+          options.graphs.map((g) => g.version ?? null),
+        ]);
       };
-      const rows = tx !== undefined ? await claim(tx) : await prisma.$transaction(claim);
+      const rows = tx !== undefined ? await claim(tx) : await transaction(pool, claim);
       return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
     },
 
@@ -82,15 +89,13 @@ export function createRunLeaseRepo({ prisma }: RunLeaseRepoDeps) {
      * queued again, lease and start time cleared, as if never claimed. Only runs that are still
      * this worker's and still running are touched. Returns the ids handed back.
      */
-    async releaseClaimed(workerId: string, runIds: readonly string[], tx?: Db): Promise<string[]> {
+    async releaseClaimed(
+      workerId: string,
+      runIds: readonly string[],
+      tx?: Queryable,
+    ): Promise<string[]> {
       if (runIds.length === 0) return [];
-      const rows = await (tx ?? prisma).$queryRaw<{ id: string }[]>`
-        UPDATE runs
-           SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, started_at = NULL,
-               updated_at = now()
-         WHERE id = ANY(${[...runIds]}::uuid[]) AND lease_owner = ${workerId}
-           AND status = 'running' AND finished_at IS NULL
-        RETURNING id`;
+      const rows = await query(tx ?? pool, RELEASE_CLAIMED_RUNS, [[...runIds], workerId]);
       return rows.map((r) => r.id);
     },
 
@@ -103,22 +108,16 @@ export function createRunLeaseRepo({ prisma }: RunLeaseRepoDeps) {
       workerId: string,
       runIds: readonly string[],
       leaseMs: number,
-      tx?: Db,
+      tx?: Queryable,
     ): Promise<{ id: string; cancelRequested: boolean }[]> {
       if (runIds.length === 0) return [];
-      return (tx ?? prisma).$queryRaw<{ id: string; cancelRequested: boolean }[]>`
-        UPDATE runs
-           SET lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond'
-         WHERE id = ANY(${[...runIds]}::uuid[]) AND lease_owner = ${workerId} AND finished_at IS NULL
-        RETURNING id, cancel_requested_at IS NOT NULL AS "cancelRequested"`;
+      return query(tx ?? pool, RENEW_LEASES, [[...runIds], workerId, leaseMs]);
     },
 
     /** Which of these unfinished runs have a cancel request: a read, cheap enough to poll often. */
-    async cancelRequested(runIds: readonly string[], tx?: Db): Promise<string[]> {
+    async cancelRequested(runIds: readonly string[], tx?: Queryable): Promise<string[]> {
       if (runIds.length === 0) return [];
-      const rows = await (tx ?? prisma).$queryRaw<{ id: string }[]>`
-        SELECT id FROM runs
-         WHERE id = ANY(${[...runIds]}::uuid[]) AND cancel_requested_at IS NOT NULL AND finished_at IS NULL`;
+      const rows = await query(tx ?? pool, READ_CANCEL_REQUESTS, [[...runIds]]);
       return rows.map((r) => r.id);
     },
 
@@ -132,25 +131,9 @@ export function createRunLeaseRepo({ prisma }: RunLeaseRepoDeps) {
       workerId: string,
       limit: number,
       leaseMs: number,
-      tx?: Db,
+      tx?: Queryable,
     ): Promise<TakenRun[]> {
-      return (tx ?? prisma).$queryRaw<TakenRun[]>`
-        UPDATE runs r
-           SET lease_owner = ${workerId},
-               lease_expires_at = now() + ${leaseMs}::int * interval '1 millisecond', updated_at = now()
-          FROM (SELECT id, lease_owner FROM runs
-                 WHERE status = 'running' AND lease_expires_at < now()
-                 ORDER BY lease_expires_at LIMIT ${limit}::int
-                 FOR UPDATE SKIP LOCKED) expired
-         WHERE r.id = expired.id
-        RETURNING ${RUN_COLUMNS_OF_R}, expired.lease_owner AS "lostOwner"`;
+      return query(tx ?? pool, TAKE_EXPIRED_LEASES, [workerId, limit, leaseMs]);
     },
   };
 }
-
-/** The columns of `runs r`, aliased to the Prisma field names, for RETURNING lists of joins. */
-const RUN_COLUMNS_OF_R = Prisma.raw(`
-  r.id, r.tenant, r.graph, r.graph_version AS "graphVersion", r.input, r.status, r.next_seq AS "nextSeq", r.idempotency_key AS "idempotencyKey",
-  r.lease_owner AS "leaseOwner", r.lease_expires_at AS "leaseExpiresAt",
-  r.cancel_requested_at AS "cancelRequestedAt", r.output, r.error, r.created_at AS "createdAt",
-  r.updated_at AS "updatedAt", r.started_at AS "startedAt", r.finished_at AS "finishedAt"`);

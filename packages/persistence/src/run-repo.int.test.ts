@@ -1,3 +1,4 @@
+import { runQueuedEvent } from '@runstream/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { IdempotentRunVanishedError, RunNotFoundError, RunTerminalError } from './errors.js';
@@ -18,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.drop());
 
-const queued = { type: 'run.queued', data: { graph: 'synthetic' } };
+const queued = runQueuedEvent('synthetic');
 
 describe('create', () => {
   it('writes the run and its first event and outbox row together', async () => {
@@ -124,10 +125,12 @@ describe('the queued quota', () => {
     });
   const count = async (tenant: string) =>
     (
-      await t.db.prisma.$queryRaw<{ n: number; events: number }[]>`
-        SELECT (SELECT count(*)::int FROM runs WHERE tenant = ${tenant}) AS n,
-               (SELECT count(*)::int FROM run_events e JOIN runs r ON r.id = e.run_id WHERE r.tenant = ${tenant}) AS events`
-    )[0]!;
+      await t.db.pool.query<{ n: number; events: number }>(
+        `SELECT (SELECT count(*)::int FROM runs WHERE tenant = $1) AS n,
+                (SELECT count(*)::int FROM run_events e JOIN runs r ON r.id = e.run_id WHERE r.tenant = $1) AS events`,
+        [tenant],
+      )
+    ).rows[0]!;
 
   it('QUOTA_EXCEEDED: 30 concurrent creates under a quota of 10 queued runs create exactly 10, and write nothing for the rest', async () => {
     const results = await Promise.allSettled(Array.from({ length: 30 }, () => create('q1', 10)));
@@ -149,7 +152,7 @@ describe('the queued quota', () => {
     // Another tenant has its own quota.
     expect((await create('q3', 2)).created).toBe(true);
     // A run that left the queue frees its place.
-    await t.db.prisma.run.update({ where: { id: first.run.id }, data: { status: 'running' } });
+    await t.db.pool.query(`UPDATE runs SET status = 'running' WHERE id = $1`, [first.run.id]);
     expect((await create('q2', 2)).created).toBe(true);
   });
 });

@@ -1,9 +1,12 @@
-import type { RunStatus } from '@runstream/events';
+import type { RunEventBody } from '@runstream/events';
 
-import { Prisma } from './generated/prisma/client.js';
-import type { Run } from './generated/prisma/client.js';
-import type { RunStatus as StoredRunStatus } from './generated/prisma/enums.js';
-import type { Db } from './database.js';
+import {
+  type Database,
+  type Queryable,
+  type TransactionClient,
+  query,
+  transaction,
+} from './database.js';
 import {
   IdempotentRunVanishedError,
   PersistenceError,
@@ -12,30 +15,16 @@ import {
   RunTerminalError,
 } from './errors.js';
 import { isRunId, newRunId } from './ids.js';
-import type { NewEvent } from './run-event-repo.js';
+import { appendEvents } from './run-event-repo.js';
+import { INSERT_RUN, LOCK_TENANT_QUOTA } from './sql/create-run.js';
+import { LIST_RUNS } from './sql/list-runs.js';
+import { READ_RUN, READ_RUN_BY_ID, READ_RUN_BY_IDEMPOTENCY_KEY } from './sql/read-run.js';
+import { REQUEST_CANCEL } from './sql/request-cancel.js';
+import type { RunRecord } from './sql/run-columns.js';
 
-/** A run as stored. `nextSeq - 1` is its last seq. */
-export type RunRecord = Run;
+export type { JsonValue, RunRecord } from './sql/run-columns.js';
 /** A run's status: the catalogue's list, which the database's `run_status` enum mirrors. */
 export type { RunStatus } from '@runstream/events';
-
-// The database enum and the catalogue's list must agree exactly: a status added to one only is a
-// compile error here rather than a row the api cannot answer with.
-type Assert<T extends true> = T;
-type _StatusesAgree = Assert<
-  [StoredRunStatus] extends [RunStatus]
-    ? [RunStatus] extends [StoredRunStatus]
-      ? true
-      : false
-    : false
->;
-
-/** The columns of `runs`, aliased to the Prisma field names, for raw statements' RETURNING lists. */
-export const RUN_COLUMNS = Prisma.raw(`
-  id, tenant, graph, graph_version AS "graphVersion", input, status, next_seq AS "nextSeq", idempotency_key AS "idempotencyKey",
-  lease_owner AS "leaseOwner", lease_expires_at AS "leaseExpiresAt",
-  cancel_requested_at AS "cancelRequestedAt", output, error, created_at AS "createdAt",
-  updated_at AS "updatedAt", started_at AS "startedAt", finished_at AS "finishedAt"`);
 
 export interface CreateRunInput {
   tenant: string;
@@ -47,8 +36,8 @@ export interface CreateRunInput {
   graphVersion?: string | undefined;
   input: Record<string, unknown>;
   idempotencyKey?: string | undefined;
-  /** The run's first event (seq 1), written in the same statement as the run. */
-  firstEvent: NewEvent;
+  /** The run's first event (seq 1), appended in the run's transaction by the append statement. */
+  firstEvent: RunEventBody<'run.queued'>;
   /**
    * The most queued runs the tenant may have: a create that would pass it fails with
    * QUOTA_EXCEEDED and writes nothing (an idempotent repeat of an existing run is still answered).
@@ -56,12 +45,6 @@ export interface CreateRunInput {
    */
   maxQueued?: number | undefined;
 }
-
-/**
- * Class id of the advisory locks that serialise one tenant's creates under a quota (the second key
- * is hashtext(tenant)); a constant no other advisory lock user of the database shares.
- */
-const TENANT_QUOTA_LOCK = 0x52535154;
 
 export interface CreateRunResult {
   run: RunRecord;
@@ -84,73 +67,56 @@ export interface RunPage {
   nextCursor: string | null;
 }
 
-export interface RunRepoDeps {
-  prisma: Db;
-}
+/** Where the repository runs its statements when a call is given no `tx`: the process's pool. */
+export type RunRepoDeps = Pick<Database, 'pool'>;
 
 export type RunRepo = ReturnType<typeof createRunRepo>;
 
-export function createRunRepo({ prisma }: RunRepoDeps) {
+export function createRunRepo({ pool }: RunRepoDeps) {
   return {
     /**
-     * Creates a run with its first event and outbox row in one statement, so that a created run
-     * always has an event. The same idempotency key for the same tenant returns the existing run.
-     * With `maxQueued`, a create past the tenant's quota is QUOTA_EXCEEDED and writes nothing.
+     * Creates a run and appends its first event, run.queued (seq 1, with its outbox row), in one
+     * transaction, so that a created run always has an event; the event goes through the append
+     * statement like every other. The same idempotency key for the same tenant returns the
+     * existing run. With `maxQueued`, a create past the tenant's quota is QUOTA_EXCEEDED and
+     * writes nothing. Runs in the caller's transaction when given `tx`.
      */
-    async create(input: CreateRunInput, tx?: Db): Promise<CreateRunResult> {
-      const { maxQueued } = input;
-      if (maxQueued === undefined) return insertRun(tx ?? prisma, input);
-      // The quota holds under concurrent creates: each of the tenant's creates takes the tenant's
-      // lock first, so its insert (a new statement, so a new snapshot under READ COMMITTED) counts
-      // every queued run committed before it, and no other create of the tenant can commit
-      // between that count and its own commit.
-      const underQuota = async (db: Db): Promise<CreateRunResult> => {
-        await db.$executeRaw`SELECT pg_advisory_xact_lock(${TENANT_QUOTA_LOCK}::int, hashtext(${input.tenant}))`;
-        return insertRun(db, input, maxQueued);
-      };
-      // A burst of one tenant's creates queues on its lock, each holding a pooled connection:
-      // Prisma's default 2 s wait for a connection would turn that queue into errors.
-      return tx
-        ? underQuota(tx)
-        : prisma.$transaction(underQuota, { maxWait: 10_000, timeout: 10_000 });
+    async create(input: CreateRunInput, tx?: TransactionClient): Promise<CreateRunResult> {
+      return tx ? createIn(tx, input) : transaction(pool, (client) => createIn(client, input));
     },
 
     /** The run, if it exists and belongs to the tenant; a malformed id is simply not found. */
-    async find(tenant: string, runId: string, tx?: Db): Promise<RunRecord | null> {
+    async find(tenant: string, runId: string, tx?: Queryable): Promise<RunRecord | null> {
       if (!isRunId(runId)) return null;
-      return (tx ?? prisma).run.findFirst({ where: { id: runId, tenant } });
+      const [run] = await query(tx ?? pool, READ_RUN, [tenant, runId]);
+      return run ?? null;
     },
 
     /** Like `find`, but a missing run is a RunNotFoundError. */
-    async get(tenant: string, runId: string, tx?: Db): Promise<RunRecord> {
+    async get(tenant: string, runId: string, tx?: Queryable): Promise<RunRecord> {
       const run = await this.find(tenant, runId, tx);
       if (!run) throw new RunNotFoundError(runId);
       return run;
     },
 
     /** The run whatever its tenant; for workers, never for requests. */
-    async getById(runId: string, tx?: Db): Promise<RunRecord> {
-      const run = isRunId(runId)
-        ? await (tx ?? prisma).run.findUnique({ where: { id: runId } })
-        : null;
+    async getById(runId: string, tx?: Queryable): Promise<RunRecord> {
+      const [run] = isRunId(runId) ? await query(tx ?? pool, READ_RUN_BY_ID, [runId]) : [];
       if (!run) throw new RunNotFoundError(runId);
       return run;
     },
 
     /** A page of the tenant's runs, newest first (ids are UUIDv7, so id order is creation order). */
-    async list(query: ListRunsQuery, tx?: Db): Promise<RunPage> {
-      const limit = query.limit ?? 50;
-      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-      const runs = await (tx ?? prisma).run.findMany({
-        where: {
-          tenant: query.tenant,
-          ...(query.status ? { status: query.status } : {}),
-          ...(query.graph ? { graph: query.graph } : {}),
-          ...(after ? { id: { lt: after } } : {}),
-        },
-        orderBy: { id: 'desc' },
-        take: limit + 1,
-      });
+    async list(listQuery: ListRunsQuery, tx?: Queryable): Promise<RunPage> {
+      const limit = listQuery.limit ?? 50;
+      const after = listQuery.cursor === undefined ? null : decodeCursor(listQuery.cursor);
+      const runs = await query(tx ?? pool, LIST_RUNS, [
+        listQuery.tenant,
+        listQuery.status ?? null,
+        listQuery.graph ?? null,
+        after,
+        limit + 1,
+      ]);
       const page = runs.slice(0, limit);
       const last = page.at(-1);
       return { runs: page, nextCursor: runs.length > limit && last ? encodeCursor(last.id) : null };
@@ -160,15 +126,10 @@ export function createRunRepo({ prisma }: RunRepoDeps) {
      * Records a cancel request on a run that has not ended (idempotent: the first request's time
      * is kept). The run-worker sees it and ends the run with run.cancelled.
      */
-    async requestCancel(tenant: string, runId: string, tx?: Db): Promise<RunRecord> {
+    async requestCancel(tenant: string, runId: string, tx?: Queryable): Promise<RunRecord> {
       if (!isRunId(runId)) throw new RunNotFoundError(runId);
-      const db = tx ?? prisma;
-      const rows = await db.$queryRaw<RunRecord[]>`
-        UPDATE runs
-           SET cancel_requested_at = COALESCE(cancel_requested_at, now()), updated_at = now()
-         WHERE id = ${runId}::uuid AND tenant = ${tenant} AND finished_at IS NULL
-        RETURNING ${RUN_COLUMNS}`;
-      if (rows[0]) return rows[0];
+      const [run] = await query(tx ?? pool, REQUEST_CANCEL, [tenant, runId]);
+      if (run) return run;
       await this.get(tenant, runId, tx);
       throw new RunTerminalError(runId);
     },
@@ -176,65 +137,40 @@ export function createRunRepo({ prisma }: RunRepoDeps) {
 }
 
 /**
- * Creates a run with its first event and outbox row in one statement, so that a created run always
- * has an event. With `maxQueued` (the caller holds the tenant's quota lock) only while the tenant
- * has fewer queued runs. The same idempotency key for the same tenant returns the existing run.
+ * The create, in the transaction of `tx`: under a quota, the tenant's lock first (LOCK_TENANT_QUOTA
+ * says why), then the run (INSERT_RUN), then its first event through the append statement.
  */
-async function insertRun(
-  db: Db,
-  input: CreateRunInput,
-  maxQueued?: number,
-): Promise<CreateRunResult> {
-  const id = newRunId();
-  // The count stops at the quota: a tenant with a long queue costs no more than a full one.
-  const underQuota =
-    maxQueued === undefined
-      ? Prisma.sql`TRUE`
-      : Prisma.sql`(SELECT count(*) FROM (SELECT 1 FROM runs WHERE tenant = ${input.tenant}
-                     AND status = 'queued' LIMIT ${maxQueued}::int) queued) < ${maxQueued}::int`;
-  // One row whatever happened: the run it created (all columns null when it created none) and
-  // whether the tenant had room. Read in the insert's own snapshot, the room tells a full quota
-  // from a taken key; a count in a later statement could see a run claimed since, and blame the key.
-  const [outcome] = await db.$queryRaw<InsertOutcome[]>`
-    WITH quota AS (
-      SELECT ${underQuota} AS room
-    ), run AS (
-      INSERT INTO runs (id, tenant, graph, graph_version, input, idempotency_key, next_seq)
-      SELECT ${id}::uuid, ${input.tenant}, ${input.graph}, ${input.graphVersion ?? null}::text,
-             ${JSON.stringify(input.input)}::jsonb,
-             ${input.idempotencyKey ?? null}, 2
-        FROM quota
-       WHERE quota.room
-      ON CONFLICT (tenant, idempotency_key) DO NOTHING
-      RETURNING ${RUN_COLUMNS}
-    ), event AS (
-      INSERT INTO run_events (run_id, seq, type, data)
-      SELECT run.id, 1, ${input.firstEvent.type}, ${JSON.stringify(input.firstEvent.data)}::jsonb FROM run
-      RETURNING run_id, seq
-    ), outbox AS (
-      INSERT INTO run_outbox (run_id, seq) SELECT run_id, seq FROM event
-    )
-    SELECT run.*, quota.room AS "underQuota" FROM quota LEFT JOIN run ON TRUE`;
-  if (outcome!.id !== null) {
-    const { underQuota: _room, ...run } = outcome!;
-    return { run, created: true };
+async function createIn(tx: TransactionClient, input: CreateRunInput): Promise<CreateRunResult> {
+  const { maxQueued } = input;
+  if (maxQueued !== undefined) await query(tx, LOCK_TENANT_QUOTA, [input.tenant]);
+  const [outcome] = await query(tx, INSERT_RUN, [
+    newRunId(),
+    input.tenant,
+    input.graph,
+    input.graphVersion ?? null,
+    JSON.stringify(input.input),
+    input.idempotencyKey ?? null,
+    maxQueued ?? null,
+  ]);
+  const { underQuota, ...inserted } = outcome!;
+  if (inserted.id !== null) {
+    const run = inserted;
+    // Unfenced: nobody else can see the run before this transaction commits.
+    const first = await appendEvents(tx, run.id, [input.firstEvent]);
+    // The append moved next_seq past the event; updated_at is the transaction's now(), unchanged.
+    return { run: { ...run, nextSeq: first.lastSeq + 1 }, created: true };
   }
   // The key is taken (ON CONFLICT), or the quota is full. A conflicting row committed before our
   // statement ended, so a plain read sees it; an idempotent repeat is answered even when full.
-  const existing =
+  const [existing] =
     input.idempotencyKey === undefined
-      ? null
-      : await db.run.findFirst({
-          where: { tenant: input.tenant, idempotencyKey: input.idempotencyKey },
-        });
+      ? []
+      : await query(tx, READ_RUN_BY_IDEMPOTENCY_KEY, [input.tenant, input.idempotencyKey]);
   if (existing) return { run: existing, created: false };
-  if (maxQueued !== undefined && !outcome!.underQuota) throw new QuotaExceededError(maxQueued);
+  if (maxQueued !== undefined && !underQuota) throw new QuotaExceededError(maxQueued);
   // The tenant had room, so the key refused the insert, and the run holding it is gone since.
   throw new IdempotentRunVanishedError(input.idempotencyKey);
 }
-
-/** What the create statement answers: the run it created, or nulls; and whether there was room. */
-type InsertOutcome = { underQuota: boolean } & (RunRecord | { [K in keyof RunRecord]: null });
 
 /** Cursors are opaque to clients; today they wrap the last id of the page. */
 function encodeCursor(id: string): string {

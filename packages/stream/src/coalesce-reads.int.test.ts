@@ -76,7 +76,7 @@ describe('coalesceReads', () => {
 
       // Seq 2 commits and is announced as a pointer: A starts a read; B only notes it.
       const { rows } = await testDb.db.pool.query<{ now: Date }>('SELECT clock_timestamp() AS now');
-      await repos.events.append(run.id, [{ type: 'step', data: {} }]);
+      await repos.events.append(run.id, [{ type: 'synthetic.tick', data: { index: 1 } }]);
       await pointer(2);
       // A's read has run on the server (its answer is on the slow way back) ...
       await vi.waitUntil(
@@ -93,7 +93,7 @@ describe('coalesceReads', () => {
       );
       // ... when seq 3 commits and is announced, and B's client reads again. B's read must not be
       // A's, which began before seq 3 existed.
-      await repos.events.append(run.id, [{ type: 'step', data: {} }]);
+      await repos.events.append(run.id, [{ type: 'synthetic.tick', data: { index: 1 } }]);
       await pointer(3);
       await nextOfB();
       // No heartbeat check anywhere in this test: without a fresh read B would idle for ever.

@@ -37,10 +37,14 @@ async function appendAll(runId: string, n: number, batch = 25, terminal = true):
     const size = Math.min(batch, n - i);
     await repos.events.append(
       runId,
-      Array.from({ length: size }, (_, k) => ({ type: 'step', data: { i: i + k } })),
+      Array.from({ length: size }, (_, k) => ({
+        type: 'synthetic.tick' as const,
+        data: { index: i + k + 1 },
+      })),
     );
   }
-  if (terminal) await repos.events.append(runId, [{ type: 'run.completed', data: {} }]);
+  if (terminal)
+    await repos.events.append(runId, [{ type: 'run.completed', data: { output: null } }]);
 }
 
 type Replay = 'published' | 'committed';
@@ -92,8 +96,8 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
       async subscribe(runId, handlers) {
         const subscription = await inner.subscribe(runId, handlers);
         const { firstSeq, lastSeq } = await repos.events.append(runId, [
-          { type: 'step', data: {} },
-          { type: 'step', data: {} },
+          { type: 'synthetic.tick', data: { index: 1 } },
+          { type: 'synthetic.tick', data: { index: 1 } },
         ]);
         const rows = await repos.events.readPage(runId, { fromSeq: firstSeq, toSeq: lastSeq });
         await inner.publish(
@@ -170,10 +174,13 @@ describe.each<Replay>(['published', 'committed'])('followRun, %s replay', (repla
     for (let i = 0; i < 40; i += 10) {
       await repos.events.append(
         run.id,
-        Array.from({ length: 10 }, (_, k) => ({ type: 'step', data: { i: i + k, pad } })),
+        Array.from({ length: 10 }, (_, k) => ({
+          type: 'synthetic.tick' as const,
+          data: { index: i + k + 1, payload: pad },
+        })),
       );
     }
-    await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
+    await repos.events.append(run.id, [{ type: 'run.completed', data: { output: null } }]);
     const bus = createMemoryBus();
     const outbox = startOutboxLoop({ db: testDb.db, bus });
     cleanups.push(() => outbox.stop());
@@ -261,7 +268,7 @@ function downableBus(inner: Bus) {
 
 describe('followRun, published replay', () => {
   const markPublished = (runId: string, upToSeq: number) =>
-    testDb.db.prisma.$transaction((tx) => repos.outbox.markPublished(tx, [{ runId, upToSeq }]));
+    testDb.db.transaction((tx) => repos.outbox.markPublished(tx, [{ runId, upToSeq }]));
 
   async function* iterateUntilEnd(follower: AsyncIterable<RunEventEnvelope[]>) {
     for await (const batch of follower) yield seqs(batch);
@@ -285,7 +292,9 @@ describe('followRun, published replay', () => {
     // The outbox published seq 10 as a pointer; its mark (and 6..9's) has not committed.
     await bus.publish([{ source: 'outbox', runId: run.id, seq: 10 }]);
     expect((await batches.next()).value).toEqual(range(6, 10));
-    const { lastSeq } = await repos.events.append(run.id, [{ type: 'run.completed', data: {} }]);
+    const { lastSeq } = await repos.events.append(run.id, [
+      { type: 'run.completed', data: { output: null } },
+    ]);
     const [row] = await repos.events.readPage(run.id, { fromSeq: lastSeq });
     await bus.publish([{ source: 'outbox', runId: run.id, seq: lastSeq, event: toEnvelope(row!) }]);
     expect((await batches.next()).value).toEqual([11]);

@@ -27,7 +27,7 @@ export interface TestApi {
 
 /** The api's view of the test database's graph registry (no refresh loop: unknown names are re-read). */
 export function testCatalog(testDb: TestDatabaseWithClient) {
-  return createGraphCatalog({ registry: createGraphRegistryRepo({ prisma: testDb.db.prisma }) });
+  return createGraphCatalog({ registry: createGraphRegistryRepo(testDb.db) });
 }
 
 /** Builds the api on a test database and listens on a free loopback port. */
@@ -86,7 +86,7 @@ export interface StreamFixture {
  */
 export async function openFixture(): Promise<StreamFixture> {
   const testDb = await openTestDatabase({ poolSize: 20 });
-  await registerBuiltInGraphs(createGraphRegistryRepo({ prisma: testDb.db.prisma }));
+  await registerBuiltInGraphs(createGraphRegistryRepo(testDb.db));
   const loops: RunningOutbox[] = [];
   const stopOutboxes = async () => {
     for (const loop of loops.splice(0)) await loop.stop();
@@ -121,13 +121,13 @@ export async function appendEvents(
     await repos.events.append(
       runId,
       Array.from({ length: size }, (_, k) => ({
-        type: 'synthetic.event',
-        data: { i: i + k, ...(pad ? { pad } : {}) },
+        type: 'synthetic.tick' as const,
+        data: { index: i + k + 1, ...(pad ? { payload: pad } : {}) },
       })),
     );
   }
   if (options.terminal !== false)
-    await repos.events.append(runId, [{ type: 'run.completed', data: {} }]);
+    await repos.events.append(runId, [{ type: 'run.completed', data: { output: null } }]);
 }
 
 /** 1..n */

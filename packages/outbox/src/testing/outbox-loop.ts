@@ -33,7 +33,7 @@ export function startOutboxLoop(
   const worker = createOutboxWorker(
     {
       db: deps.db,
-      outbox: createOutboxRepo({ prisma: deps.db.prisma }),
+      outbox: createOutboxRepo(deps.db),
       bus: deps.bus,
       logger: quiet,
     },

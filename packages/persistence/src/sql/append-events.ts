@@ -1,3 +1,7 @@
+import type { RunStatus } from '@runstream/events';
+
+import { statement } from './statement.js';
+
 /**
  * Appends a batch of events to a run in one statement (one round trip).
  *
@@ -20,7 +24,21 @@
  * $7 lease owner or NULL (no lease check), $8 expected first seq or NULL (no seq check).
  * Returns one row (first_seq, at) or none when the run is unknown, ended, or fenced off.
  */
-export const APPEND_EVENTS_SQL = `
+export const APPEND_EVENTS = statement<
+  [
+    runId: string,
+    events: string,
+    count: number,
+    terminalStatus: RunStatus | null,
+    error: string | null,
+    output: string | null,
+    leaseOwner: string | null,
+    expectedSeq: number | null,
+  ],
+  { firstSeq: number; at: Date }
+>(
+  'append_events',
+  `
 WITH run AS (
   UPDATE runs
      SET next_seq = next_seq + $3::int,
@@ -44,7 +62,8 @@ WITH run AS (
 ), outbox AS (
   INSERT INTO run_outbox (run_id, seq) SELECT run_id, seq FROM event
 )
-SELECT first_seq, now() AS at FROM run`;
+SELECT first_seq AS "firstSeq", now() AS at FROM run`,
+);
 
 /**
  * Why a fenced append wrote nothing; read only after it did, so it costs nothing on the hot path.
@@ -55,7 +74,18 @@ SELECT first_seq, now() AS at FROM run`;
  * $1 run id, $2 events as a JSON array of {type, data}, $3 number of events, $4 expected first seq.
  * Returns no row for an unknown run.
  */
-export const APPEND_OUTCOME_SQL = `
+export const APPEND_OUTCOME = statement<
+  [runId: string, events: string, count: number, expectedSeq: number],
+  {
+    leaseOwner: string | null;
+    nextSeq: number;
+    finished: boolean;
+    committed: boolean;
+    at: Date | null;
+  }
+>(
+  'append_outcome',
+  `
 SELECT r.lease_owner AS "leaseOwner", r.next_seq AS "nextSeq", r.finished_at IS NOT NULL AS finished,
        (SELECT count(*)::int FROM run_events e
           JOIN jsonb_array_elements($2::jsonb) WITH ORDINALITY AS b(value, ord)
@@ -64,4 +94,5 @@ SELECT r.lease_owner AS "leaseOwner", r.next_seq AS "nextSeq", r.finished_at IS 
        ) = $3::int AS committed,
        (SELECT created_at FROM run_events WHERE run_id = r.id AND seq = $4::int) AS at
   FROM runs r
- WHERE r.id = $1::uuid`;
+ WHERE r.id = $1::uuid`,
+);

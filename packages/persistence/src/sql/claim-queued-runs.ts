@@ -1,7 +1,10 @@
+import { type RunRecord, runColumns } from './run-columns.js';
+import { statement } from './statement.js';
+
 /**
  * Claims up to $2 queued runs for worker $1, leased for $3 ms, fairly across tenants and never
  * more than $4 running runs per tenant. Run it in a transaction right after taking
- * CLAIM_LOCK_SQL, in a statement of its own: the lock serializes claims (across all workers), and
+ * LOCK_CLAIMS, in a statement of its own: the lock serializes claims (across all workers), and
  * a statement that starts after the lock is granted sees every earlier claim committed, so the
  * per-tenant count cannot be raced past the cap (the security review saw one tenant hold every
  * slot). Only a claim moves a run to running; ends and hand-backs only lower the count.
@@ -25,7 +28,19 @@
  *
  * Keeps "a run is executed once": its status changes to running in the statement that claims it.
  */
-export const CLAIM_QUEUED_RUNS_SQL = `
+export const CLAIM_QUEUED_RUNS = statement<
+  [
+    workerId: string,
+    limit: number,
+    leaseMs: number,
+    tenantMaxRunning: number,
+    graphs: string[],
+    versions: (string | null)[],
+  ],
+  RunRecord
+>(
+  'claim_queued_runs',
+  `
 WITH RECURSIVE served AS (
   SELECT DISTINCT ON (graph) graph, version
     FROM unnest($5::text[], $6::text[]) AS s(graph, version) ORDER BY graph
@@ -74,11 +89,11 @@ UPDATE runs r
        started_at = COALESCE(r.started_at, now()), updated_at = now()
   FROM locked
  WHERE r.id = locked.id
-RETURNING r.id, r.tenant, r.graph, r.graph_version AS "graphVersion", r.input, r.status, r.next_seq AS "nextSeq",
-          r.idempotency_key AS "idempotencyKey", r.lease_owner AS "leaseOwner",
-          r.lease_expires_at AS "leaseExpiresAt", r.cancel_requested_at AS "cancelRequestedAt",
-          r.output, r.error, r.created_at AS "createdAt", r.updated_at AS "updatedAt",
-          r.started_at AS "startedAt", r.finished_at AS "finishedAt"`;
+RETURNING ${runColumns('r')}`,
+);
 
-/** Taken before CLAIM_QUEUED_RUNS_SQL, in the same transaction; released at its end. */
-export const CLAIM_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('runstream.claim', 0))`;
+/** Taken before CLAIM_QUEUED_RUNS, in the same transaction; released at its end. */
+export const LOCK_CLAIMS = statement<[]>(
+  'lock_claims',
+  `SELECT pg_advisory_xact_lock(hashtextextended('runstream.claim', 0))`,
+);

@@ -1,3 +1,5 @@
+import { runQueuedEvent } from '@runstream/events';
+
 import { type Repositories, createRepositories } from '../repositories.js';
 
 /** The repositories as the processes wire them (an alias kept short for tests). */
@@ -9,12 +11,13 @@ export async function seedRun(
   repos: Repos,
   overrides: { tenant?: string; graph?: string; idempotencyKey?: string } = {},
 ) {
+  const graph = overrides.graph ?? 'synthetic';
   const { run } = await repos.runs.create({
     tenant: overrides.tenant ?? 'default',
-    graph: overrides.graph ?? 'synthetic',
+    graph,
     input: {},
     idempotencyKey: overrides.idempotencyKey,
-    firstEvent: { type: 'run.queued', data: {} },
+    firstEvent: runQueuedEvent(graph),
   });
   return run;
 }

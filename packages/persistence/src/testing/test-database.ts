@@ -101,7 +101,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return { url: withDatabase(adminUrl, name), name, drop: () => dropDatabase(adminUrl, name) };
 }
 
-/** A test database with the process's Database (Prisma + pool) opened on it. */
+/** A test database with the process's Database (its pool) opened on it. */
 export interface TestDatabaseWithClient extends TestDatabase {
   db: Database;
 }

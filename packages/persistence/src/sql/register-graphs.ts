@@ -1,3 +1,5 @@
+import { statement } from './statement.js';
+
 /**
  * Registers graph versions a worker serves: $1 names, $2 versions, $3 descriptions (NULL for none),
  * $4 input JSON Schemas as JSON text, four arrays of one length; $5 how long, in ms, the worker
@@ -11,7 +13,18 @@
  * CTE does not see `before`'s snapshot change). A change is what the api must hear about at once:
  * the newest live registration of a name may now be another one.
  */
-export const REGISTER_GRAPHS_SQL = `
+export const REGISTER_GRAPHS = statement<
+  [
+    names: string[],
+    versions: string[],
+    descriptions: (string | null)[],
+    inputSchemas: string[],
+    liveForMs: number,
+  ],
+  { name: string; version: string; changed: boolean }
+>(
+  'register_graphs',
+  `
 WITH given AS (
   SELECT name, version, description, input_schema::jsonb AS input_schema
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS g(name, version, description, input_schema)
@@ -28,23 +41,8 @@ WITH given AS (
 )
 SELECT u.name, u.version, NOT coalesce(b.live, false) AS changed
   FROM upserted u LEFT JOIN before b ON b.name = u.name AND b.version = u.version
- ORDER BY u.name`;
-
-/**
- * The newest registration of each graph name ($1 NULL), or of one name ($1): among the versions
- * some worker serves now (live), the one first registered last; when none is live, the one first
- * registered last of all. So a rolling deploy switches the api to the new version as soon as a new
- * worker registers it, and a rollback switches it back once the new workers are gone, while a graph
- * whose workers are all down stays known (its runs wait queued).
- */
-export const NEWEST_GRAPHS_SQL = `
-SELECT DISTINCT ON (name)
-       name, version, description, input_schema AS "inputSchema",
-       first_registered_at AS "firstRegisteredAt", last_seen_at AS "lastSeenAt",
-       live_until > now() AS live
-  FROM graph_registrations
- WHERE $1::text IS NULL OR name = $1::text
- ORDER BY name, live_until > now() DESC, first_registered_at DESC, version`;
+ ORDER BY u.name`,
+);
 
 /** Carries no payload: listeners re-read the registry. Sent after the registration committed. */
 export const GRAPHS_CHANGED_CHANNEL = 'runstream_graphs';
