@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 
 import { type Bus, createBus } from '@runstream/bus';
 import {
-  OUTBOX_WAKEUP_CHANNEL,
   createDatabase,
   createOutboxWakeup,
   createRunEventRepo,
@@ -32,7 +31,6 @@ const db = createDatabase({ url: bench.url, poolSize: 10, applicationName: 'benc
 const runs = createRunRepo({ prisma: db.prisma });
 const events = createRunEventRepo({ prisma: db.prisma, pool: db.pool });
 const wakeup = createOutboxWakeup(db.pool);
-void OUTBOX_WAKEUP_CHANNEL;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

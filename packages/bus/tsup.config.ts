@@ -1,3 +1,3 @@
 import { libraryConfig } from '@runstream/tsup-config';
 
-export default libraryConfig(['src/index.ts', 'src/testing/index.ts']);
+export default libraryConfig(['src/index.ts']);

