@@ -17,20 +17,24 @@ export const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'] as const;
  * The nats-server binary: RUNSTREAM_NATS_SERVER_BIN when set, else the first `nats-server` on PATH,
  * else one in the sbin folders (`SBIN_DIRS`).
  */
-export function findNatsServerBinary(): string | undefined {
-  const explicit = process.env.RUNSTREAM_NATS_SERVER_BIN;
-  if (explicit) return explicit;
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...SBIN_DIRS];
-  for (const dir of dirs) {
-    const candidate = join(dir, 'nats-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Not here.
-    }
+export function findNatsServerBinary(
+  env: NodeJS.ProcessEnv = process.env,
+  sbinDirs: readonly string[] = SBIN_DIRS,
+): string | undefined {
+  const explicit = env.RUNSTREAM_NATS_SERVER_BIN;
+  // An explicit binary that is not there counts as none: the suites skip and say why.
+  if (explicit) return executable(explicit) ? explicit : undefined;
+  const dirs = [...(env.PATH ?? '').split(delimiter).filter(Boolean), ...sbinDirs];
+  return dirs.map((dir) => join(dir, 'nats-server')).find(executable);
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
-  return undefined;
 }
 
 /** How this process can get NATS servers of its own, or why it cannot. */
@@ -58,7 +62,9 @@ export function natsSource(): Promise<NatsSource> {
       return {
         kind: 'none',
         reason:
-          `no nats-server on PATH or in ${SBIN_DIRS.join(':')} (RUNSTREAM_NATS_SERVER_BIN unset) ` +
+          (process.env.RUNSTREAM_NATS_SERVER_BIN
+            ? `RUNSTREAM_NATS_SERVER_BIN (${process.env.RUNSTREAM_NATS_SERVER_BIN}) is not an executable `
+            : `no nats-server on PATH or in ${SBIN_DIRS.join(':')} `) +
           `and no Docker daemon for Testcontainers (${firstLine(error)})`,
       };
     }
