@@ -1,5 +1,9 @@
 import { registerBuiltInGraphs } from '@runstream/graphs/testing';
-import { type FileHooks, type UsedTestDatabase, useTestDatabase } from '@runstream/persistence/testing';
+import {
+  type FileHooks,
+  type UsedTestDatabase,
+  useTestDatabase,
+} from '@runstream/persistence/testing';
 import { type Spawned, logged, processGroup, running, spawnApp } from '@runstream/testkit';
 
 export interface Exit {
