@@ -4,6 +4,7 @@ import { connect as natsConnect } from '@nats-io/transport-node';
 import { loadBusSigningKey } from '@runstream/persistence';
 import { type TestDatabase, createTestDatabase } from '@runstream/persistence/testing';
 import pg from 'pg';
+import { type TestNatsServer, natsForTests, startNatsServer } from '@runstream/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import type { Bus, BusMessage, Subscription } from './bus.js';
@@ -11,7 +12,6 @@ import { createBus } from './create-bus.js';
 import { createMessageCodec } from './message-codec.js';
 import { runChannel } from './postgres-bus.js';
 import { BusError } from './errors.js';
-import { type TestNatsServer, natsForTests, startNatsServer } from '@runstream/testkit';
 
 const withNats = await natsForTests('bus contract on nats');
 

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
+import { type TestNatsServer, natsForTests, startNatsServer } from '@runstream/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import type { Bus, BusLogger, BusMessage } from './bus.js';
 import { createNatsBus } from './nats-bus.js';
-import { type TestNatsServer, natsForTests, startNatsServer } from '@runstream/testkit';
 
 const withNats = await natsForTests('NATS credentials and token');
 

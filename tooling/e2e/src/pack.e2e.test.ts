@@ -334,7 +334,6 @@ export function failureCode(value: unknown): string | undefined {
   /** The same from a CommonJS file: its imports compile to require() and read the .d.cts. */
   const cjsConsumer = `import { RunstreamError, createRunstreamClient } from '@runstream/client';
 import { RunSchema } from '@runstream/contract';
-import { ROOT, spawnNode, stop } from '@runstream/testkit';
 
 const client = createRunstreamClient({ baseUrl: 'http://127.0.0.1:3000' });
 export async function firstFailure(runId: string): Promise<string | undefined> {
