@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/generated/**', '**/node_modules/**', '**/*.config.*', 'bench/**'],
+    ignores: ['**/dist/**', '**/generated/**', '**/node_modules/**', '**/*.config.*'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

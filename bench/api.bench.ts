@@ -16,7 +16,7 @@ import {
   createRunEventRepo,
   createRunRepo,
 } from '@runstream/persistence';
-import { freePort, waitFor } from '@runstream/persistence/testing';
+import { freePort, waitFor } from '@runstream/testkit';
 import pg from 'pg';
 
 import { benchDatabase, median, percentile, printTable, type Row } from './lib.js';

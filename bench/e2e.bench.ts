@@ -14,10 +14,10 @@ import {
   type Cluster,
   type ProbeResult,
   now,
-  pause,
   probeRun,
   startCluster,
 } from '@runstream/faults/harness';
+import { pause } from '@runstream/testkit';
 import pg from 'pg';
 
 import { percentile, printTable, type Row } from './lib.js';

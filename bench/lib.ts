@@ -6,12 +6,8 @@ import { appendFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 
 import { migrate } from '@runstream/persistence';
-import {
-  type TestServer,
-  dropDatabase,
-  startEmbedded,
-  withDatabase,
-} from '@runstream/persistence/testing';
+import { dropDatabase, withDatabase } from '@runstream/persistence/testing';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '@runstream/testkit';
 import pg from 'pg';
 
 export interface BenchDatabase {
@@ -26,8 +22,8 @@ export interface BenchDatabase {
 export async function benchDatabase(): Promise<BenchDatabase> {
   const configured =
     process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-  let server: TestServer | undefined;
-  const adminUrl = configured ?? (server = await startEmbedded()).adminUrl;
+  let server: EmbeddedPostgres | undefined;
+  const adminUrl = configured ?? (server = await startEmbeddedPostgres()).adminUrl;
   const name = `rs_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -39,7 +35,7 @@ export async function benchDatabase(): Promise<BenchDatabase> {
     url,
     async close() {
       await dropDatabase(adminUrl, name);
-      await server?.stop();
+      await server?.close();
     },
   };
 }

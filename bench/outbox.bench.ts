@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { type Bus, createBus } from '@runstream/bus';
 import { runQueuedEvent } from '@runstream/events';
 import {
-  OUTBOX_WAKEUP_CHANNEL,
   createDatabase,
   createOutboxWakeup,
   createRunEventRepo,
@@ -33,7 +32,6 @@ const db = createDatabase({ url: bench.url, poolSize: 10, applicationName: 'benc
 const runs = createRunRepo(db);
 const events = createRunEventRepo(db);
 const wakeup = createOutboxWakeup(db.pool);
-void OUTBOX_WAKEUP_CHANNEL;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

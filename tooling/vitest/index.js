@@ -1,5 +1,9 @@
 // One vitest layout for every package: `unit` (src/**/*.test.ts, no I/O) and `int` (src/**/*.int.test.ts,
-// real PostgreSQL through the persistence package's global setup, and real processes).
+// real PostgreSQL and real processes). The int project's PostgreSQL comes in two steps: the test kit
+// starts a server when TEST_DATABASE_URL is unset (Testcontainers, else embedded) and points
+// TEST_DATABASE_URL at it; then the persistence package's published setup migrates a template there.
+import { fileURLToPath } from 'node:url';
+
 import { defineConfig } from 'vitest/config';
 
 // Workspace packages resolve to their TypeScript sources (see docs/adr/0029): unit tests need no
@@ -8,6 +12,11 @@ import { defineConfig } from 'vitest/config';
 // Spread into a project of one's own config (the e2e and fault suites) for the same resolution.
 const resolve = { conditions: ['@runstream/source'] };
 export const workspaceSources = { resolve, ssr: { resolve } };
+
+/** Resolved here, where the kit is a dependency, rather than from each package that uses this config. */
+const POSTGRES_SERVER_SETUP = fileURLToPath(
+  import.meta.resolve('@runstream/testkit/postgres-global-setup'),
+);
 
 /**
  * @param {{ int?: boolean, intTimeoutMs?: number, database?: boolean }} [options] `database: false`
@@ -31,7 +40,9 @@ export function runstreamVitestConfig(options = {}) {
         name: 'int',
         include: ['src/**/*.int.test.ts'],
         globalSetup:
-          options.database === false ? [] : ['@runstream/persistence/testing/global-setup'],
+          options.database === false
+            ? []
+            : [POSTGRES_SERVER_SETUP, '@runstream/persistence/testing/global-setup'],
         testTimeout: options.intTimeoutMs ?? 60_000,
         hookTimeout: 60_000,
         // Database tests share two cores with PostgreSQL: run files one after another.

@@ -1,9 +1,13 @@
 import { type Bus, createNatsBus, createPostgresBus } from '@runstream/bus';
-import { type TestNatsServer, startNatsServer } from '@runstream/bus/testing';
+import {
+  type TestNatsServer,
+  natsForTests,
+  startNatsServer,
+  startTcpProxy,
+} from '@runstream/testkit';
 import type { RunEventEnvelope } from '@runstream/events';
 import { seedRun } from '@runstream/persistence/testing';
 import { openSse } from '@runstream/stream/testing';
-import { startTcpProxy } from '@runstream/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -15,20 +19,22 @@ import {
   startTestApi,
 } from './testing/harness.js';
 
+const withNats = await natsForTests('the api bus connection to nats');
+
 let fx: StreamFixture;
 let nats: TestNatsServer;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
   fx = await openFixture();
-  nats = await startNatsServer();
+  if (withNats) nats = await startNatsServer();
 });
 afterEach(async () => {
   await fx.stopOutboxes();
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 afterAll(async () => {
-  await nats?.stop();
+  await nats?.close();
   await fx?.close();
 });
 
@@ -74,37 +80,40 @@ const transports: Transport[] = [
   },
 ];
 
-describe.each(transports)("the api's $name bus connection goes silent", (transport) => {
-  it('B1: streams, old and new, follow from the database, each event live within the poll interval, and end exactly', async () => {
-    const proxy = own(await startTcpProxy({ targetPort: transport.port() }));
-    const apiBus = own(await transport.open(proxy.url(transport.url())));
-    // The outbox loop keeps publishing and marking on its own connection.
-    const outboxBus = own(await transport.open(transport.url()));
-    fx.outbox(outboxBus);
-    const { url } = await api(apiBus);
-    const run = await seedRun(fx.repos);
-    const before = openSse(`${url}/v1/runs/${run.id}/events`);
-    await appendEvents(fx.repos, run.id, 20, { terminal: false });
-    await before.waitFor((events) => events.length === 21);
+describe.each(transports.filter((t) => withNats || t.name !== 'nats'))(
+  "the api's $name bus connection goes silent",
+  (transport) => {
+    it('B1: streams, old and new, follow from the database, each event live within the poll interval, and end exactly', async () => {
+      const proxy = own(await startTcpProxy({ targetPort: transport.port() }));
+      const apiBus = own(await transport.open(proxy.url(transport.url())));
+      // The outbox loop keeps publishing and marking on its own connection.
+      const outboxBus = own(await transport.open(transport.url()));
+      fx.outbox(outboxBus);
+      const { url } = await api(apiBus);
+      const run = await seedRun(fx.repos);
+      const before = openSse(`${url}/v1/runs/${run.id}/events`);
+      await appendEvents(fx.repos, run.id, 20, { terminal: false });
+      await before.waitFor((events) => events.length === 21);
 
-    expect(proxy.blackhole()).toBeGreaterThan(0);
-    const during = openSse(`${url}/v1/runs/${run.id}/events`);
-    await during.waitFor((events) => events.length === 21);
-    await appendEvents(fx.repos, run.id, 5, { terminal: false });
-    await during.waitFor((events) => events.length === 26, 5000);
-    // Still the one silent connection: the bus has not come back, the stream polled.
-    expect(proxy.counters.connections).toBe(1);
+      expect(proxy.blackhole()).toBeGreaterThan(0);
+      const during = openSse(`${url}/v1/runs/${run.id}/events`);
+      await during.waitFor((events) => events.length === 21);
+      await appendEvents(fx.repos, run.id, 5, { terminal: false });
+      await during.waitFor((events) => events.length === 26, 5000);
+      // Still the one silent connection: the bus has not come back, the stream polled.
+      expect(proxy.counters.connections).toBe(1);
 
-    // The bus comes back on a new connection (the proxy passes new ones); the rest flows live.
-    await appendEvents(fx.repos, run.id, 30, { batch: 3 });
-    await Promise.all([before.closed, during.closed]);
-    expect(seqs(before.events)).toEqual(range(1, 57));
-    expect(seqs(during.events)).toEqual(range(1, 57));
-    expect(proxy.counters.connections).toBeGreaterThan(1);
-  });
-});
+      // The bus comes back on a new connection (the proxy passes new ones); the rest flows live.
+      await appendEvents(fx.repos, run.id, 30, { batch: 3 });
+      await Promise.all([before.closed, during.closed]);
+      expect(seqs(before.events)).toEqual(range(1, 57));
+      expect(seqs(during.events)).toEqual(range(1, 57));
+      expect(proxy.counters.connections).toBeGreaterThan(1);
+    });
+  },
+);
 
-describe('the NATS server is gone (SIGKILL) and stays gone', () => {
+describe.runIf(withNats)('the NATS server is gone (SIGKILL) and stays gone', () => {
   it('B1: a new stream replays and follows committed events from the database and ends after the terminal event', async () => {
     const apiBus = own(await createNatsBus({ url: nats.url, subscribeTimeoutMs: 500 }));
     // Nothing can be published while the bus is gone: committed replay is what keeps streams going.

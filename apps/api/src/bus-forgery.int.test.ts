@@ -1,6 +1,6 @@
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { type Bus, createBus } from '@runstream/bus';
-import { type TestNatsServer, startNatsServer } from '@runstream/bus/testing';
+import { type TestNatsServer, natsForTests, startNatsServer } from '@runstream/testkit';
 import { loadBusSigningKey } from '@runstream/persistence';
 import { seedRun } from '@runstream/persistence/testing';
 import { openSse } from '@runstream/stream/testing';
@@ -14,6 +14,8 @@ import {
   range,
   startTestApi,
 } from './testing/harness.js';
+
+const withNats = await natsForTests('bus message authentication (nats)');
 
 // End to end through the api on the NATS bus: the broker is shared infrastructure, and any of
 // its clients can publish on a run's subject. Only the committed event may ever reach a client.
@@ -37,7 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.close();
   await bus?.close();
-  await nats?.stop();
+  await nats?.close();
   await fx?.close();
 });
 
@@ -52,7 +54,7 @@ async function publishRaw(subject: string, payload: string): Promise<void> {
   }
 }
 
-describe('bus message authentication', () => {
+describe.runIf(withNats)('bus message authentication', () => {
   it('security row 102: a forged run.completed with seq = last + 1 on a live stream’s subject never reaches the client, and the stream goes on with the real events', async () => {
     fx.outbox(bus);
     const run = await seedRun(fx.repos);

@@ -1,25 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 
+import { type AppName, freePort, occupyPort, processGroup, spawnApp } from '@runstream/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { freePort, occupyPort } from '@runstream/persistence/testing';
 import { openSse } from '@runstream/stream/testing';
 
 import { type StreamFixture, openFixture, range } from './testing/harness.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const app = (name: string) => `${root}apps/${name}/dist/main.js`;
-
 let fx: StreamFixture;
-const children: ChildProcess[] = [];
+const group = processGroup();
 
 beforeAll(async () => {
   fx = await openFixture();
 });
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterEach(() => group.killAll());
 afterAll(async () => {
   await fx.close();
 });
@@ -30,23 +24,16 @@ interface Spawned {
   exit: Promise<{ code: number | null; stderr: string; output: string }>;
 }
 
-function start(name: string, env: Record<string, string>): Spawned {
-  const child = spawn(process.execPath, [app(name)], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    output += chunk.toString();
-  });
-  const exit = new Promise<{ code: number | null; stderr: string; output: string }>((resolve) =>
-    child.once('exit', (code) => resolve({ code, stderr, output })),
+function start(name: AppName, env: Record<string, string>): Spawned {
+  const spawned = group.add(
+    spawnApp(name, { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env } }),
   );
-  return { child, exit };
+  const exit = spawned.exited.then(({ code }) => ({
+    code,
+    stderr: spawned.stderr(),
+    output: spawned.output(),
+  }));
+  return { child: spawned.child, exit };
 }
 
 /** A failed start: exit code 1 and one line on stderr, `VARIABLE: problem`, and nothing else at all. */

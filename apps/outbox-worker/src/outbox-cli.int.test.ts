@@ -2,29 +2,18 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { loadBusSigningKey } from '@runstream/persistence';
-import {
-  type Repos,
-  type TestDatabaseWithClient,
-  createRepos,
-  openTestDatabase,
-  seedRun,
-} from '@runstream/persistence/testing';
+import { seedRun, useTestDatabase } from '@runstream/persistence/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { killAllWorkers, spawnWorker } from './testing/harness.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-let t: TestDatabaseWithClient;
-let repos: Repos;
+const t = useTestDatabase({ beforeAll, afterAll }, { poolSize: 4 });
+const repos = t.repos;
 
-beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 4 });
-  repos = createRepos(t.db);
-});
 afterAll(async () => {
   await killAllWorkers();
-  await t?.drop();
 });
 afterEach(async () => killAllWorkers());
 beforeEach(async () => {

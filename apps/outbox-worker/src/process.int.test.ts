@@ -1,10 +1,5 @@
-import {
-  type TestDatabaseWithClient,
-  freePort,
-  occupyPort,
-  openTestDatabase,
-  refuseConnections,
-} from '@runstream/persistence/testing';
+import { refuseConnections, useTestDatabase } from '@runstream/persistence/testing';
+import { freePort, occupyPort } from '@runstream/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import {
@@ -14,14 +9,10 @@ import {
   takeWorkerOutputs,
 } from './testing/harness.js';
 
-let t: TestDatabaseWithClient;
+const t = useTestDatabase({ beforeAll, afterAll }, { poolSize: 2 });
 
-beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 2 });
-});
 afterAll(async () => {
   await killAllWorkers();
-  await t?.drop();
 });
 afterEach(async (context) => {
   await killAllWorkers();

@@ -3,34 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { createGraphCatalog, createRun } from '@runstream/graph-catalog';
-import { registerBuiltInGraphs } from '@runstream/graphs/testing';
-import {
-  type Repos,
-  type TestDatabaseWithClient,
-  createRepos,
-  occupyPort,
-  openTestDatabase,
-  readRunEvents,
-  refuseConnections,
-} from '@runstream/persistence/testing';
+import { readRunEvents, refuseConnections } from '@runstream/persistence/testing';
+import { occupyPort } from '@runstream/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { type WorkerProcess, killAll, spawnWorker } from './testing/worker-process.js';
+import { type WorkerProcess, spawnWorker, useWorkerDatabase } from './testing/worker-process.js';
 
-let t: TestDatabaseWithClient;
-let repos: Repos;
-
-beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 4 });
-  repos = createRepos(t.db);
-  // The runs are created before any worker starts: register the built-ins as a worker would.
-  await registerBuiltInGraphs(repos.graphs);
-});
-afterEach(async () => {
-  await killAll();
-  await t.db.pool.query('DELETE FROM runs');
-});
-afterAll(async () => t?.drop());
+const t = useWorkerDatabase({ beforeAll, afterAll, afterEach }, { poolSize: 4 });
+const repos = t.repos;
 
 const poll = { timeout: 20_000, interval: 25 };
 

@@ -1,33 +1,11 @@
 import { createGraphCatalog, createRun } from '@runstream/graph-catalog';
-import { registerBuiltInGraphs } from '@runstream/graphs/testing';
-import {
-  type Repos,
-  type RunEventRow,
-  type TestDatabaseWithClient,
-  assertEndedRun,
-  createRepos,
-  openTestDatabase,
-  readRunEvents,
-} from '@runstream/persistence/testing';
+import { type RunEventRow, assertEndedRun, readRunEvents } from '@runstream/persistence/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { killAll, spawnWorker } from './testing/worker-process.js';
+import { spawnWorker, useWorkerDatabase } from './testing/worker-process.js';
 
-let t: TestDatabaseWithClient;
-let repos: Repos;
-
-beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 6 });
-  repos = createRepos(t.db);
-  // The runs are created before any worker starts: register the built-ins as a worker would.
-  await registerBuiltInGraphs(repos.graphs);
-});
-afterEach(async () => {
-  await killAll();
-  // Each test starts from an empty queue, so that a run left over cannot be claimed by the next test's workers.
-  await t.db.pool.query('DELETE FROM runs');
-});
-afterAll(async () => t?.drop());
+const t = useWorkerDatabase({ beforeAll, afterAll, afterEach }, { poolSize: 6 });
+const repos = t.repos;
 
 /** How long and how often the tests poll the database or a worker's output for a condition. */
 const poll = { timeout: 20_000, interval: 25 };

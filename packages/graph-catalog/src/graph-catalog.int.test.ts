@@ -1,25 +1,15 @@
-import {
-  type Repos,
-  type TestDatabaseWithClient,
-  createRepos,
-  openTestDatabase,
-} from '@runstream/persistence/testing';
+import { useTestDatabase } from '@runstream/persistence/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { RunInputError, createGraphCatalog, createRun } from './index.js';
 
-let t: TestDatabaseWithClient;
-let repos: Repos;
+const t = useTestDatabase({ beforeAll, afterAll }, { poolSize: 4 });
+const repos = t.repos;
 
-beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 4 });
-  repos = createRepos(t.db);
-});
 beforeEach(async () => {
   await t.db.pool.query('DELETE FROM runs');
   await t.db.pool.query('DELETE FROM graph_registrations');
 });
-afterAll(async () => t?.drop());
 
 /** echo's input as zod writes `z.strictObject({ text: z.string().min(1).max(10) })`. */
 const echoSchema = {

@@ -1,16 +1,11 @@
 import { RunInputError } from '@runstream/graph-catalog';
 import { runGraph } from '@runstream/orchestrator/testing';
-import { type TestDatabaseWithClient, openTestDatabase } from '@runstream/persistence/testing';
+import { useTestDatabase } from '@runstream/persistence/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { demoGraph, syntheticGraph } from './index.js';
 
-let t: TestDatabaseWithClient;
-
-beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 6 });
-});
-afterAll(async () => t?.drop());
+const t = useTestDatabase({ beforeAll, afterAll }, { poolSize: 6 });
 
 describe('demo', () => {
   it('plans, calls a tool, streams its answer, and ends with it', async () => {

@@ -10,15 +10,12 @@ import {
   createRepositories,
 } from '@runstream/persistence';
 import {
-  type Repos,
   type RunEventRow,
-  type TestDatabaseWithClient,
   assertEndedRun,
-  createRepos,
-  openTestDatabase,
   readRunEvents,
-  startPostgresProxy,
+  useTestDatabase,
 } from '@runstream/persistence/testing';
+import { startPostgresProxy } from '@runstream/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 
@@ -30,8 +27,8 @@ import {
   defineGraph,
 } from './index.js';
 
-let t: TestDatabaseWithClient;
-let repos: Repos;
+const t = useTestDatabase({ beforeAll, afterAll }, { poolSize: 12 });
+const repos = t.repos;
 let appends = 0;
 let countingEvents: RunEventRepo;
 const workers: RunWorker[] = [];
@@ -187,8 +184,6 @@ function newGate() {
 }
 
 beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 12 });
-  repos = createRepos(t.db);
   // As a worker of these graphs does at start, so that runs of them can be created at once.
   await repos.graphs.register(registry.registrations(), { liveForMs: 3_600_000 });
   countingEvents = {
@@ -202,7 +197,6 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop({ drainMs: 0 })));
 });
-afterAll(async () => t?.drop());
 
 function startWorker(
   options: Parameters<typeof createRunWorker>[1] = {},

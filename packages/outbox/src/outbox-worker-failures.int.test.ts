@@ -1,34 +1,33 @@
 import { type Bus, type BusMessage, createBus, createNatsBus } from '@runstream/bus';
-import { type TestNatsServer, startNatsServer } from '@runstream/bus/testing';
-import { createOutboxRepo, loadBusSigningKey } from '@runstream/persistence';
 import {
-  type Repos,
-  type TestDatabaseWithClient,
-  createRepos,
-  openTestDatabase,
-  seedRun,
-} from '@runstream/persistence/testing';
+  type TcpProxy,
+  type TestNatsServer,
+  natsForTests,
+  startNatsServer,
+  startTcpProxy,
+} from '@runstream/testkit';
+import { createOutboxRepo, loadBusSigningKey } from '@runstream/persistence';
+import { seedRun, useTestDatabase } from '@runstream/persistence/testing';
 import { createLogger } from '@runstream/runtime';
-import { type TcpProxy, startTcpProxy } from '@runstream/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { type OutboxWorkerOptions, createOutboxWorker } from './outbox-worker.js';
 import { type Collector, createCollector } from './testing/index.js';
 
+const withNats = await natsForTests('A3 large backlog over a slow link to nats');
+
 // The worker runs in this process so that the fault sits exactly where the review found it:
 // between the bus's publishing connection and PostgreSQL (a TCP proxy), or on the server
 // (pg_cancel_backend), while the claim and the mark go straight to the database.
 
-let t: TestDatabaseWithClient;
-let repos: Repos;
+const t = useTestDatabase({ beforeAll, afterAll }, { poolSize: 8 });
+const repos = t.repos;
 let subscriber: Bus;
 let proxy: TcpProxy;
 let signingKey: Buffer;
 const stops: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 8 });
-  repos = createRepos(t.db);
   signingKey = await loadBusSigningKey(t.db.pool);
   subscriber = await createBus(
     { kind: 'postgres' },
@@ -37,7 +36,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await subscriber?.close();
-  await t?.drop();
 });
 beforeEach(async () => {
   proxy = await startTcpProxy({ targetPort: Number(new URL(t.url).port) });
@@ -244,73 +242,78 @@ describe('B4: an orphan outbox row (its event row missing) never blocks a claim 
   });
 });
 
-describe('A3: a large backlog over a slow link to NATS always makes progress', () => {
-  let nats: TestNatsServer;
-  beforeAll(async () => {
-    nats = await startNatsServer();
-  });
-  afterAll(async () => nats?.stop());
-
-  async function openNats(options: { flushTimeoutMs?: number; minBytesPerSecond?: number } = {}) {
-    const nproxy = await startTcpProxy({ targetPort: nats.port });
-    stops.push(() => nproxy.close());
-    nproxy.bandwidth(400_000);
-    const publisher = await createNatsBus({
-      url: nproxy.url(nats.url),
-      name: 'a3-pub',
-      signingKey,
-      ...options,
+describe.runIf(withNats)(
+  'A3: a large backlog over a slow link to NATS always makes progress',
+  () => {
+    let nats: TestNatsServer;
+    beforeAll(async () => {
+      nats = await startNatsServer();
     });
-    const natsSubscriber = await createBus(
-      { kind: 'nats', url: nats.url },
-      { databaseUrl: t.url, signingKey },
-    );
-    stops.push(() => publisher.close());
-    stops.push(() => natsSubscriber.close());
-    return { publisher: observe(publisher), natsSubscriber };
-  }
+    afterAll(async () => nats?.close());
 
-  // The link alone needs 6.5 s for the backlog; a loaded machine needs more. The bound that matters
-  // is the count of failed publishes, not the time.
-  it(
-    'A3: 2.6 MB over a 400 KB/s link: every event published and marked, no endless retry of the same batch',
-    {
-      timeout: 150_000,
-    },
-    async () => {
-      const { publisher, natsSubscriber } = await openNats();
-      const collector = createCollector(natsSubscriber, repos.events);
-      const ids = await backlog(collector, 8, 50, 6500);
-      startWorker(publisher.bus);
-      await expectAllPublishedNothingCounted(collector, ids, 120_000);
-      // Before: a fixed 5 s flush deadline refused the 2.6 MB claim on every try, for ever. Now the
-      // deadline fits the bytes; on a loaded machine a try may still fail (a timeout, or pings stuck
-      // behind the data making the connection stale), and each failure halves the next claims, so
-      // failures stay few.
-      expect(publisher.errors.length).toBeLessThanOrEqual(10);
-    },
-  );
-
-  it(
-    'A3: on a link slower than the bus allows for, a timed-out publish makes the next claims smaller until they pass',
-    {
-      timeout: 150_000,
-    },
-    async () => {
-      // The bus gives each byte 1/8 MiB/s: the 400 KB/s link is 20x slower than it allows for.
-      const { publisher, natsSubscriber } = await openNats({
-        flushTimeoutMs: 300,
-        minBytesPerSecond: 8 * 1024 * 1024,
+    async function openNats(options: { flushTimeoutMs?: number; minBytesPerSecond?: number } = {}) {
+      const nproxy = await startTcpProxy({ targetPort: nats.port });
+      stops.push(() => nproxy.close());
+      nproxy.bandwidth(400_000);
+      const publisher = await createNatsBus({
+        url: nproxy.url(nats.url),
+        name: 'a3-pub',
+        signingKey,
+        ...options,
       });
-      const collector = createCollector(natsSubscriber, repos.events);
-      const ids = await backlog(collector, 4, 25, 4000);
-      startWorker(publisher.bus, { backoffMaxMs: 1000 });
-      await expectAllPublishedNothingCounted(collector, ids, 120_000);
-      expect(publisher.errors.some((e) => e.code === 'PUBLISH_TIMEOUT')).toBe(true);
-      // Bus-wide failures only (a stale connection may come with the timeouts on a loaded machine).
-      expect(
-        publisher.errors.every((e) => e.code === 'PUBLISH_TIMEOUT' || e.code === 'BUS_UNAVAILABLE'),
-      ).toBe(true);
-    },
-  );
-});
+      const natsSubscriber = await createBus(
+        { kind: 'nats', url: nats.url },
+        { databaseUrl: t.url, signingKey },
+      );
+      stops.push(() => publisher.close());
+      stops.push(() => natsSubscriber.close());
+      return { publisher: observe(publisher), natsSubscriber };
+    }
+
+    // The link alone needs 6.5 s for the backlog; a loaded machine needs more. The bound that matters
+    // is the count of failed publishes, not the time.
+    it(
+      'A3: 2.6 MB over a 400 KB/s link: every event published and marked, no endless retry of the same batch',
+      {
+        timeout: 150_000,
+      },
+      async () => {
+        const { publisher, natsSubscriber } = await openNats();
+        const collector = createCollector(natsSubscriber, repos.events);
+        const ids = await backlog(collector, 8, 50, 6500);
+        startWorker(publisher.bus);
+        await expectAllPublishedNothingCounted(collector, ids, 120_000);
+        // Before: a fixed 5 s flush deadline refused the 2.6 MB claim on every try, for ever. Now the
+        // deadline fits the bytes; on a loaded machine a try may still fail (a timeout, or pings stuck
+        // behind the data making the connection stale), and each failure halves the next claims, so
+        // failures stay few.
+        expect(publisher.errors.length).toBeLessThanOrEqual(10);
+      },
+    );
+
+    it(
+      'A3: on a link slower than the bus allows for, a timed-out publish makes the next claims smaller until they pass',
+      {
+        timeout: 150_000,
+      },
+      async () => {
+        // The bus gives each byte 1/8 MiB/s: the 400 KB/s link is 20x slower than it allows for.
+        const { publisher, natsSubscriber } = await openNats({
+          flushTimeoutMs: 300,
+          minBytesPerSecond: 8 * 1024 * 1024,
+        });
+        const collector = createCollector(natsSubscriber, repos.events);
+        const ids = await backlog(collector, 4, 25, 4000);
+        startWorker(publisher.bus, { backoffMaxMs: 1000 });
+        await expectAllPublishedNothingCounted(collector, ids, 120_000);
+        expect(publisher.errors.some((e) => e.code === 'PUBLISH_TIMEOUT')).toBe(true);
+        // Bus-wide failures only (a stale connection may come with the timeouts on a loaded machine).
+        expect(
+          publisher.errors.every(
+            (e) => e.code === 'PUBLISH_TIMEOUT' || e.code === 'BUS_UNAVAILABLE',
+          ),
+        ).toBe(true);
+      },
+    );
+  },
+);

@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadBusSigningKey, rotateBusSigningKey } from './bus-signing-key.js';
-import { type TestDatabaseWithClient, openTestDatabase } from './testing/index.js';
+import { useTestDatabase } from './testing/index.js';
 
-let t: TestDatabaseWithClient;
-beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 2 });
-});
-afterAll(async () => t?.drop());
+const t = useTestDatabase({ beforeAll, afterAll }, { poolSize: 2 });
 
 describe('the bus signing key', () => {
   it('is made by the migration: 32 random bytes, the same for every process that loads it', async () => {

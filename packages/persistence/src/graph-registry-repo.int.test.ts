@@ -1,27 +1,17 @@
 import pg from 'pg';
+import { waitFor } from '@runstream/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { GRAPHS_CHANGED_CHANNEL, type GraphRegistration } from './graph-registry-repo.js';
-import {
-  type Repos,
-  type TestDatabaseWithClient,
-  createRepos,
-  openTestDatabase,
-  waitFor,
-} from './testing/index.js';
+import { useTestDatabase } from './testing/index.js';
 
-let t: TestDatabaseWithClient;
-let repos: Repos;
+const t = useTestDatabase({ beforeAll, afterAll }, { poolSize: 4 });
+const repos = t.repos;
 
-beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 4 });
-  repos = createRepos(t.db);
-});
 beforeEach(async () => {
   await t.db.pool.query('DELETE FROM runs');
   await t.db.pool.query('DELETE FROM graph_registrations');
 });
-afterAll(async () => t?.drop());
 
 const schema = (required: string[]) => ({ type: 'object', properties: {}, required });
 const echoV1: GraphRegistration = { name: 'echo', version: 'v1', inputSchema: schema(['text']) };

@@ -1,22 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { NewEvent } from './run-event-repo.js';
-import {
-  type Repos,
-  type TestDatabaseWithClient,
-  createRepos,
-  openTestDatabase,
-  seedRun,
-} from './testing/index.js';
+import { seedRun, useTestDatabase } from './testing/index.js';
 
-let t: TestDatabaseWithClient;
-let repos: Repos;
-
-beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 12 });
-  repos = createRepos(t.db);
-});
-afterAll(async () => t?.drop());
+const t = useTestDatabase({ beforeAll, afterAll }, { poolSize: 12 });
+const repos = t.repos;
 
 const delta = (i: number): NewEvent => ({ type: 'text.delta', data: { text: String(i) } });
 

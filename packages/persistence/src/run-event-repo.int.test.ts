@@ -1,3 +1,4 @@
+import { startPostgresProxy } from '@runstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { NewEvent } from './run-event-repo.js';
@@ -10,26 +11,13 @@ import {
   isTransientDatabaseError,
 } from './errors.js';
 import { createRepositories } from './repositories.js';
-import {
-  type Repos,
-  type TestDatabaseWithClient,
-  createRepos,
-  openTestDatabase,
-  seedRun,
-  startPostgresProxy,
-} from './testing/index.js';
+import { seedRun, useTestDatabase } from './testing/index.js';
 
 /** What the claims here serve: seedRun's graph, at any version. */
 const SYNTHETIC = [{ name: 'synthetic' }];
 
-let t: TestDatabaseWithClient;
-let repos: Repos;
-
-beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 12 });
-  repos = createRepos(t.db);
-});
-afterAll(async () => t?.drop());
+const t = useTestDatabase({ beforeAll, afterAll }, { poolSize: 12 });
+const repos = t.repos;
 
 async function seqsOf(runId: string): Promise<number[]> {
   const rows = await t.db.pool.query<{ seq: number }>(

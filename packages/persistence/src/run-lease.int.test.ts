@@ -1,24 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  type Repos,
-  type TestDatabaseWithClient,
-  createRepos,
-  openTestDatabase,
-  seedRun,
-} from './testing/index.js';
+import { seedRun, useTestDatabase } from './testing/index.js';
 
 /** What the claims here serve: seedRun's graph, at any version. */
 const SYNTHETIC = [{ name: 'synthetic' }];
 
-let t: TestDatabaseWithClient;
-let repos: Repos;
-
-beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 12 });
-  repos = createRepos(t.db);
-});
-afterAll(async () => t?.drop());
+const t = useTestDatabase({ beforeAll, afterAll }, { poolSize: 12 });
+const repos = t.repos;
 
 async function clearQueue(): Promise<void> {
   await t.db.pool.query(`DELETE FROM runs`);

@@ -2,22 +2,10 @@ import { runQueuedEvent } from '@runstream/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { IdempotentRunVanishedError, RunNotFoundError, RunTerminalError } from './errors.js';
-import {
-  type Repos,
-  type TestDatabaseWithClient,
-  createRepos,
-  openTestDatabase,
-  seedRun,
-} from './testing/index.js';
+import { seedRun, useTestDatabase } from './testing/index.js';
 
-let t: TestDatabaseWithClient;
-let repos: Repos;
-
-beforeAll(async () => {
-  t = await openTestDatabase();
-  repos = createRepos(t.db);
-});
-afterAll(async () => t?.drop());
+const t = useTestDatabase({ beforeAll, afterAll });
+const repos = t.repos;
 
 const queued = runQueuedEvent('synthetic');
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import internals from '@prisma/internals';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type TestDatabaseWithClient, openTestDatabase } from './testing/index.js';
+import { useTestDatabase } from './testing/index.js';
 
 const schemaPath = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -46,11 +46,7 @@ function expectedType(
   return mapped;
 }
 
-let t: TestDatabaseWithClient;
-beforeAll(async () => {
-  t = await openTestDatabase({ poolSize: 1 });
-});
-afterAll(async () => t?.drop());
+const t = useTestDatabase({ beforeAll, afterAll }, { poolSize: 1 });
 
 describe('schema.prisma against the migrated database', () => {
   it('has every model field as a column of the right type and nullability, and every enum value', async () => {

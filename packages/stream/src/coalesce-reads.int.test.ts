@@ -1,27 +1,15 @@
 import { createMemoryBus } from '@runstream/bus';
 import type { RunEventEnvelope } from '@runstream/events';
-import { createDatabase } from '@runstream/persistence';
-import {
-  type Repos,
-  type TestDatabaseWithClient,
-  createRepos,
-  openTestDatabase,
-  seedRun,
-} from '@runstream/persistence/testing';
+import { createDatabase, createRepositories } from '@runstream/persistence';
+import { seedRun, useTestDatabase } from '@runstream/persistence/testing';
 import { startTcpProxy } from '@runstream/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { coalesceReads } from './coalesce-reads.js';
 import { followRun } from './follow-run.js';
 
-let testDb: TestDatabaseWithClient;
-let repos: Repos;
-
-beforeAll(async () => {
-  testDb = await openTestDatabase();
-  repos = createRepos(testDb.db);
-});
-afterAll(async () => testDb?.drop());
+const testDb = useTestDatabase({ beforeAll, afterAll });
+const repos = testDb.repos;
 
 /** One way of the slow link between the followers and PostgreSQL. */
 const LATENCY_MS = 1000;
@@ -38,7 +26,7 @@ describe('coalesceReads', () => {
     const controller = new AbortController();
     let b: AsyncIterator<RunEventEnvelope[]> | undefined;
     try {
-      const reads = coalesceReads(createRepos(slow).events);
+      const reads = coalesceReads(createRepositories(slow).events);
       const bus = createMemoryBus();
       const run = await seedRun(repos);
       const pointer = (seq: number) => bus.publish([{ source: 'outbox', runId: run.id, seq }]);

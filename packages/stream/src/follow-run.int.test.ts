@@ -4,31 +4,18 @@ import { type Bus, type SubscriptionHandlers, createMemoryBus } from '@runstream
 import { type MessageFate, cycle, when, withMessageFaults } from '@runstream/bus/testing';
 import type { RunEventEnvelope } from '@runstream/events';
 import { startOutboxLoop } from '@runstream/outbox/testing';
-import {
-  type Repos,
-  type TestDatabaseWithClient,
-  createRepos,
-  openTestDatabase,
-  seedRun,
-} from '@runstream/persistence/testing';
+import { seedRun, useTestDatabase } from '@runstream/persistence/testing';
 import { toEnvelope } from '@runstream/persistence';
 
 import { followRun } from './follow-run.js';
 import { MAX_SEQ } from './start-point.js';
 
-let testDb: TestDatabaseWithClient;
-let repos: Repos;
+const testDb = useTestDatabase({ beforeAll, afterAll });
+const repos = testDb.repos;
 const cleanups: (() => Promise<void>)[] = [];
 
-beforeAll(async () => {
-  testDb = await openTestDatabase();
-  repos = createRepos(testDb.db);
-});
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await testDb.drop();
 });
 
 async function appendAll(runId: string, n: number, batch = 25, terminal = true): Promise<void> {

@@ -21,7 +21,7 @@ export function createAppLog(
   });
   return (line) => {
     if (line === '') return;
-    const text = line.startsWith('{') ? pretty(line) : `${line}\n`;
+    const text = pretty(line);
     for (const part of text.trimEnd().split('\n')) options.write(`${label} ${part}\n`);
   };
 }

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 
 import { type ReceivedRunEvent, createRunstreamClient } from '@runstream/client';
-import { waitFor } from '@runstream/persistence/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ROOT, spawnNode } from './processes.js';
+import { ROOT, spawnNode, waitFor } from '@runstream/testkit';
+
 import { type Stack, startStack } from './stack.js';
 
 const CLI = join(ROOT, 'packages', 'client', 'dist', 'cli.js');

@@ -19,13 +19,10 @@ import { registerBuiltInGraphs } from '@runstream/graphs/testing';
 import {
   type TestDatabaseWithClient,
   createRepos,
-  freePort,
   openTestDatabase,
-  waitFor,
 } from '@runstream/persistence/testing';
+import { ROOT, type Spawned, freePort, spawnNode, stop, waitFor } from '@runstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { ROOT, type Spawned, spawnNode, stop } from './processes.js';
 
 const run = promisify(execFile);
 

@@ -3,15 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import {
-  type TestDatabaseWithClient,
-  freePort,
-  openTestDatabase,
-} from '@runstream/persistence/testing';
-import { waitFor } from '@runstream/testkit';
+import { type TestDatabaseWithClient, openTestDatabase } from '@runstream/persistence/testing';
+import { ROOT, type Spawned, freePort, spawnNode, stop, waitFor } from '@runstream/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-
-import { ROOT, type Spawned, spawnNode, stop } from './processes.js';
 
 /**
  * Graphs are plugins: the api, started first and never restarted, learns each graph from the

@@ -7,9 +7,8 @@ import { promisify } from 'node:util';
 
 import { createGraphCatalog, createRun } from '@runstream/graph-catalog';
 import { createRepos, openTestDatabase } from '@runstream/persistence/testing';
+import { ROOT, spawnNode, stop } from '@runstream/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-
-import { ROOT, spawnNode, stop } from './processes.js';
 
 const exec = promisify(execFile);
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');

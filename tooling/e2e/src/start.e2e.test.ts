@@ -3,10 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { createRunstreamClient } from '@runstream/client';
-import { freePort, waitFor } from '@runstream/persistence/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-
-import { ROOT, type Spawned, descendants, isAlive, spawnNode, stop } from './processes.js';
+import {
+  ROOT,
+  type Spawned,
+  descendants,
+  freePort,
+  isAlive,
+  spawnNode,
+  stop,
+  waitFor,
+} from '@runstream/testkit';
 
 /** `pnpm start` without pnpm around it, so that signals reach it as they do from a terminal. */
 const START = ['--import', 'tsx', 'tooling/dev/src/start.ts'];

@@ -5,10 +5,13 @@ import { createRunstreamClient } from '@runstream/client';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ROOT } from './processes.js';
+import { ROOT } from '@runstream/testkit';
+
 import { type Stack, startStack } from './stack.js';
 
-// Debian's chromium (CHROMIUM_PATH for another), headless, with no sandbox, GPU or background traffic.
+// CHROMIUM_PATH names the browser (CI on GitHub sets it to the Chromium that `playwright-core
+// install chromium` fetched); else Debian's chromium package. The flags are what a headless
+// Chromium in a container or as root needs.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = [
   '--headless',

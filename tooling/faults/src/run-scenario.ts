@@ -4,16 +4,15 @@ import { setMaxListeners } from 'node:events';
 import { createRunstreamClient } from '@runstream/client';
 import pg from 'pg';
 
+import { pause, waitFor } from '@runstream/testkit';
 import {
   type Cluster,
   type LiveCanary,
   ROLES,
   type Role,
   between,
-  pause,
   probeRun,
   startLiveCanary,
-  waitFor,
 } from './harness/index.js';
 import {
   type ExpectedEnd,

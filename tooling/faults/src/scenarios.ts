@@ -1,7 +1,7 @@
 import { createRunstreamClient } from '@runstream/client';
-import type { TcpProxy } from '@runstream/testkit';
 import pg from 'pg';
 
+import { type TcpProxy, pause, waitFor } from '@runstream/testkit';
 import {
   type BusKind,
   type Cluster,
@@ -9,10 +9,8 @@ import {
   type Role,
   between,
   floodWrongKeys,
-  pause,
   probeRun,
   startSlowloris,
-  waitFor,
 } from './harness/index.js';
 import {
   type ExpectedEnd,

