@@ -53,15 +53,13 @@ export interface TracerFence {
 
 export interface TracerOptions {
   /**
-   * Buffered events that trigger an append at once.
+   * Most events in one append statement. Group commit (ADR 0027): an event emitted while no append
+   * is in flight is appended at once, alone; events emitted while one is in flight wait for it and
+   * go together in the next statement, up to this many. A node that fills a whole batch while one
+   * is in flight waits for the append in flight (back-pressure).
    * @default 256
    */
   maxBatch?: number;
-  /**
-   * How long a buffered event may wait for neighbours before it is appended, in milliseconds.
-   * @default 5
-   */
-  flushMs?: number;
   /**
    * Fences every append with the lease owner and the expected seq: a worker that lost the run
    * writes nothing, and an append that failed for a transient reason (a lost connection, too many
@@ -119,12 +117,15 @@ export interface Tracer {
 
 export function createTracer(deps: TracerDeps, runId: string, options: TracerOptions = {}): Tracer {
   const maxBatch = options.maxBatch ?? 256;
-  const flushMs = options.flushMs ?? 5;
   let buffer: RunEventBody[] = [];
   // Appends run one after another: the next batch's statement starts only after the previous
   // one committed, which is what keeps emit order equal to seq order.
   let chain: Promise<AppendResult | undefined> = Promise.resolve(undefined);
-  let timer: NodeJS.Timeout | undefined;
+  // Appends written or waiting in the chain; 0 means the next emit is appended at once.
+  let inFlight = 0;
+  // An append of what was emitted in this tick is scheduled (one microtask: events a node emits
+  // without awaiting in between share a statement, and nothing waits on a timer).
+  let scheduled = false;
   let failure: unknown;
   let failed = false;
   let closed = false;
@@ -195,13 +196,10 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
   };
 
   const flush = (): Promise<AppendResult | undefined> => {
-    if (timer) {
-      clearTimeout(timer);
-      timer = undefined;
-    }
     if (buffer.length === 0) return chain;
     const batch = buffer;
     buffer = [];
+    inFlight++;
     chain = chain.then(async () => {
       try {
         const result = await write(batch);
@@ -213,14 +211,24 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
           failure = error;
         }
         throw error;
+      } finally {
+        inFlight--;
+        // Group commit: what was emitted while this statement ran goes in the next one, now.
+        if (inFlight === 0 && buffer.length > 0 && !failed) void flush().catch(() => undefined);
       }
     });
     return chain;
   };
 
+  /** Appends at once when nothing is in flight; else the append in flight takes it on (above). */
   const flushSoon = (): void => {
-    // A failed timed flush is kept in `failure` and thrown by the node's next call.
-    timer ??= setTimeout(() => void flush().catch(() => undefined), flushMs);
+    if (inFlight > 0 || scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      // A failed flush is kept in `failure` and thrown by the node's next call.
+      if (inFlight === 0 && !failed) void flush().catch(() => undefined);
+    });
   };
 
   return {
@@ -263,8 +271,6 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
     async discard() {
       closed = true;
       buffer = [];
-      if (timer) clearTimeout(timer);
-      timer = undefined;
       await chain.catch(() => undefined);
     },
   };
