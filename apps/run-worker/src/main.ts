@@ -11,7 +11,7 @@ import {
   waitForDependency,
 } from '@runstream/runtime';
 
-import { parseEnv } from './env.js';
+import { parseEnv, runWorkerPoolSize } from './env.js';
 import { createRunWorkerMetrics, instrumentRunWorkerDeps } from './metrics.js';
 
 const startup = guardStartup();
@@ -30,10 +30,11 @@ const registry = await loadGraphModules(env.RUNSTREAM_GRAPHS)
     );
   });
 
-// One connection per run slot, plus the claim, heartbeat and reaper loops and the wake-ups.
+// A bounded pool, whatever the concurrency (ADR 0028): runs hold a connection only for the length
+// of one append, and wait for one (never fail) when all are busy or the server refuses more.
 const db = createDatabase({
   url: env.DATABASE_URL,
-  poolSize: env.RUNSTREAM_RUN_WORKER_CONCURRENCY + 4,
+  poolSize: runWorkerPoolSize(env),
   applicationName: 'runstream-run-worker',
   onConnectionError: (error) => logger.warn({ err: error }, 'database connection lost'),
 });
