@@ -32,9 +32,10 @@ export const EnvSchema = z.object({
    */
   RUNSTREAM_RUN_WORKER_CONCURRENCY: intFromEnv({ min: 1, max: 10_000, default: 4 }),
   /**
-   * Database connections of this process, whatever its concurrency (0: concurrency + 4, at most
-   * 16). Size the fleet so that workers x this, plus the api's and outbox workers' pools, stays
-   * under PostgreSQL's max_connections; a refused connection is retried, never fails a run.
+   * Database connections of this process's pool, whatever its concurrency (0: concurrency + 4, at
+   * most 16), plus one for the outbox wake-ups. Size the fleet so that workers x (this + 1), plus
+   * the api's and outbox workers' pools, stays under PostgreSQL's max_connections; a refused
+   * connection is retried, never fails a run.
    */
   RUNSTREAM_RUN_WORKER_POOL_SIZE: intFromEnv({ min: 0, max: 1000, default: 0 }),
   /** A run whose worker has not renewed its lease for this long is ended WORKER_LOST. */

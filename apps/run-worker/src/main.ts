@@ -38,6 +38,14 @@ const db = createDatabase({
   applicationName: 'runstream-run-worker',
   onConnectionError: (error) => logger.warn({ err: error }, 'database connection lost'),
 });
+// The outbox wake-up after each commit has a connection of its own: on a busy pool it would queue
+// behind the appends of thousands of runs, and every event it announces would wait with it (ADR 0027).
+const wakeupDb = createDatabase({
+  url: env.DATABASE_URL,
+  poolSize: 1,
+  applicationName: 'runstream-run-worker-wakeup',
+  onConnectionError: (error) => logger.warn({ err: error }, 'wake-up connection lost'),
+});
 const database: Dependency = {
   name: 'database',
   variable: 'DATABASE_URL',
@@ -51,7 +59,7 @@ const worker = createRunWorker(
       leases: repos.leases,
       events: repos.events,
       graphs: repos.graphs,
-      wakeup: createOutboxWakeup(db.pool),
+      wakeup: createOutboxWakeup(wakeupDb.pool),
       registry,
       logger,
     },
@@ -86,7 +94,7 @@ const shutdown = onShutdown(
   [
     { name: 'run worker', run: () => worker.stop({ drainMs: env.RUNSTREAM_RUN_WORKER_DRAIN_MS }) },
     { name: 'health server', run: () => health.close() },
-    { name: 'database', run: () => db.close() },
+    { name: 'database', run: async () => void (await Promise.all([db.close(), wakeupDb.close()])) },
   ],
   { logger },
 );

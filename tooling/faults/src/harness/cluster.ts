@@ -49,6 +49,15 @@ export interface ClusterOptions {
   runWorkers?: number;
   /** PostgreSQL's max_connections. @default 400 */
   maxConnections?: number;
+  /** More PostgreSQL settings (see startPostgresServer). */
+  postgresSettings?: Readonly<Record<string, string>>;
+  /**
+   * Connect the three processes as a role of their own that PostgreSQL lets open at most this many
+   * connections together (`CONNECTION LIMIT`; past it the server refuses with 53300), as a server
+   * with the default max_connections of 100 would. The suite's own connections are not counted.
+   * @default unlimited (the processes connect as the superuser)
+   */
+  connectionLimit?: number;
 }
 
 /** The fault proxies one process's connections go through. */
@@ -101,13 +110,31 @@ export interface Cluster {
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const random = options.random ?? Math.random;
-  const postgres = await startPostgresServer({ maxConnections: options.maxConnections });
+  const postgres = await startPostgresServer({
+    maxConnections: options.maxConnections,
+    settings: options.postgresSettings,
+  });
   const admin = new pg.Client({ connectionString: postgres.adminUrl });
   await admin.connect();
   await admin.query('CREATE DATABASE runstream');
   await admin.end();
   const databaseUrl = postgres.adminUrl.replace(/\/postgres$/, '/runstream');
   await migrate({ url: databaseUrl });
+  let processUrl = databaseUrl;
+  if (options.connectionLimit !== undefined) {
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    // Not a superuser: a role's connection limit does not bind superusers.
+    await db.query(
+      `CREATE ROLE runstream_app LOGIN PASSWORD 'runstream' CONNECTION LIMIT ${options.connectionLimit}`,
+    );
+    await db.query('GRANT pg_read_all_data, pg_write_all_data TO runstream_app');
+    await db.end();
+    const url = new URL(databaseUrl);
+    url.username = 'runstream_app';
+    url.password = 'runstream';
+    processUrl = url.toString();
+  }
   const nats = options.bus === 'nats' ? await startNatsServer() : undefined;
 
   const busChaos = options.network
@@ -117,7 +144,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     ? await startLinks(postgres.port, nats?.port, busChaos!, random)
     : undefined;
   const databaseUrlOf = (role: Role): string =>
-    network ? network[role].database.url(databaseUrl) : databaseUrl;
+    network ? network[role].database.url(processUrl) : processUrl;
   const busOf = (role: 'api' | 'outbox-worker'): string => {
     if (!nats) return 'postgres';
     return network?.[role].nats ? network[role].nats.url(nats.url) : nats.url;

