@@ -30,10 +30,10 @@ function recordingEvents(gated = false) {
   let open!: () => void;
   const gate = gated ? new Promise<void>((resolve) => (open = resolve)) : Promise.resolve();
   const events: Pick<RunEventRepo, 'append'> = {
-    async append(runId, batch, fence) {
+    async append(runId, batch, ...rest) {
       batches.push({ types: batch.map((e) => e.type), startedAt: performance.now() });
       await gate;
-      return repos.events.append(runId, batch, fence);
+      return repos.events.append(runId, batch, ...rest);
     },
   };
   return { events, batches, open: () => open?.() };
@@ -103,5 +103,34 @@ describe('tracer group commit (ADR 0027)', () => {
     expect(batches.map((b) => b.types.length)).toEqual([3, 3]);
     const rows = await readRunEvents(t.db, run.id);
     expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('wakes the outbox from the append statement itself when the wake-up allows it, and sends no NOTIFY after', async () => {
+    const run = await seedRun(repos);
+    const { events, batches } = recordingEvents();
+    let notified = 0;
+    let inlined = 0;
+    let held = false;
+    const tracer = createTracer(
+      {
+        events,
+        wakeup: {
+          notify: () => void notified++,
+          inline() {
+            if (held) return undefined;
+            held = true;
+            inlined++;
+            return () => void (held = false);
+          },
+        },
+      },
+      run.id,
+    );
+    await tracer.emit(tick(1));
+    const result = await tracer.end({ type: 'run.completed', data: { output: null } });
+    expect(batches.length).toBeGreaterThan(0);
+    expect(inlined).toBe(batches.length);
+    expect(notified).toBe(0);
+    expect(result.wokeOutbox).toBe(true);
   });
 });

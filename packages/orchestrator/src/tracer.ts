@@ -15,6 +15,11 @@ import type { NodeEventBody } from './graph.js';
 /** Wakes the outbox workers after a commit; `createOutboxWakeup(pool)` in production. */
 export interface Wakeup {
   notify(): void;
+  /**
+   * Asks whether the next append may wake the outbox from its own statement (one hop fewer, ADR
+   * 0027); returns the function to call once that append settled, or undefined when it must not.
+   */
+  inline?(): (() => void) | undefined;
 }
 
 export interface TracerDeps {
@@ -173,13 +178,15 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
    * returns the committed result instead of writing twice), so a transient failure is retried for
    * as long as it takes: PostgreSQL refusing connections or a pool timeout must never fail a run.
    */
-  const write = async (batch: RunEventBody[]): Promise<AppendResult> => {
+  const write = async (batch: RunEventBody[], wakeOutbox: boolean): Promise<AppendResult> => {
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await deps.events.append(
           runId,
           batch,
           fence && { leaseOwner: fence.leaseOwner, expectedSeq: nextSeq },
+          undefined,
+          wakeOutbox ? { wakeOutbox } : undefined,
         );
         nextSeq = result.lastSeq + 1;
         if (attempt > 0) deps.health?.ok();
@@ -201,11 +208,15 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
     buffer = [];
     inFlight++;
     chain = chain.then(async () => {
+      // The statement wakes the outbox itself when nothing else of this process is waking it.
+      const inline = deps.wakeup.inline?.();
       try {
-        const result = await write(batch);
-        deps.wakeup.notify();
+        const result = await write(batch, inline !== undefined);
+        inline?.();
+        if (!result.wokeOutbox) deps.wakeup.notify();
         return result;
       } catch (error) {
+        inline?.();
         if (!failed) {
           failed = true;
           failure = error;

@@ -5,7 +5,11 @@ import type pg from 'pg';
 import { type Db, queryRows } from './database.js';
 import { LeaseLostError, PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
 import { isRunId } from './ids.js';
-import { APPEND_EVENTS_SQL, APPEND_OUTCOME_SQL } from './sql/append-events.js';
+import {
+  APPEND_EVENTS_SQL,
+  APPEND_EVENTS_WAKE_SQL,
+  APPEND_OUTCOME_SQL,
+} from './sql/append-events.js';
 import { READ_EVENTS_SQL, READ_EVENTS_WITHIN_BYTES_SQL } from './sql/read-events.js';
 import { toStorableJson } from './storable-json.js';
 
@@ -15,6 +19,10 @@ export const MAX_SEQ = 2_147_483_647;
 // v2: the statement gained the fence parameters; a new name keeps a connection that prepared the
 // old text from running it with the wrong parameter count.
 const APPEND_EVENTS = { name: 'runstream_append_events_v2', text: APPEND_EVENTS_SQL };
+const APPEND_EVENTS_WAKE = {
+  name: 'runstream_append_events_wake_v2',
+  text: APPEND_EVENTS_WAKE_SQL,
+};
 const APPEND_OUTCOME = { name: 'runstream_append_outcome', text: APPEND_OUTCOME_SQL };
 const READ_EVENTS = { name: 'runstream_read_events', text: READ_EVENTS_SQL };
 const READ_EVENTS_WITHIN_BYTES = {
@@ -34,6 +42,16 @@ export interface AppendResult {
   lastSeq: number;
   /** The time the events were written (one statement, one time). */
   at: Date;
+  /** Whether this statement woke the outbox workers itself (asked with `wakeOutbox`). */
+  wokeOutbox?: boolean;
+}
+
+export interface AppendOptions {
+  /**
+   * Wake the outbox workers from the append statement itself (a NOTIFY delivered at its commit),
+   * instead of the caller sending one after the commit. See APPEND_EVENTS_WAKE_SQL for the cost.
+   */
+  wakeOutbox?: boolean;
 }
 
 /**
@@ -155,12 +173,14 @@ export function createRunEventRepo(deps: RunEventRepoDeps) {
       events: readonly NewEvent[],
       fence: AppendFence = {},
       tx?: Db,
+      options: AppendOptions = {},
     ): Promise<AppendResult> {
       const terminal = checkBatch(runId, events);
       if (!isRunId(runId)) throw new RunNotFoundError(runId);
       const n = events.length;
       const batch = toStorableJson(events);
-      const rows = await queryRows<{ first_seq: number; at: Date }>(deps, tx, APPEND_EVENTS, [
+      const statement = options.wakeOutbox ? APPEND_EVENTS_WAKE : APPEND_EVENTS;
+      const rows = await queryRows<{ first_seq: number; at: Date }>(deps, tx, statement, [
         runId,
         batch,
         n,
@@ -171,7 +191,10 @@ export function createRunEventRepo(deps: RunEventRepoDeps) {
         fence.expectedSeq ?? null,
       ]);
       const row = rows[0];
-      if (row) return { firstSeq: row.first_seq, lastSeq: row.first_seq + n - 1, at: row.at };
+      if (row) {
+        const result = { firstSeq: row.first_seq, lastSeq: row.first_seq + n - 1, at: row.at };
+        return options.wakeOutbox ? { ...result, wokeOutbox: true } : result;
+      }
       // Nothing was written: find out why, on the rare path only.
       const [state] = await queryRows<AppendOutcome>(deps, tx, APPEND_OUTCOME, [
         runId,

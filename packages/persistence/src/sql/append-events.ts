@@ -47,6 +47,17 @@ WITH run AS (
 SELECT first_seq, now() AS at FROM run`;
 
 /**
+ * APPEND_EVENTS_SQL that also wakes the outbox workers (NOTIFY on OUTBOX_WAKEUP_CHANNEL) when it
+ * writes, delivered at its commit: one hop fewer than a NOTIFY sent after the commit. A NOTIFY in a
+ * write transaction serializes its commit with every other notifying commit, so the callers use it
+ * only while nothing else of theirs is notifying (see createOutboxWakeup's `inline`).
+ */
+export const APPEND_EVENTS_WAKE_SQL = APPEND_EVENTS_SQL.replace(
+  'SELECT first_seq, now() AS at FROM run',
+  "SELECT first_seq, now() AS at, pg_notify('runstream_outbox', '') AS woke FROM run",
+);
+
+/**
  * Why a fenced append wrote nothing; read only after it did, so it costs nothing on the hot path.
  * `committed` is true when the rows at the expected seqs are exactly the batch: an earlier attempt
  * of this very append committed before its connection failed. Exact equality of type and data
