@@ -7,10 +7,17 @@ import { type Cluster, now, pause } from '@runstream/faults/harness';
 import pg from 'pg';
 
 /** Creates one synthetic run through `POST /v1/runs`; its id. */
-export async function createRun(cluster: Cluster, input: Record<string, unknown>): Promise<string> {
+export async function createRun(
+  cluster: Cluster,
+  input: Record<string, unknown>,
+  apiKey?: string,
+): Promise<string> {
   const response = await fetch(`${cluster.apiUrl}/v1/runs`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+    },
     body: JSON.stringify({ graph: 'synthetic', input }),
   });
   if (response.status !== 201)
