@@ -89,6 +89,11 @@ export interface Cluster {
   busLink(role: 'api' | 'outbox-worker'): TcpProxy | undefined;
   /** Back to `pass` on every link, no latency, no cap, no bus message chaos (silenced sockets stay dead). */
   healNetwork(): void;
+  /**
+   * Starts one more run-worker process (capacity, like `runWorkers`), once it has connected;
+   * stopped by `close`.
+   */
+  addRunWorker(): Promise<void>;
   /** SIGKILLs a process (no drain, no cleanup), like a crash or an OOM kill. */
   kill(role: Role): Promise<void>;
   /** Starts the process again and waits until it is up (the api: /readyz answers 200). */
@@ -258,6 +263,18 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     },
     kill,
     start,
+    async addRunWorker() {
+      const before = await connectionsOf(databaseUrl, 'runstream-run-worker');
+      const spawned = spawnNode([join(ROOT, 'apps', 'run-worker', 'dist', 'main.js')], {
+        env: envs['run-worker'],
+      });
+      extraRunWorkers.push(spawned);
+      await waitFor('the added run-worker to connect', async () => {
+        if (spawned.child.exitCode !== null)
+          throw new Error(`run-worker exited with ${spawned.child.exitCode}:\n${spawned.output()}`);
+        return (await connectionsOf(databaseUrl, 'runstream-run-worker')) > before;
+      });
+    },
     pid: (role) => running.get(role)?.child.pid,
     alive(role) {
       const child = running.get(role)?.child;
