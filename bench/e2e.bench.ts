@@ -31,7 +31,6 @@ import {
   probeRun,
   startCluster,
 } from '@runstream/faults/harness';
-import { createGraphCatalog, createRun as createCatalogRun } from '@runstream/graph-catalog';
 import { createDatabase, createRepositories } from '@runstream/persistence';
 import pg from 'pg';
 
@@ -73,6 +72,8 @@ interface Level {
   perRun: number;
   /** The most runs live at once (between their first and last live tick). */
   peakLive: number;
+  /** Run-workers that started runs (run.started names its worker). */
+  owners: number;
   failedCreates: number;
   peakConnections: number;
 }
@@ -102,34 +103,67 @@ function watchConnections(url: string): { stop(): Promise<number> } {
   };
 }
 
+/** The graph version the runs are queued at, held back until every run-worker is up. */
+const HELD = 'bench-held';
+
 /**
- * Queues RUNS runs of the tenants, round robin, as the api does (the graph catalog checks each
- * input), straight in the database: the api's own creation rate is not what this measures, and on
- * a two-core machine it would spread 3,000 arrivals over longer than a run lasts.
+ * Queues RUNS runs of the tenants, round robin, straight in the database, at a version of the
+ * synthetic graph that a live registration holds back: the run-workers leave runs of a version
+ * another worker serves to that worker (a rolling deploy, ADR 0021). `release` ends that
+ * registration, and the four idle workers claim them all within a poll. The api's own creation
+ * rate is not what this measures: on a two-core machine it would spread 3,000 arrivals over longer
+ * than a run lasts.
  */
-async function queueRuns(cluster: Cluster): Promise<string[]> {
+async function queueRuns(cluster: Cluster): Promise<{ ids: string[]; release(): Promise<void> }> {
   const db = createDatabase({ url: cluster.databaseUrl, poolSize: 8 });
   const repos = createRepositories(db);
-  const catalog = createGraphCatalog({ registry: repos.graphs });
+  await db.pool.query(
+    `INSERT INTO graph_registrations (name, version, description, input_schema, live_until)
+     SELECT name, $1, description, input_schema, now() + interval '1 hour'
+       FROM graph_registrations WHERE name = 'synthetic' ORDER BY last_seen_at DESC LIMIT 1`,
+    [HELD],
+  );
   const ids: string[] = new Array<string>(RUNS);
   let next = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
       for (let i = next++; i < RUNS; i = next++) {
-        const { run } = await createCatalogRun(
-          { runs: repos.runs, catalog },
-          {
-            tenant: TENANTS[i % TENANTS.length]!.name,
-            graph: 'synthetic',
-            input: { events: EVENTS, delayMs: EVENT_GAP_MS, payloadBytes: 64 },
-          },
-        );
+        const { run } = await repos.runs.create({
+          tenant: TENANTS[i % TENANTS.length]!.name,
+          graph: 'synthetic',
+          graphVersion: HELD,
+          input: { events: EVENTS, delayMs: EVENT_GAP_MS, payloadBytes: 64 },
+          firstEvent: { type: 'run.queued', data: {} },
+        });
         ids[i] = run.id;
       }
     }),
   );
-  await db.close();
-  return ids;
+  return {
+    ids,
+    async release() {
+      await db.pool.query(
+        `UPDATE graph_registrations SET live_until = now() - interval '1 second' WHERE version = $1`,
+        [HELD],
+      );
+      await db.close();
+    },
+  };
+}
+
+async function workersThatRan(url: string, runIds: string[]): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(DISTINCT data->>'worker')::int AS n FROM run_events
+        WHERE run_id = ANY($1::uuid[]) AND type = 'run.started'`,
+      [runIds],
+    );
+    return rows[0]?.n ?? 0;
+  } finally {
+    await client.end();
+  }
 }
 
 async function measurePipeline(cluster: Cluster): Promise<Level> {
@@ -167,8 +201,9 @@ async function measurePipeline(cluster: Cluster): Promise<Level> {
       }),
     );
   };
-  // The runs wait in the queue, each with its client connected, while no run-worker is up.
-  const runIds = await queueRuns(cluster);
+  // The runs wait in the queue, each with its client connected, while the run-workers idle.
+  const queued = await queueRuns(cluster);
+  const runIds = queued.ids;
   // The open-loop generator: client i connects at start + i / ARRIVALS_PER_SECOND, whether or not
   // the ones before it have been answered.
   const start = now();
@@ -177,13 +212,14 @@ async function measurePipeline(cluster: Cluster): Promise<Level> {
     follow(runIds[i]!, TENANTS[i % TENANTS.length]!.key);
   }
   await pause(2000);
-  // Then the four run-workers start, and claim them all: every run streams at once.
-  await Promise.all(Array.from({ length: RUN_WORKERS }, () => cluster.addRunWorker()));
+  // Then the four run-workers may claim them: every run streams at once.
+  await queued.release();
   const created = now();
   const results = await Promise.all(probes);
   clearTimeout(deadline);
   const peakConnections = await connections.stop();
   const seqs = await lastSeqs(cluster.databaseUrl, runIds);
+  const owners = await workersThatRan(cluster.databaseUrl, runIds);
   let lost = 0;
   for (const probe of results) lost += Math.max(0, (seqs.get(probe.runId) ?? 0) - probe.lastSeq);
 
@@ -196,7 +232,7 @@ async function measurePipeline(cluster: Cluster): Promise<Level> {
   }
   if (process.env.BENCH_DEBUG)
     process.stderr.write(
-      `e2e: workers up after ${((created - start) / 1000).toFixed(1)} s; latest first delivery at ${((from - start) / 1000).toFixed(1)} s, earliest last at ${((to - start) / 1000).toFixed(1)} s\n`,
+      `e2e: released after ${((created - start) / 1000).toFixed(1)} s; latest first delivery at ${((from - start) / 1000).toFixed(1)} s, earliest last at ${((to - start) / 1000).toFixed(1)} s\n`,
     );
   from += EVENT_GAP_MS;
   to -= EVENT_GAP_MS;
@@ -222,17 +258,38 @@ async function measurePipeline(cluster: Cluster): Promise<Level> {
     windowSeconds,
     perRun: spanSeconds > 0 ? ticks / spanSeconds : NaN,
     peakLive,
+    owners,
     failedCreates,
     peakConnections,
   };
+}
+
+/**
+ * Waits until the run-workers are up: each holds a connection or two once its loops have run (a
+ * process cannot be told from another here, so this waits for two per worker, then a little more);
+ * the table's "run-workers that took runs" says whether all of them did.
+ */
+async function waitForRunWorkers(url: string, n: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (;;) {
+      const { rows } = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'runstream-run-worker'`,
+      );
+      if ((rows[0]?.n ?? 0) >= 2 * n) return await pause(3000);
+      await pause(200);
+    }
+  } finally {
+    await client.end();
+  }
 }
 
 let failed = false;
 for (const bus of BUSES) {
   const cluster = await startCluster({
     bus,
-    // The first registers the graphs and is stopped; the four measured start once the runs wait.
-    runWorkers: 1,
+    runWorkers: RUN_WORKERS,
     tenants: TENANTS,
     connectionLimit: CONNECTION_LIMIT,
     env: {
@@ -253,7 +310,7 @@ for (const bus of BUSES) {
   });
   const rows: Row[] = [];
   try {
-    await cluster.kill('run-worker');
+    await waitForRunWorkers(cluster.databaseUrl, RUN_WORKERS);
     const level = await measurePipeline(cluster);
     const offered = (RUNS * 1000) / EVENT_GAP_MS;
     const reference = await measureBus(cluster, RUNS, offered, REFERENCE_SECONDS);
@@ -301,6 +358,12 @@ for (const bus of BUSES) {
         value: level.peakLive,
         unit: 'runs',
         reference: { name: 'runs', value: RUNS },
+      },
+      {
+        name: `${label}: run-workers that took runs`,
+        value: level.owners,
+        unit: 'processes',
+        reference: { name: 'started', value: RUN_WORKERS },
       },
       { name: `${label}: events lost`, value: level.lost, unit: 'events' },
       { name: `${label}: repeated or out of order`, value: level.repeats, unit: 'frames' },
