@@ -174,7 +174,6 @@ async function measurePipeline(cluster: Cluster): Promise<Level> {
   const counts = new Map<string, number>();
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
-  const deadline = setTimeout(() => stop.abort(), (EVENTS * 4 + 120) * 1000);
   const connections = watchConnections(cluster.databaseUrl);
   const probes: Promise<ProbeResult>[] = [];
   let failedCreates = 0;
@@ -215,6 +214,8 @@ async function measurePipeline(cluster: Cluster): Promise<Level> {
   // Then the four run-workers may claim them: every run streams at once.
   await queued.release();
   const created = now();
+  // From the release on, the runs have their length and a generous margin to end.
+  const deadline = setTimeout(() => stop.abort(), (EVENTS * 4 + 120) * 1000);
   const results = await Promise.all(probes);
   clearTimeout(deadline);
   const peakConnections = await connections.stop();
@@ -236,7 +237,7 @@ async function measurePipeline(cluster: Cluster): Promise<Level> {
     );
   from += EVENT_GAP_MS;
   to -= EVENT_GAP_MS;
-  const windowSeconds = Math.max(0, (to - from) / 1000);
+  const windowSeconds = spans.size > 0 ? Math.max(0, (to - from) / 1000) : 0;
   let ticks = 0;
   let spanSeconds = 0;
   const edges: [number, number][] = [];
