@@ -39,11 +39,11 @@ import { lastSeqs, measureBus } from './pipeline.js';
 
 const quick = process.argv.includes('--quick');
 /** Concurrent runs, each emitting one event per second, one SSE client each. */
-const RUNS = quick ? 300 : 3000;
+const RUNS = quick ? 200 : 3000;
 /** Client arrivals per second (the generator's schedule). */
-const ARRIVALS_PER_SECOND = quick ? 150 : 500;
+const ARRIVALS_PER_SECOND = quick ? 200 : 500;
 /** Events per run, one per second. */
-const EVENTS = quick ? 10 : 20;
+const EVENTS = quick ? 8 : 20;
 /**
  * The runs' owners, round robin: many users, as in production. (One tenant's creates take one
  * quota lock in turn, ADR 0017: a single tenant creating 500 runs a second measures that lock.)

@@ -257,7 +257,7 @@ for (const aim of AIMS) {
           ? 'yes'
           : '**no**';
     aimRows.push(
-      `| ${aim.label} | ${cell(f.value)} ${f.unit} | ${f.reference ? `${f.reference.name}: ${cell(f.reference.value)} ${f.unit}` : ''} | ${f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}x`} | ${bound} | ${met} |`,
+      `| ${aim.label}${f.name.match(/^(\S+ bus, \d+ runs|storm of \d+ clients)/) ? ` (measured: ${f.name.split(':')[0]})` : ''} | ${cell(f.value)} ${f.unit} | ${f.reference ? `${f.reference.name}: ${cell(f.reference.value)} ${f.unit}` : ''} | ${f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}x`} | ${bound} | ${met} |`,
     );
   }
 }
