@@ -57,7 +57,10 @@ const RUN_WORKERS = 4;
 const CONNECTION_LIMIT = 100;
 /** Each run-worker's pool; each also has one wake-up connection. */
 const RUN_WORKER_POOL = 12;
-const BUSES: BusKind[] = quick ? ['postgres'] : ['postgres', 'nats'];
+/** BENCH_E2E_BUSES=postgres measures one bus only. */
+const BUSES: BusKind[] =
+  (process.env.BENCH_E2E_BUSES?.split(',') as BusKind[] | undefined) ??
+  (quick ? ['postgres'] : ['postgres', 'nats']);
 const REFERENCE_SECONDS = quick ? 1 : 3;
 
 interface Level {
