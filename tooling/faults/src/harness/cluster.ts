@@ -43,7 +43,7 @@ export interface ClusterOptions {
   random?: () => number;
   /**
    * run-worker processes; only the first is killed and restarted by `kill`/`start`, the others
-   * add capacity (one process runs at most 256 runs at once).
+   * add capacity (one process holds up to RUNSTREAM_RUN_WORKER_CONCURRENCY runs, at most 10,000).
    * @default 1
    */
   runWorkers?: number;
