@@ -137,7 +137,7 @@ interface Client {
   close(): void;
 }
 
-/** An SSE client that only records, for each event, now minus the event's append time `t`. */
+/** An SSE client that only records, for each event, now minus the append time its text starts with. */
 function openClient(url: string): Client {
   const latencies: number[] = [];
   let received = 0;
@@ -159,7 +159,7 @@ function openClient(url: string): Client {
         for (const frame of frames) {
           if (frame.startsWith(':')) continue;
           received++;
-          const t = /"t":([\d.]+)/.exec(frame);
+          const t = /"text":"([\d.]+) /.exec(frame);
           if (t) latencies.push(now - Number(t[1]));
         }
         if (received > 0 || text.length > 0) firstSeen();
@@ -216,7 +216,10 @@ for (const n of FANOUTS) {
   // Live events at a steady 100/s, each stamped with its append time.
   for (let i = 0; i < LIVE_EVENTS; i++) {
     await events.append(run, [
-      { type: 'text.delta', data: { text, t: performance.now() + performance.timeOrigin } },
+      {
+        type: 'text.delta',
+        data: { text: `${performance.now() + performance.timeOrigin} ${text}` },
+      },
     ]);
     wakeup.notify();
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -263,9 +266,9 @@ const replayRun = await newRun();
 for (let i = 0; i < REPLAY_EVENTS; i += 1000) {
   await events.append(
     replayRun,
-    Array.from({ length: Math.min(1000, REPLAY_EVENTS - i) }, (_, k) => ({
-      type: 'text.delta',
-      data: { text, k },
+    Array.from({ length: Math.min(1000, REPLAY_EVENTS - i) }, () => ({
+      type: 'text.delta' as const,
+      data: { text },
     })),
   );
 }

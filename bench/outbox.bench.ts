@@ -53,8 +53,8 @@ async function fillBacklog(total: number): Promise<void> {
   const ids = await newRuns(RUNS);
   const perRun = total / RUNS - 1;
   const batch = Array.from({ length: 500 }, (_, i) => ({
-    type: 'text.delta',
-    data: { text: 'x'.repeat(64), i },
+    type: 'text.delta' as const,
+    data: { text: `${i} ${'x'.repeat(64)}` },
   }));
   await Promise.all(
     ids.map(async (id) => {
@@ -155,7 +155,7 @@ async function latency(busKind: 'postgres' | 'nats'): Promise<number[]> {
     if (wait > 0) await sleep(wait);
     void Promise.all(
       ids.map(async (id) => {
-        const r = await events.append(id, [{ type: 'text.delta', data: { tick } }]);
+        const r = await events.append(id, [{ type: 'text.delta', data: { text: String(tick) } }]);
         const key = `${id}:${r.lastSeq}`;
         if (committed.get(key) === -1) samples.push(0);
         else committed.set(key, performance.now());

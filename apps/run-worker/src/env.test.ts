@@ -1,7 +1,7 @@
 import { formatEnvError } from '@runstream/runtime';
 import { describe, expect, it } from 'vitest';
 
-import { EnvSchema } from './env.js';
+import { EnvSchema, runWorkerPoolSize } from './env.js';
 
 const base = { DATABASE_URL: 'postgres://u@h/db' };
 
@@ -27,10 +27,24 @@ describe('run-worker environment', () => {
     });
   });
 
+  it('holds up to 10,000 runs on a bounded pool (ADR 0028)', () => {
+    const env = (vars: Record<string, string>) => EnvSchema.parse({ ...base, ...vars });
+    expect(runWorkerPoolSize(env({}))).toBe(8);
+    expect(runWorkerPoolSize(env({ RUNSTREAM_RUN_WORKER_CONCURRENCY: '10000' }))).toBe(16);
+    expect(
+      runWorkerPoolSize(
+        env({ RUNSTREAM_RUN_WORKER_CONCURRENCY: '3000', RUNSTREAM_RUN_WORKER_POOL_SIZE: '20' }),
+      ),
+    ).toBe(20);
+    expect(problem({ ...base, RUNSTREAM_RUN_WORKER_CONCURRENCY: '10001' })).toMatch(
+      /^RUNSTREAM_RUN_WORKER_CONCURRENCY: /,
+    );
+  });
+
   it('names the variable at fault', () => {
     expect(problem({})).toMatch(/^DATABASE_URL: /);
     expect(problem({ ...base, RUNSTREAM_RUN_WORKER_CONCURRENCY: '0' })).toBe(
-      'RUNSTREAM_RUN_WORKER_CONCURRENCY: must be a whole number from 1 to 256',
+      'RUNSTREAM_RUN_WORKER_CONCURRENCY: must be a whole number from 1 to 10000',
     );
     for (const name of [
       'RUNSTREAM_TENANT_MAX_RUNNING',

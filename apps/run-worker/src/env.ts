@@ -26,8 +26,18 @@ export const EnvSchema = z.object({
    * the working directory) or package names, each exporting a graph or an array of graphs.
    */
   RUNSTREAM_GRAPHS: moduleList,
-  /** Runs executed at once by this process. */
-  RUNSTREAM_RUN_WORKER_CONCURRENCY: intFromEnv({ min: 1, max: 256, default: 4 }),
+  /**
+   * Runs executed at once by this process. Agent runs mostly wait, so thousands share the bounded
+   * pool below (ADR 0028).
+   */
+  RUNSTREAM_RUN_WORKER_CONCURRENCY: intFromEnv({ min: 1, max: 10_000, default: 4 }),
+  /**
+   * Database connections of this process's pool, whatever its concurrency (0: concurrency + 4, at
+   * most 16), plus one for the outbox wake-ups. Size the fleet so that workers x (this + 1), plus
+   * the api's and outbox workers' pools, stays under PostgreSQL's max_connections; a refused
+   * connection is retried, never fails a run.
+   */
+  RUNSTREAM_RUN_WORKER_POOL_SIZE: intFromEnv({ min: 0, max: 1000, default: 0 }),
   /** A run whose worker has not renewed its lease for this long is ended WORKER_LOST. */
   RUNSTREAM_RUN_WORKER_LEASE_MS: intFromEnv({ min: 100, max: 3_600_000, default: 30_000 }),
   /** How often the worker looks for queued runs while idle (a slot freeing up looks at once). */
@@ -64,5 +74,11 @@ export const EnvSchema = z.object({
 });
 
 export type Env = z.output<typeof EnvSchema>;
+
+/** The pool's size: RUNSTREAM_RUN_WORKER_POOL_SIZE, else one per slot plus the loops', at most 16. */
+export const runWorkerPoolSize = (env: Env): number =>
+  env.RUNSTREAM_RUN_WORKER_POOL_SIZE > 0
+    ? Math.max(2, env.RUNSTREAM_RUN_WORKER_POOL_SIZE)
+    : Math.min(env.RUNSTREAM_RUN_WORKER_CONCURRENCY + 4, 16);
 
 export const parseEnv = (env: NodeJS.ProcessEnv = process.env): Env => loadEnv(EnvSchema, env);

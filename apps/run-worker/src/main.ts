@@ -11,7 +11,7 @@ import {
   waitForDependency,
 } from '@runstream/runtime';
 
-import { parseEnv } from './env.js';
+import { parseEnv, runWorkerPoolSize } from './env.js';
 import { createRunWorkerMetrics, instrumentRunWorkerDeps } from './metrics.js';
 
 const startup = guardStartup();
@@ -30,12 +30,21 @@ const registry = await loadGraphModules(env.RUNSTREAM_GRAPHS)
     );
   });
 
-// One connection per run slot, plus the claim, heartbeat and reaper loops and the wake-ups.
+// A bounded pool, whatever the concurrency (ADR 0028): runs hold a connection only for the length
+// of one append, and wait for one (never fail) when all are busy or the server refuses more.
 const db = createDatabase({
   url: env.DATABASE_URL,
-  poolSize: env.RUNSTREAM_RUN_WORKER_CONCURRENCY + 4,
+  poolSize: runWorkerPoolSize(env),
   applicationName: 'runstream-run-worker',
   onConnectionError: (error) => logger.warn({ err: error }, 'database connection lost'),
+});
+// The outbox wake-up after each commit has a connection of its own: on a busy pool it would queue
+// behind the appends of thousands of runs, and every event it announces would wait with it (ADR 0027).
+const wakeupDb = createDatabase({
+  url: env.DATABASE_URL,
+  poolSize: 1,
+  applicationName: 'runstream-run-worker-wakeup',
+  onConnectionError: (error) => logger.warn({ err: error }, 'wake-up connection lost'),
 });
 const database: Dependency = {
   name: 'database',
@@ -50,7 +59,7 @@ const worker = createRunWorker(
       leases: repos.leases,
       events: repos.events,
       graphs: repos.graphs,
-      wakeup: createOutboxWakeup(db.pool),
+      wakeup: createOutboxWakeup(wakeupDb.pool),
       registry,
       logger,
     },
@@ -85,7 +94,7 @@ const shutdown = onShutdown(
   [
     { name: 'run worker', run: () => worker.stop({ drainMs: env.RUNSTREAM_RUN_WORKER_DRAIN_MS }) },
     { name: 'health server', run: () => health.close() },
-    { name: 'database', run: () => db.close() },
+    { name: 'database', run: async () => void (await Promise.all([db.close(), wakeupDb.close()])) },
   ],
   { logger },
 );

@@ -206,7 +206,7 @@ describe('run-worker processes', () => {
     const worker = spawnWorker(workerEnv({ RUNSTREAM_RUN_WORKER_CONCURRENCY: '0' }));
     expect(await worker.exited).toEqual({ code: 1, signal: null });
     expect(worker.output().trim()).toBe(
-      'RUNSTREAM_RUN_WORKER_CONCURRENCY: must be a whole number from 1 to 256',
+      'RUNSTREAM_RUN_WORKER_CONCURRENCY: must be a whole number from 1 to 10000',
     );
   });
 });

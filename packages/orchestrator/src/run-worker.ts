@@ -112,7 +112,7 @@ export interface RunWorkerOptions {
    */
   shutdownGraceMs?: number;
   /** Batching of each run's events. */
-  tracer?: Pick<TracerOptions, 'maxBatch' | 'flushMs'>;
+  tracer?: Pick<TracerOptions, 'maxBatch'>;
 }
 
 interface Active {

@@ -15,6 +15,11 @@ import type { NodeEventBody } from './graph.js';
 /** Wakes the outbox workers after a commit; `createOutboxWakeup(pool)` in production. */
 export interface Wakeup {
   notify(): void;
+  /**
+   * Asks whether the next append may wake the outbox from its own statement (one hop fewer, ADR
+   * 0027); returns the function to call once that append settled, or undefined when it must not.
+   */
+  inline?(): (() => void) | undefined;
 }
 
 export interface TracerDeps {
@@ -53,15 +58,13 @@ export interface TracerFence {
 
 export interface TracerOptions {
   /**
-   * Buffered events that trigger an append at once.
+   * Most events in one append statement. Group commit (ADR 0027): an event emitted while no append
+   * is in flight is appended at once, alone; events emitted while one is in flight wait for it and
+   * go together in the next statement, up to this many. A node that fills a whole batch while one
+   * is in flight waits for the append in flight (back-pressure).
    * @default 256
    */
   maxBatch?: number;
-  /**
-   * How long a buffered event may wait for neighbours before it is appended, in milliseconds.
-   * @default 5
-   */
-  flushMs?: number;
   /**
    * Fences every append with the lease owner and the expected seq: a worker that lost the run
    * writes nothing, and an append that failed for a transient reason (a lost connection, too many
@@ -119,12 +122,15 @@ export interface Tracer {
 
 export function createTracer(deps: TracerDeps, runId: string, options: TracerOptions = {}): Tracer {
   const maxBatch = options.maxBatch ?? 256;
-  const flushMs = options.flushMs ?? 5;
   let buffer: RunEventBody[] = [];
   // Appends run one after another: the next batch's statement starts only after the previous
   // one committed, which is what keeps emit order equal to seq order.
   let chain: Promise<AppendResult | undefined> = Promise.resolve(undefined);
-  let timer: NodeJS.Timeout | undefined;
+  // Appends written or waiting in the chain; 0 means the next emit is appended at once.
+  let inFlight = 0;
+  // An append of what was emitted in this tick is scheduled (one microtask: events a node emits
+  // without awaiting in between share a statement, and nothing waits on a timer).
+  let scheduled = false;
   let failure: unknown;
   let failed = false;
   let closed = false;
@@ -172,13 +178,15 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
    * returns the committed result instead of writing twice), so a transient failure is retried for
    * as long as it takes: PostgreSQL refusing connections or a pool timeout must never fail a run.
    */
-  const write = async (batch: RunEventBody[]): Promise<AppendResult> => {
+  const write = async (batch: RunEventBody[], wakeOutbox: boolean): Promise<AppendResult> => {
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await deps.events.append(
           runId,
           batch,
           fence && { leaseOwner: fence.leaseOwner, expectedSeq: nextSeq },
+          undefined,
+          wakeOutbox ? { wakeOutbox } : undefined,
         );
         nextSeq = result.lastSeq + 1;
         if (attempt > 0) deps.health?.ok();
@@ -195,32 +203,43 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
   };
 
   const flush = (): Promise<AppendResult | undefined> => {
-    if (timer) {
-      clearTimeout(timer);
-      timer = undefined;
-    }
     if (buffer.length === 0) return chain;
     const batch = buffer;
     buffer = [];
+    inFlight++;
     chain = chain.then(async () => {
+      // The statement wakes the outbox itself when nothing else of this process is waking it.
+      const inline = deps.wakeup.inline?.();
       try {
-        const result = await write(batch);
-        deps.wakeup.notify();
+        const result = await write(batch, inline !== undefined);
+        inline?.();
+        if (!result.wokeOutbox) deps.wakeup.notify();
         return result;
       } catch (error) {
+        inline?.();
         if (!failed) {
           failed = true;
           failure = error;
         }
         throw error;
+      } finally {
+        inFlight--;
+        // Group commit: what was emitted while this statement ran goes in the next one, now.
+        if (inFlight === 0 && buffer.length > 0 && !failed) void flush().catch(() => undefined);
       }
     });
     return chain;
   };
 
+  /** Appends at once when nothing is in flight; else the append in flight takes it on (above). */
   const flushSoon = (): void => {
-    // A failed timed flush is kept in `failure` and thrown by the node's next call.
-    timer ??= setTimeout(() => void flush().catch(() => undefined), flushMs);
+    if (inFlight > 0 || scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      // A failed flush is kept in `failure` and thrown by the node's next call.
+      if (inFlight === 0 && !failed) void flush().catch(() => undefined);
+    });
   };
 
   return {
@@ -263,8 +282,6 @@ export function createTracer(deps: TracerDeps, runId: string, options: TracerOpt
     async discard() {
       closed = true;
       buffer = [];
-      if (timer) clearTimeout(timer);
-      timer = undefined;
       await chain.catch(() => undefined);
     },
   };

@@ -9,7 +9,7 @@ import {
 import { type Database, type Queryable, query } from './database.js';
 import { LeaseLostError, PersistenceError, RunNotFoundError, RunTerminalError } from './errors.js';
 import { isRunId } from './ids.js';
-import { APPEND_EVENTS, APPEND_OUTCOME } from './sql/append-events.js';
+import { APPEND_EVENTS, APPEND_EVENTS_WAKE, APPEND_OUTCOME } from './sql/append-events.js';
 import { type EventRow, READ_EVENTS, READ_EVENTS_WITHIN_BYTES } from './sql/read-events.js';
 import { toStorableJson } from './storable-json.js';
 
@@ -30,6 +30,16 @@ export interface AppendResult {
   lastSeq: number;
   /** The time the events were written (one statement, one time). */
   at: Date;
+  /** Whether this statement woke the outbox workers itself (asked with `wakeOutbox`). */
+  wokeOutbox?: boolean;
+}
+
+export interface AppendOptions {
+  /**
+   * Wake the outbox workers from the append statement itself (a NOTIFY delivered at its commit),
+   * instead of the caller sending one after the commit. See APPEND_EVENTS_WAKE for the cost.
+   */
+  wakeOutbox?: boolean;
 }
 
 /**
@@ -135,12 +145,13 @@ export async function appendEvents(
   runId: string,
   events: readonly NewEvent[],
   fence: AppendFence = {},
+  options: AppendOptions = {},
 ): Promise<AppendResult> {
   const terminal = checkBatch(runId, events);
   if (!isRunId(runId)) throw new RunNotFoundError(runId);
   const n = events.length;
   const batch = toStorableJson(events);
-  const rows = await query(db, APPEND_EVENTS, [
+  const rows = await query(db, options.wakeOutbox ? APPEND_EVENTS_WAKE : APPEND_EVENTS, [
     runId,
     batch,
     n,
@@ -151,7 +162,10 @@ export async function appendEvents(
     fence.expectedSeq ?? null,
   ]);
   const row = rows[0];
-  if (row) return { firstSeq: row.firstSeq, lastSeq: row.firstSeq + n - 1, at: row.at };
+  if (row) {
+    const result = { firstSeq: row.firstSeq, lastSeq: row.firstSeq + n - 1, at: row.at };
+    return options.wakeOutbox ? { ...result, wokeOutbox: true } : result;
+  }
   // Nothing was written: find out why, on the rare path only.
   const [state] = await query(db, APPEND_OUTCOME, [runId, batch, n, fence.expectedSeq ?? 0]);
   if (!state) throw new RunNotFoundError(runId);
@@ -186,8 +200,9 @@ export function createRunEventRepo({ pool }: RunEventRepoDeps) {
       events: readonly NewEvent[],
       fence: AppendFence = {},
       tx?: Queryable,
+      options: AppendOptions = {},
     ): Promise<AppendResult> {
-      return appendEvents(tx ?? pool, runId, events, fence);
+      return appendEvents(tx ?? pool, runId, events, fence, options);
     },
 
     /**

@@ -98,4 +98,56 @@ describe('coalesceReads', () => {
       await proxy.close();
     }
   });
+
+  it('a storm: 200 streams arriving while a read of their page is in flight cost two reads, not 200, and each gets every event', async () => {
+    const run = await seedRun(repos);
+    for (let i = 0; i < 20; i++)
+      await repos.events.append(run.id, [{ type: 'synthetic.tick', data: { index: i + 1 } }]);
+    const calls: Parameters<typeof repos.events.readPage>[1][] = [];
+    const reads = coalesceReads({
+      readPage: (runId, options) => {
+        calls.push(options);
+        return repos.events.readPage(runId, options);
+      },
+    });
+    const page = { fromSeq: 1, limit: 500, visibility: 'committed' as const };
+    // The first stream starts the read; the others each learned of the run's events after it
+    // began (their ticket is newer), so none may join it: they all share the next one.
+    const first = reads.readPage(run.id, { ...page, freshAfter: reads.ticket() });
+    const rest = Array.from({ length: 199 }, () =>
+      reads.readPage(run.id, { ...page, freshAfter: reads.ticket() }),
+    );
+    const pages = await Promise.all([first, ...rest]);
+    expect(calls).toHaveLength(2);
+    for (const rows of pages) expect(rows.map((r) => r.seq)).toEqual(range(1, 22));
+    // Once nothing is in flight, the next caller starts a read of its own.
+    await reads.readPage(run.id, { ...page, freshAfter: reads.ticket() });
+    expect(calls).toHaveLength(3);
+  });
+
+  it('the waiting read goes as far as the furthest knownPublishedSeq of those who joined it', async () => {
+    const run = await seedRun(repos);
+    for (let i = 0; i < 6; i++)
+      await repos.events.append(run.id, [{ type: 'synthetic.tick', data: { index: i + 1 } }]);
+    const calls: Parameters<typeof repos.events.readPage>[1][] = [];
+    const reads = coalesceReads({
+      readPage: (runId, options) => {
+        calls.push(options);
+        return repos.events.readPage(runId, options);
+      },
+    });
+    // Nothing is marked published: only what the bus announced may be read.
+    const page = { fromSeq: 1, limit: 500, visibility: 'published' as const };
+    const a = reads.readPage(run.id, { ...page, knownPublishedSeq: 2 });
+    const b = reads.readPage(run.id, { ...page, knownPublishedSeq: 5 });
+    const c = reads.readPage(run.id, { ...page, knownPublishedSeq: 3 });
+    const [ra, rb, rc] = await Promise.all([a, b, c]);
+    expect(calls.map((o) => o?.knownPublishedSeq)).toEqual([2, 5]);
+    expect(ra.map((r) => r.seq)).toEqual([1, 2]);
+    expect(rb.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(rc).toBe(rb);
+  });
 });
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from }, (_, i) => from + i);

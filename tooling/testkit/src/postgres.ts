@@ -37,6 +37,8 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   /** @default 400 */
   maxConnections?: number;
+  /** More server settings (`-c name=value`), e.g. track_commit_timestamp for a benchmark's timeline. */
+  settings?: Readonly<Record<string, string>>;
   /** Called before a first initdb, which takes a few seconds. */
   onInit?: (dir: string) => void;
   /** Called when a stale server or pid file of an earlier, killed start is cleared. */
@@ -137,6 +139,10 @@ export async function startEmbeddedPostgres(
       `max_connections=${options.maxConnections ?? 400}`,
       '-c',
       'listen_addresses=127.0.0.1',
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+        '-c',
+        `${name}=${value}`,
+      ]),
     ],
     onLog: () => undefined,
     onError: () => undefined,

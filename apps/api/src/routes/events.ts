@@ -62,6 +62,20 @@ export interface EventRoutesDeps {
 export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, deps) => {
   const { runs, events, streamReads, bus, metrics, openStreams } = deps;
   const streamsOfTenant = new Map<string, number>();
+  // A storm of clients opening one run shares the lookup in flight: one query, not one per client.
+  // Only in-flight lookups are shared (no cache); the stream reads what happened since anyway.
+  const lookups = new Map<string, ReturnType<RunRepo['get']>>();
+  const lookup = (tenant: string, runId: string): ReturnType<RunRepo['get']> => {
+    const key = `${tenant}\u0000${runId}`;
+    let pending = lookups.get(key);
+    if (!pending) {
+      pending = runs.get(tenant, runId);
+      lookups.set(key, pending);
+      const forget = (): void => void lookups.delete(key);
+      pending.then(forget, forget);
+    }
+    return pending;
+  };
 
   app.get(
     '/runs/:runId/events',
@@ -113,7 +127,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRoutesDeps> = async (app, d
         lastEventId: typeof lastEventId === 'string' ? lastEventId : undefined,
         fromSeq: request.query.fromSeq,
       });
-      const run = await runs.get(request.principal.tenant, runId);
+      const run = await lookup(request.principal.tenant, runId);
 
       if (sse && run.finishedAt !== null && afterSeq >= run.nextSeq - 1) {
         // The client already has the terminal event, or starts past it: nothing will ever come.

@@ -47,7 +47,7 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
 }
 
 /** Kills every worker a test left running; for afterEach. */
-const killAll = (): Promise<void> => group.killAll();
+export const killAll = (): Promise<void> => group.killAll();
 
 /**
  * The test database of a file that spawns run-workers: the built-in graphs registered before any

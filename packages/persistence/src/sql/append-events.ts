@@ -24,21 +24,19 @@ import { statement } from './statement.js';
  * $7 lease owner or NULL (no lease check), $8 expected first seq or NULL (no seq check).
  * Returns one row (first_seq, at) or none when the run is unknown, ended, or fenced off.
  */
-export const APPEND_EVENTS = statement<
-  [
-    runId: string,
-    events: string,
-    count: number,
-    terminalStatus: RunStatus | null,
-    error: string | null,
-    output: string | null,
-    leaseOwner: string | null,
-    expectedSeq: number | null,
-  ],
-  { firstSeq: number; at: Date }
->(
-  'append_events',
-  `
+type AppendParams = [
+  runId: string,
+  events: string,
+  count: number,
+  terminalStatus: RunStatus | null,
+  error: string | null,
+  output: string | null,
+  leaseOwner: string | null,
+  expectedSeq: number | null,
+];
+type AppendRow = { firstSeq: number; at: Date };
+
+const APPEND_WRITES = `
 WITH run AS (
   UPDATE runs
      SET next_seq = next_seq + $3::int,
@@ -62,7 +60,23 @@ WITH run AS (
 ), outbox AS (
   INSERT INTO run_outbox (run_id, seq) SELECT run_id, seq FROM event
 )
-SELECT first_seq AS "firstSeq", now() AS at FROM run`,
+`;
+
+/** The append; see APPEND_WRITES. */
+export const APPEND_EVENTS = statement<AppendParams, AppendRow>(
+  'append_events',
+  `${APPEND_WRITES}SELECT first_seq AS "firstSeq", now() AS at FROM run`,
+);
+
+/**
+ * APPEND_EVENTS that also wakes the outbox workers (NOTIFY on OUTBOX_WAKEUP_CHANNEL) when it
+ * writes, delivered at its commit: one hop fewer than a NOTIFY sent after the commit. A NOTIFY in a
+ * write transaction serializes its commit with every other notifying commit, so the callers use it
+ * only while nothing else of theirs is notifying (see createOutboxWakeup's `inline`, ADR 0027).
+ */
+export const APPEND_EVENTS_WAKE = statement<AppendParams, AppendRow>(
+  'append_events_wake',
+  `${APPEND_WRITES}SELECT first_seq AS "firstSeq", now() AS at, pg_notify('runstream_outbox', '') FROM run`,
 );
 
 /**

@@ -46,12 +46,21 @@ export interface ClusterOptions {
   random?: () => number;
   /**
    * run-worker processes; only the first is killed and restarted by `kill`/`start`, the others
-   * add capacity (one process runs at most 256 runs at once).
+   * add capacity (one process holds up to RUNSTREAM_RUN_WORKER_CONCURRENCY runs, at most 10,000).
    * @default 1
    */
   runWorkers?: number;
   /** PostgreSQL's max_connections. @default 400 */
   maxConnections?: number;
+  /** More PostgreSQL settings (see startPostgresServer). */
+  postgresSettings?: Readonly<Record<string, string>>;
+  /**
+   * Connect the three processes as a role of their own that PostgreSQL lets open at most this many
+   * connections together (`CONNECTION LIMIT`; past it the server refuses with 53300), as a server
+   * with the default max_connections of 100 would. The suite's own connections are not counted.
+   * @default unlimited (the processes connect as the superuser)
+   */
+  connectionLimit?: number;
 }
 
 /** The fault proxies one process's connections go through. */
@@ -83,6 +92,11 @@ export interface Cluster {
   busLink(role: 'api' | 'outbox-worker'): TcpProxy | undefined;
   /** Back to `pass` on every link, no latency, no cap, no bus message chaos (silenced sockets stay dead). */
   healNetwork(): void;
+  /**
+   * Starts one more run-worker process (capacity, like `runWorkers`), once it has connected;
+   * stopped by `close`.
+   */
+  addRunWorker(): Promise<void>;
   /** SIGKILLs a process (no drain, no cleanup), like a crash or an OOM kill. */
   kill(role: Role): Promise<void>;
   /** Starts the process again and waits until it is up (the api: /readyz answers 200). */
@@ -104,13 +118,31 @@ export interface Cluster {
 
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const random = options.random ?? Math.random;
-  const postgres = await startEmbeddedPostgres({ maxConnections: options.maxConnections });
+  const postgres = await startEmbeddedPostgres({
+    maxConnections: options.maxConnections,
+    settings: options.postgresSettings,
+  });
   const admin = new pg.Client({ connectionString: postgres.adminUrl });
   await admin.connect();
   await admin.query('CREATE DATABASE runstream');
   await admin.end();
   const databaseUrl = postgres.adminUrl.replace(/\/postgres$/, '/runstream');
   await migrate({ url: databaseUrl });
+  let processUrl = databaseUrl;
+  if (options.connectionLimit !== undefined) {
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    // Not a superuser: a role's connection limit does not bind superusers.
+    await db.query(
+      `CREATE ROLE runstream_app LOGIN PASSWORD 'runstream' CONNECTION LIMIT ${options.connectionLimit}`,
+    );
+    await db.query('GRANT pg_read_all_data, pg_write_all_data TO runstream_app');
+    await db.end();
+    const url = new URL(databaseUrl);
+    url.username = 'runstream_app';
+    url.password = 'runstream';
+    processUrl = url.toString();
+  }
   const nats = options.bus === 'nats' ? await startNatsServer() : undefined;
 
   const busChaos = options.network
@@ -120,7 +152,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     ? await startLinks(postgres.port, nats?.port, busChaos!, random)
     : undefined;
   const databaseUrlOf = (role: Role): string =>
-    network ? network[role].database.url(databaseUrl) : databaseUrl;
+    network ? network[role].database.url(processUrl) : processUrl;
   const busOf = (role: 'api' | 'outbox-worker'): string => {
     if (!nats) return 'postgres';
     return network?.[role].nats ? network[role].nats.url(nats.url) : nats.url;
@@ -232,6 +264,16 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     },
     kill,
     start,
+    async addRunWorker() {
+      const before = await connectionsOf(databaseUrl, 'runstream-run-worker');
+      const spawned = spawnApp('run-worker', { env: envs['run-worker'] });
+      extraRunWorkers.push(spawned);
+      await waitFor('the added run-worker to connect', async () => {
+        if (spawned.child.exitCode !== null)
+          throw new Error(`run-worker exited with ${spawned.child.exitCode}:\n${spawned.output()}`);
+        return (await connectionsOf(databaseUrl, 'runstream-run-worker')) > before;
+      });
+    },
     pid: (role) => running.get(role)?.child.pid,
     alive(role) {
       const child = running.get(role)?.child;
