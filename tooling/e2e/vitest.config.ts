@@ -10,7 +10,11 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['src/**/*.e2e.test.ts'],
-          globalSetup: ['@runstream/persistence/testing/global-setup'],
+          // The kit starts a PostgreSQL when TEST_DATABASE_URL is unset; then a template is migrated.
+          globalSetup: [
+            '@runstream/testkit/postgres-global-setup',
+            '@runstream/persistence/testing/global-setup',
+          ],
           testTimeout: 180_000,
           hookTimeout: 120_000,
           fileParallelism: false,
