@@ -99,7 +99,10 @@ describe.each(transports.filter((t) => withNats || t.name !== 'nats'))(
       const during = openSse(`${url}/v1/runs/${run.id}/events`);
       await during.waitFor((events) => events.length === 21);
       await appendEvents(fx.repos, run.id, 5, { terminal: false });
-      await during.waitFor((events) => events.length === 26, 5000);
+      // A silent connection is found within the health check interval plus its deadline (the 6 s
+      // bound of docs/bus.md), then every stream polls. A 5 s wait failed in CI when the last health
+      // check had passed just before the blackhole: wait for the bound and two polls.
+      await during.waitFor((events) => events.length === 26, 6000 + 2 * POLL_MS + 1000);
       // Still the one silent connection: the bus has not come back, the stream polled.
       expect(proxy.counters.connections).toBe(1);
 
