@@ -2,9 +2,9 @@ import { type RunEvent, RUN_EVENT_TYPES, RunEventSchema } from './catalogue.js';
 import { RunEventEnvelopeSchema } from './envelope.js';
 import { EventParseError, describeIssues } from './parse.js';
 
-// Declared, never defined: it exists only to give UnknownRunEventType a type no string has.
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
-declare const unknownRunEventType: unique symbol;
+// Declared, never defined: it exists only to give UnknownRunEventType a type no string has (the
+// leading underscore tells the linter a value nobody reads is meant).
+declare const _unknownRunEventType: unique symbol;
 
 /**
  * The `type` of an event that is not in this version of the catalogue. At run time it is the
@@ -13,7 +13,7 @@ declare const unknownRunEventType: unique symbol;
  * `event.type === 'run.failed'` would leave `data` untyped and `event.type === 'nope'` would compile.
  * Read it as text with `String(event.type)`.
  */
-export type UnknownRunEventType = typeof unknownRunEventType;
+export type UnknownRunEventType = typeof _unknownRunEventType;
 
 /**
  * An event of a type this version of the catalogue does not know (a newer producer's): its

@@ -8,18 +8,8 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 import { ROOT } from './dependency-graph.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from '@runstream/testkit';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const OUT = join(ROOT, 'docs', 'viewer.png');
 const INPUT = { prompt: 'What does Runstream keep when the api restarts?', delayMs: 5 };
 
@@ -34,7 +24,11 @@ function startUrl(): string {
 }
 
 const url = process.argv[2] ?? startUrl();
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: [...CHROMIUM_FLAGS],
+  headless: true,
+});
 try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
   await page.goto(`${url}/`);

@@ -8,21 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '@runstream/testkit';
 
 import { type Stack, startStack } from './stack.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from '@runstream/testkit';
 
-// CHROMIUM_PATH names the browser (CI on GitHub sets it to the Chromium that `playwright-core
-// install chromium` fetched); else Debian's chromium package. The flags are what a headless
-// Chromium in a container or as root needs.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const RESULTS = join(ROOT, 'tooling', 'e2e', 'test-results');
 
 describe('the run viewer in headless Chromium', () => {
@@ -31,7 +18,11 @@ describe('the run viewer in headless Chromium', () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [...CHROMIUM_FLAGS],
+      headless: true,
+    });
   });
   afterAll(async () => {
     await browser?.close();

@@ -60,3 +60,4 @@ export {
 } from './tcp-proxy.js';
 export { pause, waitFor } from './wait.js';
 export { startPostgresProxy, type PostgresProxy } from './postgres-proxy.js';
+export { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
